@@ -1,0 +1,43 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1:8000
+
+.PHONY: run test lint check-deploy install browser clean
+
+run: install  ## the platform on this machine: SQLite, tasks in-process, demo data
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py runserver $(HOST)
+
+test: install browser  ## the whole suite (PostgreSQL and a broker when DATABASE_URL/CELERY_BROKER_URL are set)
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+check-deploy: install  ## Django's deployment checks under production settings
+	DJANGO_ENV=production SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=forms.example.nhs.uk DATABASE_URL=sqlite:///unused.sqlite3 \
+	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Browser tests drive Debian's Chromium; no test tool may download a browser of its own.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	  else echo "Install Debian's chromium and chromium-driver for the browser tests"; fi; }
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 test-artifacts

@@ -1,0 +1,213 @@
+"""CompiledForm: a definition compiled once, then read many times.
+
+A CompiledForm is immutable after construction and safe to share between threads
+and requests; callers cache one per form version.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from .answers import fits, to_initial
+from .conditions import condition_holds
+from .errors import DefinitionError
+from .forms import EngineForm, build_form_class
+from .items import EnableWhen, Item, Page
+from .parsing import walk_definition
+from .rules import apply_rules
+from .scoring import Evaluation, compute_bands, compute_scores, raised_flags
+from .summary import SummaryPage, response_items, summary_pages
+
+
+def compile_definition(definition: dict) -> "CompiledForm":
+    return CompiledForm(definition)
+
+
+class CompiledForm:
+    def __init__(self, definition: dict):
+        walk = walk_definition(definition)
+        flag_rules = apply_rules(walk, definition) if walk.items else []
+        if walk.problems:
+            raise DefinitionError(walk.problems)
+        self.definition = definition
+        self.title: str = str(definition.get("title") or definition.get("name") or "")
+        self.url: str | None = definition.get("url")
+        self.items: dict[str, Item] = walk.items
+        self.top_level: list[str] = walk.top_level
+        self.flag_rules = flag_rules
+        self.pages: list[Page] = [
+            page for page in map(self._build_page, walk.top_level) if page is not None
+        ]
+        self.page_keys: list[str] = [page.key for page in self.pages]
+        self._pages = {page.key: page for page in self.pages}
+        self._form_classes: dict[tuple, type[EngineForm]] = {}
+        # Per page: the questions whose visibility hangs on answers on the same page.
+        self._dynamic = {page.key: self._dynamic_questions(page) for page in self.pages}
+
+    def _build_page(self, key: str) -> Page | None:
+        top = self.items[key]
+        members = [top] if top.type != "group" else []
+        members += [item for item in self.items.values() if key in item.ancestors]
+        shown = tuple(item for item in members if not item.hidden and not item.read_only)
+        if not any(item.is_question or item.type == "display" for item in shown):
+            return None  # nothing for a patient here, e.g. a calculated total
+        return Page(key, top.text, shown, top.enable_when)
+
+    def _conditions_of(self, item: Item) -> list[EnableWhen]:
+        chain = [self.items[a].enable_when for a in item.ancestors] + [item.enable_when]
+        return [ew for ew in chain if ew is not None]
+
+    def _dynamic_questions(self, page: Page) -> list[Item]:
+        on_page = {item.link_id for item in page.items}
+        return [
+            item
+            for item in page.questions
+            if any(ew.questions & on_page for ew in self._conditions_of(item))
+        ]
+
+    # Visibility.
+
+    def _walk(
+        self, answers: Mapping[str, Any], assume: frozenset[str] = frozenset()
+    ) -> tuple[set[str], dict[str, Any]]:
+        """(enabled linkIds, answers kept) in one pass in form order.
+
+        Conditions refer only to earlier questions, so a question hidden early is
+        already absent from ``kept`` when later conditions look at it (FHIR: a
+        disabled question has no answer). Conditions on questions in ``assume``
+        count as met: used when the answers on other pages are not known.
+        """
+        enabled: set[str] = set()
+        kept: dict[str, Any] = {}
+        for link_id, item in self.items.items():
+            if item.parent is not None and item.parent not in enabled:
+                continue
+            if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
+                continue
+            enabled.add(link_id)
+            value = answers.get(link_id)
+            if item.is_question and value is not None and fits(item, value):
+                kept[link_id] = value
+        return enabled, kept
+
+    def _holds(self, enable_when: EnableWhen, kept, assume) -> bool:
+        results = (
+            c.question in assume or condition_holds(c, self.items[c.question], kept.get(c.question))
+            for c in enable_when.conditions
+        )
+        return all(results) if enable_when.behavior == "all" else any(results)
+
+    def enabled_link_ids(self, answers: Mapping[str, Any]) -> set[str]:
+        return self._walk(answers)[0]
+
+    def is_enabled(self, link_id: str, answers: Mapping[str, Any]) -> bool:
+        return link_id in self._walk(answers)[0]
+
+    def enabled_page_keys(self, answers: Mapping[str, Any]) -> list[str]:
+        enabled, _ = self._walk(answers)
+        return [
+            page.key
+            for page in self.pages
+            if page.key in enabled
+            and any(item.link_id in enabled for item in page.items if item.type != "group")
+        ]
+
+    def visible_items(self, page_key: str, answers: Mapping[str, Any]) -> list[Item]:
+        """The page's items (questions, display text, sub-groups) enabled by ``answers``."""
+        enabled, _ = self._walk(answers)
+        return [item for item in self.page(page_key).items if item.link_id in enabled]
+
+    def prune(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Only answers to enabled questions, well-formed for their type; no None values."""
+        return self._walk(answers)[1]
+
+    # Pages and forms.
+
+    def page(self, page_key: str) -> Page:
+        try:
+            return self._pages[page_key]
+        except KeyError:
+            raise KeyError(f"no page {page_key!r}") from None
+
+    def form_class(
+        self, page_key: str, answers: Mapping[str, Any] | None = None
+    ) -> type[EngineForm]:
+        """The page's form class.
+
+        With ``answers`` (all answers so far), questions hidden by earlier pages are
+        left out and those hidden by this page's own answers are not required. Without,
+        every question on the page is present and conditions on other pages' answers
+        are treated as met.
+        """
+        page = self.page(page_key)
+        dynamic = self._dynamic[page_key]
+        dynamic_ids = {item.link_id for item in dynamic}
+        outside = frozenset(self.items) - {item.link_id for item in page.items}
+        if answers is None:
+            enabled, context, assume = set(self.items), {}, outside
+        else:
+            _, kept = self._walk(answers)
+            context = {k: v for k, v in kept.items() if k in outside}
+            assume = frozenset()
+            # Static questions depend only on other pages, so their answers decide.
+            enabled, _ = self._walk(context)
+        static = [
+            item
+            for item in page.questions
+            if item.link_id not in dynamic_ids and item.link_id in enabled
+        ]
+        shown_dynamic = [
+            item for item in dynamic if answers is None or self._could_show(item, context)
+        ]
+        key = (
+            page_key,
+            answers is None,
+            tuple(i.link_id for i in static),
+            tuple(i.link_id for i in shown_dynamic),
+        )
+        base = self._form_classes.get(key)
+        if base is None:
+
+            def visibility(merged, _assume=assume):
+                return self._walk(merged, _assume)[0]
+
+            base = build_form_class(page_key, static, shown_dynamic, visibility)
+            self._form_classes[key] = base
+        if not shown_dynamic or not context:
+            return base
+        return type(
+            base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
+        )
+
+    def _could_show(self, item: Item, context: Mapping[str, Any]) -> bool:
+        """False when earlier pages' answers already hide ``item`` whatever this page says."""
+        page_ids = {i.link_id for i in self.page(item.page_key).items}
+        return item.link_id in self._walk(context, assume=frozenset(page_ids))[0]
+
+    def initial_for_page(self, page_key: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+        kept = self.prune(answers)
+        return {
+            item.link_id: to_initial(item, kept[item.link_id])
+            for item in self.page(page_key).questions
+            if item.link_id in kept
+        }
+
+    # Readings of a complete set of answers.
+
+    def summary(self, answers: Mapping[str, Any]) -> list[SummaryPage]:
+        enabled, kept = self._walk(answers)
+        return summary_pages(self.pages, self.enabled_page_keys(kept), enabled, kept)
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
+        enabled, kept = self._walk(answers)
+        scores = compute_scores(self.items, enabled, kept)
+        values = {**kept, **scores}
+        return Evaluation(
+            scores=scores,
+            bands=compute_bands(self.items, values),
+            flags=raised_flags(self.flag_rules, self.items, enabled, values),
+        )
+
+    def response_items(self, answers: Mapping[str, Any]) -> list[dict]:
+        enabled, kept = self._walk(answers)
+        scores = compute_scores(self.items, enabled, kept)
+        return response_items(self.items, self.top_level, enabled, {**kept, **scores})

@@ -1,0 +1,255 @@
+"""enableWhen: parsing conditions against the items they name, and evaluating them.
+
+Semantics (FHIR R4, made precise where the specification leaves room):
+
+* A question with no answer satisfies no condition except ``exists false``.
+* For a question with several answers (multiple choice), ``=`` and the ordering
+  operators hold when *any* answer satisfies them, and ``!=`` holds when *no*
+  answer equals the value ("option X was not ticked").
+* Choice answers compare by code (answerCoding, answerString). A numeric value
+  (answerInteger/answerDecimal) against a choice compares the chosen option's number:
+  the integer for valueInteger options, otherwise its score (ordinalValue/itemWeight),
+  so "phq9-9 > 0" means "any answer other than the zero-scored one".
+* A question that is itself hidden counts as unanswered: callers evaluate conditions
+  against pruned answers, walking the form in order.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .items import Condition, EnableWhen, Item
+from .values import is_empty, to_date, to_datetime, to_decimal, to_time
+
+OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
+EQUALITY = frozenset({"=", "!="})
+ANSWER_KINDS = (
+    "Boolean",
+    "Decimal",
+    "Integer",
+    "Date",
+    "DateTime",
+    "Time",
+    "String",
+    "Coding",
+    "Quantity",
+    "Reference",
+)
+_NUMERIC_KINDS = frozenset({"Integer", "Decimal"})
+
+
+def parse_enable_when(
+    owner: str,
+    raw_conditions: Any,
+    behavior: Any,
+    lookup: Callable[[str], Item | None],
+    problems: list[str],
+    *,
+    what: str = "enableWhen",
+) -> EnableWhen | None:
+    """Parse ``raw_conditions`` (the enableWhen list) for item ``owner``.
+
+    ``lookup`` returns the item a condition may refer to, or raises LookupError with
+    the reason it may not (unknown, or not earlier in the form).
+    """
+    if not raw_conditions:
+        return None
+    if not isinstance(raw_conditions, list):
+        problems.append(f'Item "{owner}": {what} must be a list')
+        return None
+    if behavior is None and len(raw_conditions) > 1:
+        problems.append(
+            f'Item "{owner}": {what} has more than one condition but no enableBehavior '
+            '("all" or "any")'
+        )
+        return None
+    if behavior not in (None, "all", "any"):
+        problems.append(f'Item "{owner}": enableBehavior must be "all" or "any"')
+        return None
+    conditions = []
+    for raw in raw_conditions:
+        condition = _parse_condition(owner, raw, lookup, problems, what)
+        if condition is not None:
+            conditions.append(condition)
+    if len(conditions) != len(raw_conditions):
+        return None
+    result = EnableWhen(tuple(conditions), behavior or "all")
+    if result.behavior == "all" and _contradicts(result):
+        problems.append(
+            f'Item "{owner}": {what} can never be met (it requires different answers to '
+            "the same question), so this item is not reachable"
+        )
+        return None
+    return result
+
+
+def _parse_condition(owner, raw, lookup, problems, what) -> Condition | None:
+    def problem(message: str) -> None:
+        problems.append(f'Item "{owner}": {what} {message}')
+
+    if not isinstance(raw, dict):
+        problem("condition must be an object")
+        return None
+    question_id, operator = raw.get("question"), raw.get("operator")
+    if not isinstance(question_id, str) or not question_id:
+        problem("condition has no question")
+        return None
+    try:
+        question = lookup(question_id)
+    except LookupError as reason:
+        problem(f'refers to question "{question_id}" {reason}')
+        return None
+    if question is None or not question.is_answerable:
+        problem(f'refers to "{question_id}", which is not a question')
+        return None
+    if not isinstance(operator, str) or operator not in OPERATORS:
+        problem(f'has unknown operator "{operator}"')
+        return None
+    answers = [key for key in raw if key.startswith("answer") and key[6:] in ANSWER_KINDS]
+    if len(answers) != 1:
+        problem(f'condition on "{question_id}" needs exactly one answer[x] value')
+        return None
+    kind, value = answers[0][6:], raw[answers[0]]
+    try:
+        normalised = _normalise(question, operator, kind, value)
+    except ValueError as reason:
+        problem(f'condition on "{question_id}": {reason}')
+        return None
+    return Condition(question_id, operator, kind, normalised)
+
+
+def _normalise(question: Item, operator: str, kind: str, value: Any) -> Any:
+    """Check the answer[x] fits the question and return it in comparable form."""
+    qtype = question.type
+    if operator == "exists":
+        if kind != "Boolean" or not isinstance(value, bool):
+            raise ValueError('"exists" needs answerBoolean')
+        return value
+    if kind == "Boolean":
+        if qtype != "boolean" or operator not in EQUALITY or not isinstance(value, bool):
+            raise ValueError("answerBoolean needs a yes/no question and = or !=")
+        return value
+    if qtype in ("choice", "open-choice"):
+        return _normalise_choice(question, operator, kind, value)
+    if qtype in ("integer", "decimal", "quantity"):
+        if kind == "Quantity" and qtype == "quantity" and isinstance(value, dict):
+            value = value.get("value")
+        elif kind not in _NUMERIC_KINDS:
+            raise ValueError(f"a number question needs answerInteger or answerDecimal, not {kind}")
+        number = to_decimal(value)
+        if number is None:
+            raise ValueError(f"{value!r} is not a number")
+        return number
+    if qtype in ("date", "dateTime") and kind == "Date":
+        day = to_date(value)
+        if day is None or len(str(value)) != 10:
+            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        return day
+    if qtype == "dateTime" and kind == "DateTime":
+        moment = to_datetime(value)
+        if moment is None:
+            raise ValueError(f"{value!r} is not a dateTime")
+        return moment
+    if qtype == "time" and kind == "Time":
+        time = to_time(value)
+        if time is None:
+            raise ValueError(f"{value!r} is not a time (HH:MM:SS)")
+        return time
+    if qtype in ("string", "text", "url") and kind == "String":
+        if operator not in EQUALITY or not isinstance(value, str):
+            raise ValueError("text answers can only be compared with = or !=")
+        return value
+    raise ValueError(f"answer{kind} cannot be compared with a {qtype} question")
+
+
+def _normalise_choice(question: Item, operator: str, kind: str, value: Any) -> Any:
+    if kind in _NUMERIC_KINDS:
+        if not any(option.numeric is not None for option in question.options):
+            raise ValueError("its options have no numbers or scores to compare")
+        number = to_decimal(value)
+        if number is None:
+            raise ValueError(f"{value!r} is not a number")
+        return number
+    if kind not in ("Coding", "String"):
+        raise ValueError(f"answer{kind} cannot be compared with a choice question")
+    if operator not in EQUALITY:
+        raise ValueError("coded answers can only be compared with = or !=")
+    code = value.get("code") if kind == "Coding" and isinstance(value, dict) else value
+    if not isinstance(code, str):
+        raise ValueError("the answer has no code")
+    if question.option(code) is None and not (question.type == "open-choice" and kind == "String"):
+        raise ValueError(f'"{code}" is not one of its options, so this item is not reachable')
+    return code
+
+
+def _contradicts(enable_when: EnableWhen) -> bool:
+    """Two "=" conditions on one single-answer question with different values."""
+    wanted: dict[str, Any] = {}
+    for condition in enable_when.conditions:
+        if condition.operator != "=":
+            continue
+        previous = wanted.setdefault(condition.question, condition.answer)
+        if previous != condition.answer:
+            return True
+    return False
+
+
+def _comparable(question: Item, condition: Condition, value: Any) -> Any:
+    if question.type in ("choice", "open-choice"):
+        if isinstance(value, dict):  # an "other, please specify" answer
+            return value.get("other") if condition.kind == "String" else None
+        if condition.kind in _NUMERIC_KINDS:
+            option = question.option(str(value))
+            return option.numeric if option else None
+        return str(value)
+    if question.type in ("integer", "decimal", "quantity"):
+        return to_decimal(value)
+    if question.type == "date":
+        return to_date(value)
+    if question.type == "dateTime":
+        moment = to_datetime(value)
+        return moment.date() if moment and condition.kind == "Date" else moment
+    if question.type == "time":
+        return to_time(value)
+    return value
+
+
+def _compare(left: Any, operator: str, right: Any) -> bool:
+    try:
+        if operator == "=":
+            return left == right
+        if operator == ">":
+            return left > right
+        if operator == "<":
+            return left < right
+        if operator == ">=":
+            return left >= right
+        if operator == "<=":
+            return left <= right
+    except TypeError:
+        return False
+    return False
+
+
+def condition_holds(condition: Condition, question: Item, value: Any) -> bool:
+    if condition.operator == "exists":
+        return (not is_empty(value)) is condition.answer
+    if is_empty(value):
+        return False
+    values = value if isinstance(value, list) else [value]
+    candidates = [_comparable(question, condition, v) for v in values]
+    candidates = [c for c in candidates if c is not None]
+    if condition.operator == "!=":
+        return all(c != condition.answer for c in candidates)
+    return any(_compare(c, condition.operator, condition.answer) for c in candidates)
+
+
+def enable_when_holds(
+    enable_when: EnableWhen | None, items: Mapping[str, Item], answers: Mapping[str, Any]
+) -> bool:
+    if enable_when is None:
+        return True
+    results = (
+        condition_holds(c, items[c.question], answers.get(c.question))
+        for c in enable_when.conditions
+    )
+    return all(results) if enable_when.behavior == "all" else any(results)

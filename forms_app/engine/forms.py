@@ -1,0 +1,145 @@
+"""Building a django.forms.Form class for one page.
+
+Field names are linkIds. A question whose enableWhen depends only on answers from
+earlier pages is left out of the form when hidden. A question whose enableWhen
+depends on another question on the same page cannot be decided until the page is
+submitted (the pages work without JavaScript), so its field is optional and the
+form's clean() applies "required" only if the submitted answers show it.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .fields import (
+    DateAnswerField,
+    DateTimeAnswerField,
+    MultipleChoiceAnswerField,
+    NumberAnswerField,
+    OpenChoiceField,
+    SingleChoiceField,
+    TextAnswerField,
+    TimeAnswerField,
+    YesNoField,
+)
+from .items import Item
+from .values import is_empty
+from .widgets import OTHER
+
+LONG_LIST = 20  # more options than this become a drop-down list
+
+
+class EngineForm(forms.Form):
+    """Base class of every page form.
+
+    ``engine_visibility(answers)`` is set on each generated class: it returns the
+    set of enabled linkIds for a complete answers dict.
+    """
+
+    use_required_attribute = False  # NHS.UK pages validate on the server, not in the browser
+    engine_page_key: str = ""
+    engine_context: dict = {}
+    engine_dynamic: tuple[Item, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.engine_dynamic:
+            return cleaned
+        answers = {**self.engine_context, **cleaned}
+        for item in self.engine_dynamic:
+            if item.link_id in self.errors:
+                answers.pop(item.link_id, None)
+        enabled = type(self).engine_visibility(answers)
+        for item in self.engine_dynamic:
+            name = item.link_id
+            if name not in enabled:
+                # A hidden question's answer is neither required nor kept, even if invalid.
+                self._errors.pop(name, None)
+                cleaned[name] = None
+            elif item.required and name not in self._errors and is_empty(cleaned.get(name)):
+                self.add_error(name, self.fields[name].error_messages["required"])
+        return cleaned
+
+
+def _widget_text(item: Item) -> forms.Widget:
+    if item.type == "text":
+        return forms.Textarea(attrs={"rows": 5})
+    if item.input_format == "email":
+        return forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"})
+    if item.input_format == "uk-phone":
+        return forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})
+    if item.input_format == "nhs-number":
+        return forms.TextInput(
+            attrs={"inputmode": "numeric", "spellcheck": "false", "autocomplete": "off"}
+        )
+    if item.type == "url":
+        return forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "url"})
+    return forms.TextInput()
+
+
+def _number_widget(item: Item) -> forms.Widget:
+    attrs = {"inputmode": "numeric" if item.type == "integer" else "decimal", "spellcheck": "false"}
+    if item.unit:
+        attrs["data-unit"] = item.unit.get("display") or item.unit["code"]
+    return forms.TextInput(attrs=attrs)
+
+
+def build_field(item: Item, *, required: bool) -> forms.Field:
+    common = {"label": item.text, "help_text": item.help_text, "required": required}
+    choices = [(option.code, option.display) for option in item.options]
+    kind = item.type
+    if kind in ("string", "text", "url"):
+        return TextAnswerField(item, widget=_widget_text(item), **common)
+    if kind in ("integer", "decimal", "quantity"):
+        return NumberAnswerField(item, widget=_number_widget(item), **common)
+    if kind == "boolean":
+        return YesNoField(item, **common)
+    if kind == "date":
+        return DateAnswerField(item, **common)
+    if kind == "dateTime":
+        return DateTimeAnswerField(item, **common)
+    if kind == "time":
+        return TimeAnswerField(
+            item, widget=forms.TextInput(attrs={"autocomplete": "off"}), **common
+        )
+    if kind == "open-choice":
+        other = [(OTHER, item.other_label or _("Other"))]
+        return OpenChoiceField(item, choices + other, **common)
+    if item.is_multiple:
+        return MultipleChoiceAnswerField(
+            item, choices=choices, widget=forms.CheckboxSelectMultiple, **common
+        )
+    long_list = item.control == "drop-down" or (
+        len(choices) > LONG_LIST and item.control not in ("radio-button",)
+    )
+    if long_list:
+        return SingleChoiceField(
+            item, choices=[("", _("Select an option")), *choices], widget=forms.Select, **common
+        )
+    return SingleChoiceField(item, choices=choices, widget=forms.RadioSelect, **common)
+
+
+def build_form_class(
+    page_key: str,
+    static: list[Item],
+    dynamic: list[Item],
+    visibility,
+) -> type[EngineForm]:
+    """A form with ``static`` questions (required as defined) and ``dynamic`` ones.
+
+    Both lists are in page order; dynamic questions are required only when clean()
+    finds them enabled.
+    """
+    dynamic_ids = {item.link_id for item in dynamic}
+    fields = {}
+    for item in sorted([*static, *dynamic], key=lambda i: i.order):
+        required = item.required and item.link_id not in dynamic_ids
+        fields[item.link_id] = build_field(item, required=required)
+    attrs = {
+        **fields,
+        "engine_page_key": page_key,
+        "engine_dynamic": tuple(dynamic),
+        "engine_visibility": staticmethod(visibility),
+        "__module__": __name__,
+    }
+    safe_name = "".join(ch if ch.isalnum() else "_" for ch in page_key)[:60]
+    return type(f"PageForm_{safe_name}", (EngineForm,), attrs)

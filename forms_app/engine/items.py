@@ -1,0 +1,172 @@
+"""The compiled, immutable shape of a definition: items, options, conditions, pages."""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ANSWERABLE_TYPES = frozenset(
+    {
+        "boolean",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "text",
+        "url",
+        "choice",
+        "open-choice",
+        "quantity",
+    }
+)
+STRUCTURAL_TYPES = frozenset({"group", "display"})
+# Valid FHIR types a patient cannot answer on a web form we render.
+UNSUPPORTED_TYPES = frozenset({"attachment", "reference", "question"})
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str  # what the answer stores: the Coding's code, the string, or str(integer)
+    display: str
+    kind: str  # the answerOption value[x]: "Coding", "String", "Integer", "Date" or "Time"
+    system: str | None = None
+    score: Decimal | None = None  # ordinalValue / itemWeight
+    exclusive: bool = False
+    raw: Any = None  # the original value (int for Integer options)
+
+    @property
+    def numeric(self) -> Decimal | None:
+        """The number a ">"-style condition compares: the integer itself, else the score."""
+        if self.kind == "Integer":
+            return Decimal(self.raw)
+        return self.score
+
+
+@dataclass(frozen=True)
+class Condition:
+    question: str
+    operator: str  # exists = != > < >= <=
+    kind: str  # the enableWhen answer[x] suffix: "Boolean", "Coding", "Integer", ...
+    answer: Any  # normalised: bool, str code, Decimal, date, datetime, "HH:MM:SS"
+
+
+@dataclass(frozen=True)
+class EnableWhen:
+    conditions: tuple[Condition, ...]
+    behavior: str = "all"  # or "any"
+
+    @property
+    def questions(self) -> frozenset[str]:
+        return frozenset(c.question for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+    def contains(self, score: Decimal) -> bool:
+        return (self.min is None or score >= self.min) and (self.max is None or score <= self.max)
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    code: str
+    severity: str  # "urgent" or "routine"
+    message: str
+    when: EnableWhen
+    owner: str | None = None  # linkId of the item carrying the rule; None for the root
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """How a read-only score or computed item gets its value.
+
+    kind "ordinal-sum": sum of the scores of chosen options, of ``link_ids`` or of
+    every scored answer when ``link_ids`` is empty; kind "arithmetic": ``expression``
+    (an expressions.Expression) over other items' values.
+    """
+
+    kind: str
+    link_ids: tuple[str, ...] = ()
+    expression: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class Item:
+    link_id: str
+    type: str
+    text: str = ""
+    prefix: str = ""
+    required: bool = False
+    repeats: bool = False
+    read_only: bool = False
+    hidden: bool = False  # never shown to the patient (questionnaire-hidden or calculated)
+    help_text: str = ""
+    enable_when: EnableWhen | None = None
+    parent: str | None = None
+    ancestors: tuple[str, ...] = ()  # enclosing items' linkIds, outermost first
+    children: tuple[str, ...] = ()
+    page_key: str | None = None
+    order: int = 0  # position in a pre-order walk of the definition
+    depth: int = 0  # 0 for items directly on the page
+    options: tuple[Option, ...] = ()
+    control: str | None = None  # itemControl code
+    input_format: str | None = None
+    max_length: int | None = None
+    min_length: int | None = None
+    min_value: Any = None
+    max_value: Any = None
+    max_decimal_places: int | None = None
+    regex: re.Pattern | None = None
+    regex_message: str = ""
+    short_label: str = ""
+    required_message: str = ""
+    not_in_future: bool = False
+    unit: dict | None = None  # {"system", "code", "display"}
+    other_label: str = ""
+    calculation: Calculation | None = None
+    bands: tuple[Band, ...] = ()
+    code: tuple[dict, ...] = field(default=())  # item.code Codings, echoed nowhere yet
+
+    @property
+    def is_answerable(self) -> bool:
+        return self.type in ANSWERABLE_TYPES
+
+    @property
+    def is_question(self) -> bool:
+        """A question the patient answers on a page."""
+        return self.is_answerable and not self.hidden and not self.read_only
+
+    @property
+    def is_multiple(self) -> bool:
+        return self.repeats and self.type in ("choice", "open-choice")
+
+    @property
+    def is_scored(self) -> bool:
+        return any(option.score is not None for option in self.options)
+
+    def option(self, code: str) -> Option | None:
+        for option in self.options:
+            if option.code == code:
+                return option
+        return None
+
+
+# The name the callers' brief uses for a page's question objects.
+Question = Item
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    key: str
+    title: str
+    items: tuple[Item, ...]  # everything rendered on the page, in order, groups and displays too
+    enable_when: EnableWhen | None = None
+
+    @property
+    def questions(self) -> list[Item]:
+        return [item for item in self.items if item.is_question]

@@ -1,0 +1,37 @@
+"""Reads that need care: the token check, compiled versions, scoped lookups."""
+
+from django.utils import timezone
+
+from forms_app.engine import CompiledForm, compile_definition
+from forms_app.models import FormVersion, Link, hash_token
+
+_MAX_TOKEN_LENGTH = 128
+
+
+def find_link_by_token(token: str) -> Link | None:
+    """The one token check: a link matching the token that can still be used.
+
+    Unknown, expired and revoked tokens all give None, so that callers show one
+    neutral page and reveal nothing about which it was. A submitted link is returned:
+    its patient is shown "already submitted" and nothing else.
+    """
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    link = (Link.objects.select_related("version", "patient", "care_team")
+            .filter(token_hash=hash_token(token)).first())
+    if link is None or not link.is_open_at(timezone.now()):
+        return None
+    return link
+
+
+# Versions are immutable, so a compiled version never goes stale; the cache is per
+# process and bounded only by the number of live versions.
+_compiled_cache: dict = {}
+
+
+def compiled_version(version: FormVersion) -> CompiledForm:
+    compiled = _compiled_cache.get(version.pk)
+    if compiled is None:
+        compiled = compile_definition(version.definition)
+        _compiled_cache[version.pk] = compiled
+    return compiled

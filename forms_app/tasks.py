@@ -1,0 +1,48 @@
+"""Celery tasks: each takes an id, and calls a service."""
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from forms_app import services
+from forms_app.models import Submission
+
+logger = logging.getLogger(__name__)
+
+FILING_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=FILING_MAX_RETRIES)
+def file_submission_task(self, submission_id: str) -> None:
+    try:
+        services.file_submission(submission_id=submission_id)
+    except Submission.DoesNotExist:
+        logger.warning("Submission %s no longer exists; nothing to file", submission_id)
+    except Exception as exc:
+        if self.request.retries >= FILING_MAX_RETRIES:
+            logger.error("Filing submission %s failed: %s", submission_id, type(exc).__name__)
+            services.record_filing_failure(submission_id=submission_id, error=exc)
+            return
+        # A dead connection (database restart) must not poison the next attempt.
+        close_old_connections()
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 5, 300)) from exc
+    logger.info("Filed submission %s", submission_id)
+
+
+@shared_task(acks_late=True)
+def sweep_unfiled_submissions() -> int:
+    """Re-enqueue submissions whose filing task was lost (broker down, worker killed)."""
+    cutoff = timezone.now() - datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
+    ids = list(Submission.objects.filter(state=Submission.State.SUBMITTED,
+                                         submitted_at__lt=cutoff)
+               .order_by("submitted_at").values_list("pk", flat=True)[:1000])
+    for submission_id in ids:
+        services.enqueue_filing(submission_id)
+    if ids:
+        logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
+    return len(ids)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from forms_app.views import patient
+
+app_name = "patient"
+
+urlpatterns = [
+    # Link tokens are URL-safe base64 (secrets.token_urlsafe).
+    path("l/<str:token>/", patient.start, name="start"),
+    path("form/verify/", patient.verify, name="verify"),
+    path("form/answer/", patient.AnswerWizard.as_view(), name="answer"),
+    path("form/check/", patient.check_answers, name="check"),
+    path("form/confirmation/", patient.confirmation, name="confirmation"),
+    path("form/submitted/", patient.already_submitted, name="already_submitted"),
+]

@@ -1,0 +1,303 @@
+"""The patient's journey: open the link, prove who you are, fill in, check, submit.
+
+The link token appears in one URL only: the first request moves it into the session and
+redirects, as Django's password-reset confirm view does, so it never reaches a page,
+a Referer header or the browser history beyond that first entry.
+"""
+
+import copy
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from formtools.wizard.forms import ManagementForm
+from formtools.wizard.storage.base import BaseStorage
+from formtools.wizard.views import WizardView
+
+from forms_app import services
+from forms_app.models import Link, Submission
+from forms_app.patient_forms import DateOfBirthForm
+from forms_app.selectors import compiled_version, find_link_by_token
+
+SESSION_LINK = "patient_link"          # set by the link, before the identity check
+SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
+SESSION_REFERENCE = "patient_reference"
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR")
+
+
+def _link_invalid(request):
+    # One neutral page for unknown, expired and revoked links alike.
+    return render(request, "forms_app/patient/link_invalid.html", status=404)
+
+
+def _session_link(request, key) -> Link | None:
+    link_id = request.session.get(key)
+    if not link_id:
+        return None
+    link = Link.objects.select_related("version", "patient").filter(pk=link_id).first()
+    if link is None or not link.is_open_at(timezone.now()):
+        return None
+    return link
+
+
+def _already_submitted(link) -> bool:
+    return Submission.objects.filter(link=link).exclude(
+        state=Submission.State.IN_PROGRESS).exists()
+
+
+@never_cache
+@require_http_methods(["GET"])
+def start(request, token):
+    link = find_link_by_token(token)
+    if link is None:
+        return _link_invalid(request)
+    # A new link means a new patient journey on this device: forget any previous one.
+    for key in (SESSION_LINK, SESSION_VERIFIED, SESSION_REFERENCE):
+        request.session.pop(key, None)
+    request.session[SESSION_LINK] = str(link.pk)
+    if _already_submitted(link):
+        return redirect("patient:already_submitted")
+    return redirect("patient:verify")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    link = _session_link(request, SESSION_LINK)
+    if link is None:
+        return _link_invalid(request)
+    if _already_submitted(link):
+        return redirect("patient:already_submitted")
+    if request.session.get(SESSION_VERIFIED) == str(link.pk):
+        return redirect("patient:answer")
+    if link.is_locked_at(timezone.now()):
+        return render(request, "forms_app/patient/locked.html", status=429)
+    form = DateOfBirthForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        outcome = services.verify_identity(
+            link_id=link.pk, date_of_birth=form.cleaned_data["date_of_birth"],
+            ip_address=client_ip(request))
+        if outcome == services.IdentityCheck.VERIFIED:
+            # A fresh session key after the check, so a key seen before it is worthless.
+            request.session.cycle_key()
+            request.session[SESSION_VERIFIED] = str(link.pk)
+            return redirect("patient:answer")
+        if outcome == services.IdentityCheck.LOCKED:
+            return render(request, "forms_app/patient/locked.html", status=429)
+        form.add_error(None, _("The date of birth does not match our records. "
+                               "Check it and try again."))
+    return render(request, "forms_app/patient/verify.html", {"form": form},
+                  status=200 if not form.errors else 400)
+
+
+def _verified_submission(request) -> Submission | None:
+    link = _session_link(request, SESSION_VERIFIED)
+    if link is None:
+        return None
+    return (Submission.objects.select_related("link__version", "link__patient")
+            .filter(link=link).first())
+
+
+class SubmissionStorage(BaseStorage):
+    """Wizard state kept on the submission row, never in a cookie, so that a patient can
+    resume on another device. The view loads and saves it; this only holds it."""
+
+    def __init__(self, prefix, request=None, file_storage=None):
+        super().__init__(prefix, request, file_storage)
+        state = getattr(request, "wizard_state", None)
+        if state:
+            self.data = state
+        else:
+            self.init_data()
+
+
+def validated_answers(compiled, step_data: dict):
+    """Validate every page the patient should have answered, in order.
+
+    Returns (answers, None) when all are valid, else (answers so far, first bad page).
+    Conditions only look back, so pages enabled by earlier answers are known in time.
+    """
+    answers: dict = {}
+    for key in compiled.page_keys:
+        if key not in compiled.enabled_page_keys(answers):
+            continue
+        if not step_data.get(key):
+            return answers, key
+        # Stored as plain lists (JSON); forms read them through a MultiValueDict.
+        form = compiled.form_class(key, answers=answers)(
+            data=MultiValueDict(step_data[key]), prefix=key)
+        if not form.is_valid():
+            return answers, key
+        answers.update(form.cleaned_data)
+    return compiled.prune(answers), None
+
+
+@method_decorator(never_cache, name="dispatch")
+class AnswerWizard(WizardView):
+    """One page of the form at a time (django-formtools), saved as the patient goes."""
+
+    storage_name = "forms_app.views.patient.SubmissionStorage"
+    template_name = "forms_app/patient/page.html"
+    # formtools insists on a class-level form list; the real one comes from the version.
+    form_list = [DateOfBirthForm]
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.submission = _verified_submission(request)
+        if self.submission is None:
+            return _link_invalid(request)
+        if self.submission.is_submitted:
+            return redirect("patient:already_submitted")
+        self.compiled = compiled_version(self.submission.link.version)
+        self.draft_answers = dict(self.submission.draft_answers or {})
+        # The storage mutates its data in place; keep a pristine copy to detect changes.
+        request.wizard_state = copy.deepcopy(self.submission.wizard_state)
+        loaded_state = copy.deepcopy(self.submission.wizard_state)
+        self.form_list = OrderedDict((key, None) for key in self.compiled.page_keys)
+        response = super().dispatch(request, *args, **kwargs)
+        changed = (self.storage.data != loaded_state
+                   or self.draft_answers != (self.submission.draft_answers or {}))
+        # Saved on every change, so closing the browser loses nothing.
+        if changed and not services.save_progress(submission_id=self.submission.pk,
+                                                  wizard_state=self.storage.data,
+                                                  draft_answers=self.draft_answers):
+            return redirect("patient:already_submitted")
+        return response
+
+    def get_form_list(self):
+        enabled = self.compiled.enabled_page_keys(self.draft_answers)
+        form_list = OrderedDict(
+            (key, self.compiled.form_class(key, answers=self.draft_answers)) for key in enabled)
+        # formtools clears these after each valid step; keep them present.
+        self._resolved_form_list = form_list
+        self._cache_signature = None
+        return form_list
+
+    def _reached(self, step) -> bool:
+        """A patient may go to a page only once every page before it is answered."""
+        for key in self.get_form_list():
+            if key == step:
+                return True
+            if self.storage.get_step_data(key) is None:
+                return False
+        return False
+
+    def get(self, request, *args, **kwargs):
+        form_list = self.get_form_list()
+        extra = dict(self.storage.extra_data)
+        change = request.GET.get("change")
+        step = change or request.GET.get("step")
+        if step and step in form_list and self._reached(step):
+            self.storage.current_step = step
+            extra["return_to_check"] = bool(change)
+        elif self.storage.current_step not in form_list:
+            self.storage.current_step = self.steps.first
+        self.storage.extra_data = extra
+        return self.render(self.get_form(data=self.storage.current_step_data))
+
+    def post(self, *args, **kwargs):
+        form_list = self.get_form_list()
+        goto = self.request.POST.get("wizard_goto_step")
+        if goto and not (goto in form_list and self._reached(goto)):
+            return redirect("patient:answer")
+        management_form = ManagementForm(self.request.POST, prefix=self.prefix)
+        if not goto and (not management_form.is_valid() or not self._reached(
+                management_form.cleaned_data["current_step"])):
+            # A tampered, skipped or out-of-date page: back to where the patient is.
+            messages.warning(self.request, _("That page was out of date. Please try again."))
+            return redirect("patient:answer")
+        return super().post(*args, **kwargs)
+
+    def process_step(self, form):
+        self.draft_answers = self.compiled.prune({**self.draft_answers, **form.cleaned_data})
+        return super().process_step(form)
+
+    def render_next_step(self, form, **kwargs):
+        if self.storage.extra_data.get("return_to_check"):
+            # Changing one answer from "check your answers" goes straight back there,
+            # unless the change opened a page that still needs answering.
+            return self.render_done(form, **kwargs)
+        return super().render_next_step(form, **kwargs)
+
+    def render_done(self, form, **kwargs):
+        # formtools' own render_done resets the storage, which would lose the answers
+        # the "check your answers" page shows and changes.
+        answers, bad_step = validated_answers(self.compiled, self.storage.data["step_data"])
+        if bad_step is not None:
+            self.storage.current_step = bad_step
+            return self.render(self.get_form(step=bad_step,
+                                             data=self.storage.get_step_data(bad_step)))
+        self.draft_answers = answers
+        self.storage.extra_data = {**self.storage.extra_data, "return_to_check": False}
+        return HttpResponseRedirect(reverse("patient:check"))
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        keys = list(self.get_form_list())
+        page = next(p for p in self.compiled.pages if p.key == self.steps.current)
+        visible_fields = [f for f in form if not f.is_hidden]
+        context.update(
+            page=page,
+            page_number=keys.index(self.steps.current) + 1,
+            page_count=len(keys),
+            previous_step=self.steps.prev,
+            single_question=len(visible_fields) == 1,
+            form_title=self.compiled.title,
+        )
+        return context
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def check_answers(request):
+    submission = _verified_submission(request)
+    if submission is None:
+        return _link_invalid(request)
+    if submission.is_submitted:
+        return redirect("patient:already_submitted")
+    compiled = compiled_version(submission.link.version)
+    state = submission.wizard_state or {}
+    answers, bad_step = validated_answers(compiled, state.get("step_data", {}))
+    if bad_step is not None:
+        return redirect("patient:answer")
+    if request.method == "POST":
+        try:
+            submitted = services.submit(submission_id=submission.pk, answers=answers,
+                                        ip_address=client_ip(request))
+        except services.AlreadySubmitted:
+            return redirect("patient:already_submitted")
+        except services.LinkClosed:
+            return _link_invalid(request)
+        request.session[SESSION_REFERENCE] = submitted.reference
+        request.session.pop(SESSION_VERIFIED, None)
+        return redirect("patient:confirmation")
+    return render(request, "forms_app/patient/check.html", {
+        "summary": compiled.summary(answers),
+        "form_title": compiled.title,
+    })
+
+
+@never_cache
+@require_http_methods(["GET"])
+def confirmation(request):
+    reference = request.session.get(SESSION_REFERENCE)
+    if not reference:
+        return redirect("patient:already_submitted")
+    return render(request, "forms_app/patient/confirmation.html", {"reference": reference})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def already_submitted(request):
+    return render(request, "forms_app/patient/already_submitted.html")

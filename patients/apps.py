@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PatientsConfig(AppConfig):
+    name = "patients"
+    verbose_name = "Patients and records"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Fail at start-up, not at the first patient's submit, when the keys are unusable.
+        from patients.crypto import get_cipher
+
+        get_cipher()

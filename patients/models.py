@@ -1,0 +1,183 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from patients.crypto import EncryptedJSONField
+from patients.nhs_number import normalise_nhs_number
+from patients.validators import validate_nhs_number
+
+
+class Organisation(models.Model):
+    """A trust (or another healthcare organisation) using the installation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    ods_code = models.CharField("ODS code", max_length=10, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CareTeamQuerySet(models.QuerySet):
+    def of_user(self, user):
+        """The teams a staff user belongs to: the root of every scoping rule."""
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        return self.filter(members=user)
+
+
+class CareTeam(models.Model):
+    """An approved team of staff; only its members see its patients' answers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                     related_name="care_teams")
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                     related_name="care_teams")
+
+    objects = CareTeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"],
+                                    name="care_team_name_unique_in_organisation"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.organisation.ods_code})"
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        teams = CareTeam.objects.of_user(user)
+        return self.filter(care_teams__in=teams).distinct()
+
+
+class Patient(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                     related_name="patients")
+    care_teams = models.ManyToManyField(CareTeam, related_name="patients", blank=True)
+    nhs_number = models.CharField("NHS number", max_length=10,
+                                  validators=[validate_nhs_number])
+    hospital_number = models.CharField(max_length=30, blank=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    mobile = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "nhs_number"],
+                                    name="patient_nhs_number_unique_in_organisation"),
+        ]
+
+    def __str__(self):
+        return f"{self.given_name} {self.family_name}"
+
+    def clean(self):
+        self.nhs_number = normalise_nhs_number(self.nhs_number)
+
+    @property
+    def initials(self):
+        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+
+class RecordEntryQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(patient__in=Patient.objects.visible_to(user))
+
+
+class RecordEntry(models.Model):
+    """One document filed into a patient's record.
+
+    The record does not know what produced an entry: the source is named generically
+    (a kind and an id, unique together), which makes filing idempotent without this
+    lower layer importing the forms app.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT,
+                                related_name="record_entries")
+    source_kind = models.CharField(max_length=50)
+    source_id = models.UUIDField()
+    resource_type = models.CharField(max_length=50)
+    resource = EncryptedJSONField()
+    # Scores and flags stay in plain JSON so that worklists and whiteboards can query them.
+    summary = models.JSONField(default=dict, blank=True)
+    filed_at = models.DateTimeField(default=timezone.now)
+
+    objects = RecordEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "record entries"
+        ordering = ["-filed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_kind", "source_id"],
+                                    name="record_entry_unique_per_source"),
+        ]
+
+    def __str__(self):
+        return f"{self.resource_type} filed {self.filed_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEvent(models.Model):
+    """Append-only trail of who did what to which patient's data, and when.
+
+    Written by services in the same transaction as the action they record.
+    """
+
+    class Action(models.TextChoices):
+        LINK_ISSUED = "link.issued"
+        LINK_REVOKED = "link.revoked"
+        IDENTITY_VERIFIED = "identity.verified"
+        IDENTITY_FAILED = "identity.failed"
+        LINK_LOCKED = "link.locked"
+        SUBMITTED = "submission.submitted"
+        FILED = "submission.filed"
+        FILING_FAILED = "submission.filing_failed"
+        ANSWERS_VIEWED = "answers.viewed"
+        RECORD_VIEWED = "record.viewed"
+        FORM_PUBLISHED = "form.published"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    # Who acted when it was not a staff user: "patient", "system".
+    actor_label = models.CharField(max_length=50)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    object_kind = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only")

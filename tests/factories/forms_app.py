@@ -1,0 +1,38 @@
+import factory
+
+from forms_app import services
+from forms_app.models import AnswerOption, Form, Item
+from tests.factories.patients import OrganisationFactory
+
+
+class FormFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Form
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    title = factory.Sequence(lambda n: f"Questionnaire {n}")
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    form = factory.SubFactory(FormFactory)
+    link_id = factory.Sequence(lambda n: f"q{n}")
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    type = Item.Type.STRING
+    position = factory.Sequence(int)
+
+
+class AnswerOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnswerOption
+
+    item = factory.SubFactory(ItemFactory, type=Item.Type.CHOICE)
+    code = factory.Sequence(lambda n: f"code{n}")
+    display = factory.Sequence(lambda n: f"Option {n}")
+    position = factory.Sequence(int)
+
+
+def published_version(form, *, by):
+    return services.publish_form(form=form, by=by)

@@ -1,0 +1,110 @@
+import pytest
+from django.urls import reverse
+
+from forms_app.management.demo_data import ensure_demo
+from forms_app.models import Form, FormVersion, Item, Link
+from tests.factories.patients import CareTeamFactory, OrganisationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(otp_login, client):
+    user, patient, team, version = ensure_demo()
+    return otp_login(client, user), user, patient, team, version
+
+
+@pytest.mark.parametrize("url_name", ["admin:index", "admin:forms_app_form_changelist",
+                                      "admin:patients_patient_changelist",
+                                      "admin:forms_app_submission_changelist"])
+def test_password_alone_reaches_no_admin_page(client, url_name):
+    user = ensure_demo()[0]
+    client.force_login(user)  # password checked, second factor not
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def test_login_needs_the_otp_token(client):
+    ensure_demo()
+    response = client.post(reverse("admin:login"), {
+        "username": "demo.clinician", "password": "demo-clinician-2fa-please",
+        "otp_token": "", "next": "/admin/"})
+    assert response.status_code == 200
+    assert client.get(reverse("admin:index")).status_code != 200
+
+
+def test_staff_build_and_publish_a_form_in_the_admin(staff):
+    client, user, *_ = staff
+    organisation = user.care_teams.first().organisation
+    inline = "items-"
+    response = client.post(reverse("admin:forms_app_form_add"), {
+        "organisation": organisation.pk, "title": "Knee pain", "description": "",
+        f"{inline}TOTAL_FORMS": "3", f"{inline}INITIAL_FORMS": "0",
+        f"{inline}MIN_NUM_FORMS": "0", f"{inline}MAX_NUM_FORMS": "1000",
+        f"{inline}0-position": "0", f"{inline}0-link_id": "pain", f"{inline}0-type": "integer",
+        f"{inline}0-text": "Pain from 0 to 10", f"{inline}0-required": "on",
+        f"{inline}1-position": "1", f"{inline}1-link_id": "since", f"{inline}1-type": "date",
+        f"{inline}1-text": "Since when?",
+        f"{inline}2-position": "2", f"{inline}2-link_id": "worse", f"{inline}2-type": "boolean",
+        f"{inline}2-text": "Worse at night?",
+        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
+        "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "1000",
+    })
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    form = Form.objects.get(title="Knee pain")
+    assert form.items.count() == 3
+    response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]),
+                           {"change_note": "First"})
+    assert response.status_code == 302
+    version = FormVersion.objects.get(form=form)
+    assert [i["type"] for i in version.definition["item"]] == ["integer", "date", "boolean"]
+
+
+def test_publishing_an_invalid_form_shows_the_reasons(staff):
+    client, user, *_ = staff
+    form = Form.objects.create(organisation=user.care_teams.first().organisation, title="Bad")
+    Item.objects.create(form=form, link_id="colour", text="Colour?", type=Item.Type.CHOICE)
+    response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]), {})
+    assert response.status_code == 400
+    assert b"colour" in response.content
+    assert not FormVersion.objects.filter(form=form).exists()
+
+
+def test_issue_link_from_the_admin_shows_it_once(staff):
+    client, _user, patient, team, version = staff
+    url = reverse("admin:forms_app_formversion_issue_link", args=[version.pk])
+    response = client.post(url, {"patient": patient.pk, "care_team": team.pk,
+                                 "channel": "screen", "expires_in_days": "7"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    link = Link.objects.get()
+    assert b"/l/" in response.content
+    token = response.content.split(b"/l/")[1].split(b"/")[0].decode()
+    assert link.token_hash != token and len(token) >= 43
+
+
+def test_issue_link_rejects_bad_input(staff):
+    client, _user, patient, _team, version = staff
+    url = reverse("admin:forms_app_formversion_issue_link", args=[version.pk])
+    other_team = CareTeamFactory(organisation=OrganisationFactory())
+    response = client.post(url, {"patient": patient.pk, "care_team": other_team.pk,
+                                 "channel": "pigeon", "expires_in_days": "-1"})
+    assert response.status_code == 400
+    assert not Link.objects.exists()
+
+
+def test_staff_of_another_team_see_no_patients_or_submissions(client, otp_login):
+    ensure_demo()
+    outsider = UserFactory()
+    outsider.is_superuser = False
+    outsider.save(update_fields=["is_superuser"])
+    CareTeamFactory(members=[outsider])
+    from django.contrib.auth.models import Permission
+
+    outsider.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label__in=["patients", "forms_app"]))
+    otp_login(client, outsider)
+    response = client.get(reverse("admin:patients_patient_changelist"))
+    assert response.status_code == 200
+    assert b"Sarah" not in response.content
