@@ -8,8 +8,8 @@ HOST   ?= 127.0.0.1:8000
 
 run: install  ## the platform on this machine: SQLite, tasks in-process, demo data
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo
-	$(BIN)/python manage.py runserver $(HOST)
+	SITE_URL=http://$(HOST) $(BIN)/python manage.py demo
+	SITE_URL=http://$(HOST) $(BIN)/python manage.py runserver $(HOST)
 
 test: install browser  ## the whole suite (PostgreSQL and a broker when DATABASE_URL/CELERY_BROKER_URL are set)
 	$(BIN)/ruff check .

@@ -135,6 +135,12 @@ def revoke_link(*, link: Link, by) -> Link:
 
 # --- The patient's journey ---------------------------------------------------------
 
+def record_link_opened(*, link: Link) -> None:
+    """Note the first time a patient followed the link (staff see it as "opened")."""
+    Link.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
+        first_opened_at=timezone.now())
+
+
 class IdentityCheck:
     VERIFIED = "verified"
     WRONG = "wrong"
@@ -168,8 +174,7 @@ def verify_identity(*, link_id, date_of_birth: datetime.date, ip_address=None) -
         return IdentityCheck.LOCKED if locked else IdentityCheck.WRONG
     link.failed_checks = 0
     link.locked_until = None
-    link.first_opened_at = link.first_opened_at or now
-    link.save(update_fields=["failed_checks", "locked_until", "first_opened_at"])
+    link.save(update_fields=["failed_checks", "locked_until"])
     Submission.objects.get_or_create(link=link)
     record_audit(by="patient", action=AuditEvent.Action.IDENTITY_VERIFIED,
                  patient=link.patient, obj=link, ip_address=ip_address)

@@ -66,6 +66,7 @@ def start(request, token):
     for key in (SESSION_LINK, SESSION_VERIFIED, SESSION_REFERENCE):
         request.session.pop(key, None)
     request.session[SESSION_LINK] = str(link.pk)
+    services.record_link_opened(link=link)
     if _already_submitted(link):
         return redirect("patient:already_submitted")
     return redirect("patient:verify")

@@ -153,9 +153,41 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class LinkStatus(models.TextChoices):
+    """Where a link is on its way from issue to the record, as staff see it."""
+
+    ISSUED = "issued", "Issued"
+    DELIVERED = "delivered", "Delivered"
+    OPENED = "opened", "Opened"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    FILED = "filed", "Filed"
+    FAILED = "failed", "Filing failed"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
 class LinkQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(care_team__in=CareTeam.objects.of_user(user))
+
+    def with_status(self, now=None):
+        """Annotate `status`, the same rule as Link.status_at, computed in the database
+        so that lists and counts take one query."""
+        now = now or timezone.now()
+        state = models.F("submission__state")
+        return self.annotate(status=models.Case(
+            models.When(revoked_at__isnull=False, then=models.Value(LinkStatus.REVOKED)),
+            models.When(submission__state="submitted", then=models.Value(LinkStatus.SUBMITTED)),
+            models.When(submission__state="filed", then=models.Value(LinkStatus.FILED)),
+            models.When(submission__state="failed", then=models.Value(LinkStatus.FAILED)),
+            models.When(expires_at__lte=now, then=models.Value(LinkStatus.EXPIRED)),
+            models.When(submission__isnull=False, then=models.Value(LinkStatus.IN_PROGRESS)),
+            models.When(first_opened_at__isnull=False, then=models.Value(LinkStatus.OPENED)),
+            models.When(delivered_at__isnull=False, then=models.Value(LinkStatus.DELIVERED)),
+            default=models.Value(LinkStatus.ISSUED),
+            output_field=models.CharField(),
+        ), submission_state=state)
 
 
 class Link(models.Model):
@@ -180,6 +212,9 @@ class Link(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set by the delivery backend once the SMS or email provider reports delivery.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The first time the link itself was followed (before the identity check).
     first_opened_at = models.DateTimeField(null=True, blank=True)
     failed_checks = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -196,6 +231,26 @@ class Link(models.Model):
     def new_token() -> str:
         # 32 random bytes: unguessable, and short enough for a text message.
         return secrets.token_urlsafe(32)
+
+    def status_at(self, now) -> str:
+        """The same rule as LinkQuerySet.with_status, for one link in hand."""
+        if self.revoked_at is not None:
+            return LinkStatus.REVOKED
+        try:
+            submission = self.submission
+        except Submission.DoesNotExist:
+            submission = None
+        if submission is not None and submission.state != Submission.State.IN_PROGRESS:
+            return LinkStatus(submission.state)
+        if now >= self.expires_at:
+            return LinkStatus.EXPIRED
+        if submission is not None:
+            return LinkStatus.IN_PROGRESS
+        if self.first_opened_at is not None:
+            return LinkStatus.OPENED
+        if self.delivered_at is not None:
+            return LinkStatus.DELIVERED
+        return LinkStatus.ISSUED
 
     def is_open_at(self, now) -> bool:
         return self.revoked_at is None and now < self.expires_at
