@@ -36,7 +36,8 @@ $(VENV)/.installed: pyproject.toml
 # Browser tests drive Debian's Chromium; no test tool may download a browser of its own.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation; \
 	  else echo "Install Debian's chromium and chromium-driver for the browser tests"; fi; }
 
 clean:
