@@ -11,7 +11,7 @@ _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def normalise_nhs_number(value: str) -> str:
     """Strip the spaces and hyphens people type ("943 476 5919")."""
-    return _SEPARATORS.sub("", value or "")
+    return _SEPARATORS.sub("", (value or "").strip())
 
 
 def is_valid_nhs_number(value: str) -> bool:
