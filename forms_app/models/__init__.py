@@ -11,9 +11,21 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.design import (
+    FlagCondition,
+    FlagRule,
+    ItemCondition,
+    Operator,
+    ScoreBand,
+)
 
 __all__ = [
     "AnswerOption",
+    "FlagCondition",
+    "FlagRule",
+    "ItemCondition",
+    "Operator",
+    "ScoreBand",
     "Form",
     "FormVersion",
     "Item",
