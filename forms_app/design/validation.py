@@ -81,7 +81,7 @@ def clean_condition(condition, *, owner) -> None:
     question = condition.question
     if owner is not None and owner.form_id and question.form_id != owner.form_id:
         raise ValidationError({"question": "Choose a question from this form."})
-    if question.type in ("group", "display") or question.calculation and owner is not None:
+    if question.type in ("group", "display") or (question.calculation and owner is not None):
         raise ValidationError({"question": "Choose a question the patient answers."})
     try:
         v.condition_answer(question, list(question.options.all()), condition.operator,

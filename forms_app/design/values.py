@@ -19,7 +19,7 @@ FHIR_TYPE = {
     "nhs-number": ("string", "nhs-number"),
 }
 NUMBER_TYPES = frozenset({"integer", "decimal", "quantity"})
-TEXT_TYPES = frozenset({"string", "text", "email", "uk-phone", "nhs-number"})
+TEXT_TYPES = frozenset({"string", "text", "url", "email", "uk-phone", "nhs-number"})
 CHOICE_TYPES = frozenset({"choice", "multiple-choice", "open-choice"})
 ORDERING = frozenset({">", "<", ">=", "<="})
 _TRUE = frozenset({"true", "yes", "1"})

@@ -51,9 +51,11 @@ class Form(models.Model):
         return self.versions.order_by("-number").first()
 
 
+# Imported Questionnaires use ids like "1.2" or "/29463-7" (LOINC-based); keep them as
+# they are so that answers filed back to other systems carry the ids they know.
 link_id_validator = RegexValidator(
-    r"^[A-Za-z][A-Za-z0-9_-]{0,63}$",
-    "Start with a letter; use letters, digits, hyphens and underscores only.",
+    r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$",
+    "Use letters, digits, dots, slashes, hyphens and underscores only.",
 )
 
 
@@ -82,6 +84,7 @@ class Item(models.Model):
         EMAIL = "email", "Email address"
         UK_PHONE = "uk-phone", "UK phone number"
         NHS_NUMBER = "nhs-number", "NHS number"
+        URL = "url", "Web address"
 
     class Control(models.TextChoices):
         DEFAULT = "", "Automatic (radios; a drop-down for more than 20 options)"
