@@ -75,6 +75,8 @@ def _item_problems(item, draft, order) -> list[str]:
 
     if item.parent_id is not None and item.parent_id not in order:
         problem("its page or group belongs to another form.")
+    if not item.text.strip() and item.type != Item.Type.GROUP and not item.calculation:
+        problem("it has no text; write the words patients will see.")
     if item.type == Item.Type.GROUP and not draft.children.get(item.pk):
         problem("this page or group has no questions; add some or delete it.")
     if item.type == Item.Type.DISPLAY and draft.children.get(item.pk):

@@ -170,7 +170,8 @@ def _item(item, draft: Draft) -> dict:
     data = {"linkId": item.link_id}
     if item.prefix:
         data["prefix"] = item.prefix
-    data["text"] = item.text
+    if item.text:  # FHIR strings are never empty
+        data["text"] = item.text
     data["type"] = item_type
     if item.code:
         data["code"] = [_coding(item.code_system, item.code, item.code_display)]

@@ -335,6 +335,14 @@ class _Planner:
         if raw.get("prefix") is not None:
             fields["prefix"] = self._cut(link_id, "prefix", _text(raw.get("prefix")))
         self._code(link_id, raw.get("code"), fields)
+        if not fields["text"].strip() and item_type != "group":
+            if fields.get("code_display"):
+                fields["text"] = fields["code_display"]
+                self.note(link_id, "It has no text: its code's display was used; check the "
+                                   "words patients will see.")
+            else:
+                self.note(link_id, "It has no text; write the words patients will see before "
+                                   "publishing.")
         self._flags(raw, link_id, item_type, fields, calculated=bool(calculation))
         help_texts = self._extensions(raw, link_id, planned)
         children = ext.as_list(raw.get("item"))

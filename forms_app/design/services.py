@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from forms_app.design.export import draft_to_questionnaire
-from forms_app.design.importer import Plan, plan_questionnaire
+from forms_app.design.importer import METADATA_KEYS, Plan, plan_questionnaire
 from forms_app.models import (
     AnswerOption,
     FlagCondition,
@@ -98,7 +98,8 @@ def import_questionnaire(*, data: dict, organisation, by, source: str = "") -> I
 def copy_form(*, form: Form, by, title: str | None = None) -> Form:
     """A new draft with everything the form's draft has, to start a new form from."""
     data = draft_to_questionnaire(form, version_number=0)
-    plan = plan_questionnaire(data)
+    # The copy has its own id, url and version: nothing to report about those.
+    plan = plan_questionnaire({k: v for k, v in data.items() if k not in METADATA_KEYS})
     plan.form["title"] = (title or f"Copy of {form.title}")[:200]
     # The draft's own export reads back whole (tested); what an unfinished draft lacks
     # (e.g. a choice question with no options yet) is kept in the copy's report.
