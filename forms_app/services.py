@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from forms_app import fhir
-from forms_app.engine import DefinitionError, compile_definition
+from forms_app.design import checks
+from forms_app.design.checks import publish_problems
+from forms_app.design.export import load_draft
 from forms_app.models import Form, FormVersion, Link, Submission, hash_token
 from forms_app.selectors import compiled_version
 from patients.models import AuditEvent
@@ -48,12 +50,9 @@ def publish_form(*, form: Form, by, change_note: str = "") -> FormVersion:
     # Lock the form so two publishers cannot take the same version number.
     form = Form.objects.select_for_update().select_related("organisation").get(pk=form.pk)
     number = (form.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    definition = fhir.draft_to_questionnaire(form, version_number=number)
-    problems = draft_problems(form)
-    try:
-        compile_definition(definition)
-    except DefinitionError as exc:
-        problems.extend(exc.problems)
+    draft = load_draft(form)
+    definition = fhir.draft_to_questionnaire(form, version_number=number, draft=draft)
+    problems = publish_problems(form, definition, draft)
     if problems:
         raise ValidationError(problems)
     version = FormVersion.objects.create(
@@ -67,16 +66,7 @@ def publish_form(*, form: Form, by, change_note: str = "") -> FormVersion:
 
 def draft_problems(form: Form) -> list[str]:
     """What the draft model knows is wrong that the definition alone cannot show."""
-    problems = []
-    items = list(form.items.all())
-    if not items:
-        problems.append("Add at least one question before publishing.")
-    for item in items:
-        if item.parent_id and item.parent.form_id != form.pk:
-            problems.append(f"{item.link_id}: its group belongs to another form.")
-        if item.type == item.Type.GROUP and not item.children.exists():
-            problems.append(f"{item.link_id}: this page or group has no questions.")
-    return problems
+    return checks.draft_problems(form)
 
 
 # --- Links -------------------------------------------------------------------------

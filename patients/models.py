@@ -151,6 +151,9 @@ class AuditEvent(models.Model):
         ANSWERS_VIEWED = "answers.viewed"
         RECORD_VIEWED = "record.viewed"
         FORM_PUBLISHED = "form.published"
+        FORM_RETIRED = "form.retired"
+        FORM_COPIED = "form.copied"
+        FORM_IMPORTED = "form.imported"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -3,25 +3,42 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from forms_app import services
+from forms_app.admin.design import (
+    ITEM_FIELDSETS,
+    AnswerOptionInline,
+    FlagRuleInline,
+    ItemConditionInline,
+    LibraryForm,
+    ScoreBandInline,
+    UploadQuestionnaireForm,
+    item_score_items_queryset,
+    next_version_number,
+    questionnaire_download,
+    user_organisations,
+)
 from forms_app.admin_forms import IssueLinkForm, PublishForm
-from forms_app.models import AnswerOption, Form, FormVersion, Item, Link, Submission
+from forms_app.design import preview as design_preview
+from forms_app.design import services as design_services
+from forms_app.design.checks import publish_problems
+from forms_app.design.export import draft_to_questionnaire, load_draft
+from forms_app.design.importer import ImportRefused, parse_upload
+from forms_app.engine import compile_definition
+from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
-from patients.models import AuditEvent, CareTeam, Organisation
+from patients.models import AuditEvent
 from patients.services import record_audit
-
-
-def user_organisations(user):
-    return Organisation.objects.filter(care_teams__in=CareTeam.objects.of_user(user)).distinct()
 
 
 class ItemInline(admin.TabularInline):
     model = Item
-    fields = ["position", "parent", "link_id", "text", "type", "required", "help_text"]
+    fields = ["position", "parent", "link_id", "prefix", "text", "type", "required",
+              "help_text"]
     extra = 1
-    show_change_link = True  # answer options are edited on the item's own page
+    # Options, validation, conditions, scores and bands are edited on the item's own page.
+    show_change_link = True
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "parent":
@@ -31,23 +48,56 @@ class ItemInline(admin.TabularInline):
 
 
 class FormVersionInline(admin.TabularInline):
+    """The form's history: every published version, who published it, when and why."""
+
     model = FormVersion
-    fields = ["number", "published_at", "published_by", "change_note", "retired_at"]
+    fields = ["number", "published_at", "published_by", "change_note", "retired_at",
+              "version_links"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+    verbose_name_plural = "versions (history)"
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="")
+    def version_links(self, obj):
+        return format_html(
+            '<a href="{}">Preview</a> · <a href="{}">Export as FHIR</a>',
+            reverse("admin:forms_app_formversion_preview", args=[obj.pk]),
+            reverse("admin:forms_app_formversion_export", args=[obj.pk]))
 
 
 @admin.register(Form)
 class FormAdmin(admin.ModelAdmin):
     list_display = ["title", "organisation", "latest_version_number", "updated_at"]
     search_fields = ["title"]
-    inlines = [ItemInline, FormVersionInline]
+    fields = ["organisation", "title", "description", "code_system", "code", "code_display",
+              "import_report_display"]
+    readonly_fields = ["import_report_display"]
+    inlines = [ItemInline, FlagRuleInline, FormVersionInline]
+    actions = ["copy_forms"]
     change_form_template = "admin/forms_app/form/change_form.html"
+    change_list_template = "admin/forms_app/form/change_list.html"
+
+    @admin.display(description="import report")
+    def import_report_display(self, obj):
+        if not obj.import_report:
+            return "Nothing was left out." if obj.pk else "-"
+        return format_html_join(
+            "", "<p><strong>{}</strong> {}</p>",
+            ((entry.get("item") or "Questionnaire", entry.get("message", ""))
+             for entry in obj.import_report))
+
+    @admin.action(description="Copy selected forms to start new ones")
+    def copy_forms(self, request, queryset):
+        for form in queryset:
+            copy = design_services.copy_form(form=form, by=request.user)
+            self.message_user(request, format_html(
+                'Copied to <a href="{}">{}</a>.',
+                reverse("admin:forms_app_form_change", args=[copy.pk]), copy.title))
 
     def get_queryset(self, request):
         return Form.objects.visible_to(request.user).select_related("organisation")
@@ -66,6 +116,12 @@ class FormAdmin(admin.ModelAdmin):
         return [
             path("<uuid:form_id>/publish/", self.admin_site.admin_view(self.publish_view),
                  name="forms_app_form_publish"),
+            path("<uuid:form_id>/preview/", self.admin_site.admin_view(self.preview_view),
+                 name="forms_app_form_preview"),
+            path("import/", self.admin_site.admin_view(self.import_view),
+                 name="forms_app_form_import"),
+            path("library/", self.admin_site.admin_view(self.library_view),
+                 name="forms_app_form_library"),
             *super().get_urls(),
         ]
 
@@ -95,17 +151,82 @@ class FormAdmin(admin.ModelAdmin):
                                 status=400 if problems else 200)
 
 
-class AnswerOptionInline(admin.TabularInline):
-    model = AnswerOption
-    fields = ["position", "code", "display", "score", "system"]
-    extra = 2
+    def preview_view(self, request, form_id):
+        """The draft as a patient would see it; nothing is saved."""
+        form = get_object_or_404(self.get_queryset(request), pk=form_id)
+        draft = load_draft(form)
+        definition = draft_to_questionnaire(form, version_number=next_version_number(form),
+                                            draft=draft)
+        problems = publish_problems(form, definition, draft)
+        if problems:
+            context = {**self.admin_site.each_context(request), "opts": self.opts,
+                       "original": form, "problems": problems,
+                       "title": f"Preview {form.title}"}
+            return TemplateResponse(request, "admin/forms_app/form/preview_problems.html",
+                                    context, status=400)
+        return design_preview.preview(request, key=f"draft:{form.pk}",
+                                      compiled=compile_definition(definition),
+                                      heading=f"Draft of {form.title}")
+
+    def _admin_page(self, request, template, context, status=200):
+        context = {**self.admin_site.each_context(request), "opts": self.opts, **context}
+        return TemplateResponse(request, template, context, status=status)
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        upload = UploadQuestionnaireForm(request.POST or None, request.FILES or None,
+                                         user=request.user)
+        if request.method == "POST" and upload.is_valid():
+            file = upload.cleaned_data["file"]
+            try:
+                data = parse_upload(file.read())
+            except ImportRefused as refusal:
+                upload.add_error("file", str(refusal))
+            else:
+                imported = design_services.import_questionnaire(
+                    data=data, organisation=upload.cleaned_data["organisation"],
+                    by=request.user, source=file.name)
+                return self._imported(request, imported)
+        return self._admin_page(request, "admin/forms_app/form/import.html", {
+            "form": upload, "title": "Import a FHIR Questionnaire"},
+            status=400 if upload.errors else 200)
+
+    def library_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        library = LibraryForm(request.POST or None, user=request.user)
+        if request.method == "POST" and library.is_valid():
+            imported = design_services.add_from_library(
+                name=library.cleaned_data["name"],
+                organisation=library.cleaned_data["organisation"], by=request.user)
+            return self._imported(request, imported)
+        return self._admin_page(request, "admin/forms_app/form/import.html", {
+            "form": library, "title": "Add a ready-made form from the library"},
+            status=400 if library.errors else 200)
+
+    def _imported(self, request, imported):
+        left_out = len(imported.report)
+        self.message_user(
+            request,
+            f"Imported as a new draft. {left_out} note(s) on what could not be represented: "
+            "see the import report below." if left_out else
+            "Imported as a new draft; everything in the file was kept.",
+            messages.WARNING if left_out else messages.SUCCESS)
+        return redirect("admin:forms_app_form_change", imported.form.pk)
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
-    inlines = [AnswerOptionInline]
+    fieldsets = ITEM_FIELDSETS
+    inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
     search_fields = ["link_id", "text"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "score_items":
+            kwargs["queryset"] = item_score_items_queryset(request)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return Item.objects.filter(form__in=Form.objects.visible_to(request.user))
@@ -125,10 +246,35 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(FormVersion)
 class FormVersionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "form", "number", "published_at", "is_live", "issue_link"]
+    list_display = ["__str__", "form", "number", "published_at", "published_by", "is_live",
+                    "issue_link", "version_links"]
     fields = ["form", "number", "title", "change_note", "published_at", "published_by",
               "retired_at", "definition"]
     readonly_fields = fields
+    actions = ["retire"]
+
+    @admin.display(description="")
+    def version_links(self, obj):
+        return format_html(
+            '<a href="{}">Preview</a> · <a href="{}">Export as FHIR</a>',
+            reverse("admin:forms_app_formversion_preview", args=[obj.pk]),
+            reverse("admin:forms_app_formversion_export", args=[obj.pk]))
+
+    @admin.action(description="Retire selected versions (no new links; open links still work)")
+    def retire(self, request, queryset):
+        retired = sum(design_services.retire_version(version=version, by=request.user)
+                      for version in queryset)
+        self.message_user(request, f"Retired {retired} version(s).")
+
+    def preview_view(self, request, version_id):
+        version = get_object_or_404(self.get_queryset(request), pk=version_id)
+        return design_preview.preview(
+            request, key=f"version:{version.pk}", compiled=compiled_version(version),
+            heading=f"{version.title}, version {version.number}")
+
+    def export_view(self, request, version_id):
+        version = get_object_or_404(self.get_queryset(request), pk=version_id)
+        return questionnaire_download(version)
 
     def get_queryset(self, request):
         return FormVersion.objects.filter(
@@ -152,6 +298,11 @@ class FormVersionAdmin(admin.ModelAdmin):
             path("<uuid:version_id>/issue-link/",
                  self.admin_site.admin_view(self.issue_link_view),
                  name="forms_app_formversion_issue_link"),
+            path("<uuid:version_id>/preview/", self.admin_site.admin_view(self.preview_view),
+                 name="forms_app_formversion_preview"),
+            path("<uuid:version_id>/questionnaire.json",
+                 self.admin_site.admin_view(self.export_view),
+                 name="forms_app_formversion_export"),
             *super().get_urls(),
         ]
 

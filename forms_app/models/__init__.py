@@ -11,14 +11,26 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.design import (
+    FlagCondition,
+    FlagRule,
+    ItemCondition,
+    Operator,
+    ScoreBand,
+)
 
 __all__ = [
     "AnswerOption",
+    "FlagCondition",
+    "FlagRule",
     "Form",
     "FormVersion",
     "Item",
+    "ItemCondition",
     "Link",
     "LinkStatus",
+    "Operator",
+    "ScoreBand",
     "Submission",
     "hash_token",
     "new_reference",

@@ -3,6 +3,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -27,6 +28,13 @@ class Form(models.Model):
                                      related_name="forms")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Shown to patients before page one.")
+    code_system = models.CharField("code system", max_length=200, blank=True,
+                                   help_text="e.g. http://loinc.org")
+    code = models.CharField(max_length=64, blank=True,
+                            help_text="A code for the whole questionnaire, e.g. LOINC 44249-1.")
+    code_display = models.CharField("code display", max_length=500, blank=True)
+    # What an import could not represent, by item: kept so that staff can always see it.
+    import_report = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,16 +51,19 @@ class Form(models.Model):
         return self.versions.order_by("-number").first()
 
 
+# Imported Questionnaires use ids like "1.2" or "/29463-7" (LOINC-based); keep them as
+# they are so that answers filed back to other systems carry the ids they know.
 link_id_validator = RegexValidator(
-    r"^[A-Za-z][A-Za-z0-9_-]{0,63}$",
-    "Start with a letter; use letters, digits, hyphens and underscores only.",
+    r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$",
+    "Use letters, digits, dots, slashes, hyphens and underscores only.",
 )
 
 
 class Item(models.Model):
     """One question, display text or group in a form's draft.
 
-    A top-level group is a page; a top-level question is a page of its own.
+    A top-level group is a page; a top-level question is a page of its own. Everything
+    here maps onto the FHIR Questionnaire the engine reads (forms_app.design.export).
     """
 
     class Type(models.TextChoices):
@@ -62,10 +73,33 @@ class Item(models.Model):
         TEXT = "text", "Long text"
         INTEGER = "integer", "Whole number"
         DECIMAL = "decimal", "Decimal number"
+        QUANTITY = "quantity", "Number with a unit"
         DATE = "date", "Date"
+        TIME = "time", "Time"
+        DATETIME = "dateTime", "Date and time"
         BOOLEAN = "boolean", "Yes or no"
         CHOICE = "choice", "Single choice"
         MULTIPLE_CHOICE = "multiple-choice", "Multiple choice"
+        OPEN_CHOICE = "open-choice", "Single choice or 'Other, please specify'"
+        EMAIL = "email", "Email address"
+        UK_PHONE = "uk-phone", "UK phone number"
+        NHS_NUMBER = "nhs-number", "NHS number"
+        URL = "url", "Web address"
+
+    class Control(models.TextChoices):
+        DEFAULT = "", "Automatic (radios; a drop-down for more than 20 options)"
+        RADIO = "radio-button", "Radio buttons"
+        DROP_DOWN = "drop-down", "Drop-down list"
+
+    class Behavior(models.TextChoices):
+        ALL = "all", "All conditions are met"
+        ANY = "any", "Any condition is met"
+
+    class Calculation(models.TextChoices):
+        NONE = "", "None: the patient answers it"
+        SCORE_TOTAL = "score-total", "Total of every chosen option's score in the form"
+        SCORE_SUM = "score-sum", "Sum of the chosen options' scores of the questions below"
+        FORMULA = "formula", "Formula (see below)"
 
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="items")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
@@ -76,11 +110,64 @@ class Item(models.Model):
     position = models.PositiveIntegerField(default=0)
     link_id = models.CharField("question id", max_length=64, validators=[link_id_validator],
                                help_text="A short id, unique in the form, e.g. 'smoker'.")
+    prefix = models.CharField(max_length=20, blank=True, help_text="e.g. '1.' or '(a)'.")
     text = models.TextField()
     help_text = models.TextField(blank=True)
     type = models.CharField(max_length=20, choices=Type.choices)
     required = models.BooleanField(default=False)
+    control = models.CharField("choice control", max_length=20, choices=Control.choices,
+                               blank=True, default=Control.DEFAULT)
+    enable_behavior = models.CharField(
+        "show when", max_length=3, choices=Behavior.choices, default=Behavior.ALL,
+        help_text="With several conditions: whether all or any must be met.")
+    # Validation.
+    min_value = models.CharField(
+        max_length=40, blank=True,
+        help_text="Numbers: 0 or 2.5; dates: 2020-01-31; date and time: "
+                  "2020-01-31T09:00:00+00:00; times: 09:00:00.")
+    max_value = models.CharField(max_length=40, blank=True, help_text="As the minimum.")
+    min_length = models.PositiveIntegerField(null=True, blank=True)
     max_length = models.PositiveIntegerField(null=True, blank=True)
+    regex = models.CharField("pattern", max_length=500, blank=True,
+                             help_text="A regular expression the whole answer must match.")
+    regex_message = models.CharField("pattern message", max_length=300, blank=True,
+                                     help_text="Shown when the pattern does not match, e.g. "
+                                               "'Enter a hospital number like RX123456'.")
+    max_decimal_places = models.PositiveSmallIntegerField(null=True, blank=True)
+    not_in_future = models.BooleanField(default=False, help_text="Dates and dates with times.")
+    unit_code = models.CharField(max_length=50, blank=True,
+                                 help_text="Quantity unit code (UCUM), e.g. kg.")
+    unit_display = models.CharField(max_length=100, blank=True, help_text="e.g. kilograms.")
+    unit_system = models.CharField(max_length=200, blank=True,
+                                   help_text="Unit system; usually http://unitsofmeasure.org.")
+    # Wording of messages.
+    short_label = models.CharField(
+        max_length=200, blank=True,
+        help_text="The answer's name mid-sentence in error messages, e.g. 'your weight'.")
+    required_message = models.CharField(
+        max_length=300, blank=True,
+        help_text="The whole message for a missing answer, e.g. 'Select whether you smoke'.")
+    other_label = models.CharField(max_length=100, blank=True,
+                                   help_text="Open choice: the label of the 'Other' option.")
+    initial = models.CharField(
+        "initial answer", max_length=500, blank=True,
+        help_text="Pre-filled answer: text, a number, a date, 'true'/'false', an option code.")
+    # Scores and computed values (integer or decimal items; never shown to patients).
+    calculation = models.CharField(max_length=20, choices=Calculation.choices, blank=True,
+                                   default=Calculation.NONE)
+    score_items = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="+",
+        verbose_name="questions summed",
+        help_text="For 'sum of the questions below': the scored questions to add up.")
+    formula = models.CharField(
+        max_length=1000, blank=True,
+        help_text="Arithmetic over other questions' ids, e.g. "
+                  "round(weight / (height / 100) ^ 2, 1); write ids with hyphens in "
+                  "braces: {phq9-1}. Functions: round, min, max, abs.")
+    # A code for the question itself, e.g. LOINC.
+    code_system = models.CharField("code system", max_length=200, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    code_display = models.CharField("code display", max_length=500, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -93,17 +180,38 @@ class Item(models.Model):
 
     @property
     def has_options(self):
-        return self.type in {self.Type.CHOICE, self.Type.MULTIPLE_CHOICE}
+        return self.type in {self.Type.CHOICE, self.Type.MULTIPLE_CHOICE,
+                             self.Type.OPEN_CHOICE}
+
+    @property
+    def is_answerable(self):
+        return self.type not in {self.Type.GROUP, self.Type.DISPLAY}
+
+    def clean(self):
+        from forms_app.design.validation import clean_item
+
+        clean_item(self)
 
 
 class AnswerOption(models.Model):
+    class ValueType(models.TextChoices):
+        CODING = "coding", "Coded (system, code, display)"
+        STRING = "string", "Plain text (the display)"
+        INTEGER = "integer", "Whole number (the code)"
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="options")
     position = models.PositiveIntegerField(default=0)
+    value_type = models.CharField(max_length=10, choices=ValueType.choices,
+                                  default=ValueType.CODING)
     system = models.CharField(max_length=200, blank=True,
                               help_text="Code system URI, e.g. http://loinc.org")
-    code = models.CharField(max_length=64)
+    code = models.CharField(max_length=255)
     display = models.CharField(max_length=500)
-    score = models.IntegerField(null=True, blank=True)
+    score = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True,
+                                help_text="Adds to totals (FHIR ordinalValue).")
+    exclusive = models.BooleanField(
+        default=False, help_text="Multiple choice: ticking this clears the others "
+                                 "(e.g. 'None of these').")
 
     class Meta:
         ordering = ["position", "id"]
@@ -113,6 +221,19 @@ class AnswerOption(models.Model):
 
     def __str__(self):
         return self.display
+
+    def clean(self):
+        if self.value_type == self.ValueType.STRING:
+            if len(self.display) > 255:
+                raise ValidationError({"display": "A plain-text option is at most 255 "
+                                                  "characters."})
+            self.code = self.display
+        if self.value_type == self.ValueType.INTEGER:
+            try:
+                int(self.code)
+            except (TypeError, ValueError):
+                raise ValidationError({"code": "A whole-number option's code is the number."}) \
+                    from None
 
 
 class FormVersion(models.Model):

@@ -1,7 +1,16 @@
 import factory
 
 from forms_app import services
-from forms_app.models import AnswerOption, Form, Item
+from forms_app.models import (
+    AnswerOption,
+    FlagCondition,
+    FlagRule,
+    Form,
+    Item,
+    ItemCondition,
+    Operator,
+    ScoreBand,
+)
 from tests.factories.patients import OrganisationFactory
 
 
@@ -36,3 +45,40 @@ class AnswerOptionFactory(factory.django.DjangoModelFactory):
 
 def published_version(form, *, by):
     return services.publish_form(form=form, by=by)
+
+
+class ItemConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ItemCondition
+
+    item = factory.SubFactory(ItemFactory)
+    question = factory.SubFactory(ItemFactory, form=factory.SelfAttribute("..item.form"))
+    operator = Operator.EQUALS
+    answer = "true"
+
+
+class ScoreBandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScoreBand
+
+    item = factory.SubFactory(ItemFactory, type=Item.Type.INTEGER)
+    label = factory.Sequence(lambda n: f"Band {n}")
+
+
+class FlagRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FlagRule
+
+    form = factory.SubFactory(FormFactory)
+    code = factory.Sequence(lambda n: f"flag-{n}")
+    message = "Review today."
+
+
+class FlagConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FlagCondition
+
+    rule = factory.SubFactory(FlagRuleFactory)
+    question = factory.SubFactory(ItemFactory, form=factory.SelfAttribute("..rule.form"))
+    operator = Operator.GREATER
+    answer = "0"

@@ -1,0 +1,286 @@
+"""The draft as a FHIR R4 Questionnaire in the engine's format (see forms_app.engine).
+
+Export is total: whatever the draft holds it produces a document, so that the checks
+before publishing (forms_app.design.checks) and the engine can name what is wrong.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from forms_app.design import values as v
+from forms_app.engine import extensions as ext
+from forms_app.models import FlagRule, Item, ItemCondition
+
+ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+FHIRPATH = "text/fhirpath"
+SCORE_TOTAL_EXPRESSION = "%resource.repeat(item).answer.value.ordinal().sum()"
+
+
+def score_sum_expression(link_ids) -> str:
+    return " + ".join(
+        f"%resource.repeat(item).where(linkId='{link_id}').answer.value.ordinal()"
+        for link_id in link_ids
+    )
+
+
+def questionnaire_url(form) -> str:
+    return f"{settings.SITE_URL}/fhir/Questionnaire/{form.id}"
+
+
+@dataclass
+class Draft:
+    """A form's draft loaded in a fixed number of queries, in form (pre-)order."""
+
+    form: object
+    items: list = field(default_factory=list)  # pre-order
+    children: dict = field(default_factory=dict)  # parent id -> [Item]
+    flag_rules: list = field(default_factory=list)
+
+    @property
+    def by_id(self):
+        return {item.pk: item for item in self.items}
+
+
+def load_draft(form) -> Draft:
+    items = list(
+        form.items.order_by("position", "id").prefetch_related(
+            "options",
+            "bands",
+            Prefetch("conditions",
+                     queryset=ItemCondition.objects.select_related("question")
+                     .prefetch_related("question__options")),
+            Prefetch("score_items", queryset=Item.objects.order_by("position", "id")),
+        )
+    )
+    children = defaultdict(list)
+    for item in items:
+        children[item.parent_id].append(item)
+    ordered = []
+
+    def visit(parent_id, seen):
+        for item in children.get(parent_id, []):
+            if item.pk in seen:  # a cycle in parents: checks report it
+                continue
+            ordered.append(item)
+            visit(item.pk, seen | {item.pk})
+
+    visit(None, frozenset())
+    rules = list(
+        FlagRule.objects.filter(form=form).select_related("item")
+        .prefetch_related("conditions__question__options")
+    )
+    return Draft(form=form, items=ordered, children=dict(children), flag_rules=rules)
+
+
+def _extension(url, kind, value) -> dict:
+    return {"url": url, f"value{kind}": value}
+
+
+def _coding(system, code, display) -> dict:
+    coding = {}
+    if system:
+        coding["system"] = system
+    coding["code"] = code
+    if display:
+        coding["display"] = display
+    return coding
+
+
+def _answer(question, operator, text) -> tuple[str, object]:
+    try:
+        return v.condition_answer(question, list(question.options.all()), operator, text)
+    except ValueError:
+        return "String", text  # the engine names the problem on publishing
+
+
+def _condition(condition) -> dict:
+    kind, value = _answer(condition.question, condition.operator, condition.answer)
+    return {"question": condition.question.link_id, "operator": condition.operator,
+            f"answer{kind}": value}
+
+
+def _flag_rule(rule) -> dict:
+    parts = [
+        _extension("code", "Code", rule.code),
+        _extension("severity", "Code", rule.severity),
+        _extension("message", "String", rule.message),
+        _extension("enableBehavior", "Code", rule.enable_behavior),
+    ]
+    for condition in rule.conditions.all():
+        kind, value = _answer(condition.question, condition.operator, condition.answer)
+        parts.append({"url": "condition", "extension": [
+            _extension("question", "String", condition.question.link_id),
+            _extension("operator", "Code", condition.operator),
+            _extension("answer", kind, value),
+        ]})
+    return {"url": ext.FLAG_RULE, "extension": parts}
+
+
+def _band(band) -> dict:
+    parts = []
+    if band.min_score is not None:
+        parts.append(_extension("min", *v.number_value(band.min_score.normalize())))
+    if band.max_score is not None:
+        parts.append(_extension("max", *v.number_value(band.max_score.normalize())))
+    parts.append(_extension("label", "String", band.label))
+    return {"url": ext.SCORE_BAND, "extension": parts}
+
+
+def _option(option, initial: str) -> dict:
+    if option.value_type == option.ValueType.STRING:
+        data = {"valueString": option.code}
+    elif option.value_type == option.ValueType.INTEGER:
+        try:
+            data = {"valueInteger": int(option.code)}
+        except ValueError:
+            data = {"valueString": option.code}
+    else:
+        data = {"valueCoding": _coding(option.system, option.code, option.display)}
+    extensions = []
+    if option.score is not None:
+        extensions.append(_extension(ext.ORDINAL_VALUE, "Decimal",
+                                     v.json_number(option.score.normalize())))
+    if option.exclusive:
+        extensions.append(_extension(ext.OPTION_EXCLUSIVE, "Boolean", True))
+    if extensions:
+        data["extension"] = extensions
+    if initial and option.code == initial:
+        data["initialSelected"] = True
+    return data
+
+
+def _limit(url, item_type, text):
+    try:
+        kind, value = v.limit_value(item_type, text)
+    except ValueError:
+        kind, value = "String", text
+    return _extension(url, kind, value)
+
+
+def _item_control(code) -> dict:
+    return {"url": ext.ITEM_CONTROL, "valueCodeableConcept": {
+        "coding": [{"system": ITEM_CONTROL_SYSTEM, "code": code}]}}
+
+
+def _item(item, draft: Draft) -> dict:
+    item_type, input_format = v.fhir_type(item.type)
+    data = {"linkId": item.link_id}
+    if item.prefix:
+        data["prefix"] = item.prefix
+    if item.text:  # FHIR strings are never empty
+        data["text"] = item.text
+    data["type"] = item_type
+    if item.code:
+        data["code"] = [_coding(item.code_system, item.code, item.code_display)]
+    answerable = item.is_answerable
+    calculated = answerable and bool(item.calculation)
+    if item.required and answerable and not calculated:
+        data["required"] = True
+    if item.type == Item.Type.MULTIPLE_CHOICE:
+        data["repeats"] = True
+    if calculated:
+        data["readOnly"] = True
+    if item.max_length and item.type in v.TEXT_TYPES | {"open-choice"}:
+        data["maxLength"] = item.max_length
+
+    conditions = list(item.conditions.all())
+    if conditions:
+        data["enableWhen"] = [_condition(condition) for condition in conditions]
+        data["enableBehavior"] = item.enable_behavior
+
+    extensions = []
+    if input_format:
+        extensions.append(_extension(ext.INPUT_FORMAT, "Code", input_format))
+    if item.control and item.has_options:
+        extensions.append(_item_control(item.control))
+    if item.min_value:
+        extensions.append(_limit(ext.MIN_VALUE, item.type, item.min_value))
+    if item.max_value:
+        extensions.append(_limit(ext.MAX_VALUE, item.type, item.max_value))
+    if item.min_length:
+        extensions.append(_extension(ext.MIN_LENGTH, "Integer", item.min_length))
+    if item.regex:
+        extensions.append(_extension(ext.REGEX, "String", item.regex))
+    if item.regex_message:
+        extensions.append(_extension(ext.REGEX_MESSAGE, "String", item.regex_message))
+    if item.max_decimal_places is not None:
+        extensions.append(_extension(ext.MAX_DECIMAL_PLACES, "Integer",
+                                     item.max_decimal_places))
+    if item.not_in_future:
+        extensions.append(_extension(ext.NOT_IN_FUTURE, "Boolean", True))
+    if item.unit_code:
+        extensions.append(_extension(ext.UNIT, "Coding", _coding(
+            item.unit_system, item.unit_code, item.unit_display)))
+    for url, text in ((ext.SHORT_LABEL, item.short_label),
+                      (ext.REQUIRED_MESSAGE, item.required_message),
+                      (ext.OTHER_LABEL, item.other_label)):
+        if text:
+            extensions.append(_extension(url, "String", text))
+    if item.help_text and item.type == Item.Type.DISPLAY:
+        # A display item cannot hold a help child item.
+        extensions.append(_extension(ext.HELP_TEXT, "String", item.help_text))
+    if calculated:
+        extensions += _calculation(item)
+    extensions += [_band(band) for band in item.bands.all()]
+    extensions += [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id == item.pk]
+    if extensions:
+        data["extension"] = extensions
+
+    if item.initial and answerable and not calculated:
+        options = list(item.options.all())
+        try:
+            initial = v.initial_value(item, options, item.initial)
+        except ValueError:
+            initial = ("String", item.initial)
+        if initial is not None:
+            data["initial"] = [{f"value{initial[0]}": initial[1]}]
+    if item.has_options:
+        data["answerOption"] = [_option(option, item.initial) for option in item.options.all()]
+
+    children = [_item(child, draft) for child in draft.children.get(item.pk, [])
+                if child in draft.items]
+    if item.help_text and item.type != Item.Type.DISPLAY:
+        # The SDC way of attaching help: a display child marked with itemControl "help".
+        children.insert(0, {"linkId": f"{item.link_id}-help", "text": item.help_text,
+                            "type": "display", "extension": [_item_control("help")]})
+    if children:
+        data["item"] = children
+    return data
+
+
+def _calculation(item) -> list[dict]:
+    if item.calculation == Item.Calculation.FORMULA:
+        return [_extension(ext.COMPUTED, "String", item.formula)]
+    if item.calculation == Item.Calculation.SCORE_TOTAL:
+        expression = SCORE_TOTAL_EXPRESSION
+    else:
+        expression = score_sum_expression(i.link_id for i in item.score_items.all())
+    return [{"url": ext.CALCULATED_EXPRESSION,
+             "valueExpression": {"language": FHIRPATH, "expression": expression}}]
+
+
+def draft_to_questionnaire(form, *, version_number: int, draft: Draft | None = None) -> dict:
+    """The form's draft as a FHIR R4 Questionnaire, as it would be published."""
+    draft = draft or load_draft(form)
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "id": str(form.id),
+        "url": questionnaire_url(form),
+        "version": str(version_number),
+        "name": "".join(ch for ch in form.title.title() if ch.isalnum())[:60] or "Form",
+        "title": form.title,
+        "status": "active",
+        "publisher": form.organisation.name,
+    }
+    if form.description:
+        questionnaire["description"] = form.description
+    if form.code:
+        questionnaire["code"] = [_coding(form.code_system, form.code, form.code_display)]
+    root_rules = [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id is None]
+    if root_rules:
+        questionnaire["extension"] = root_rules
+    questionnaire["item"] = [_item(item, draft) for item in draft.children.get(None, [])]
+    return questionnaire

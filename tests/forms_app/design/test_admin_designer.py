@@ -1,0 +1,245 @@
+"""Staff build, check, publish and preview a form with conditions and scores, entirely
+through the admin pages (OTP-verified), as a clinical informatics team would."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from forms_app.management.demo_data import ensure_demo
+from forms_app.models import FlagRule, Form, FormVersion, Item
+from forms_app.selectors import compiled_version
+from patients.models import AuditEvent
+from tests.factories.forms_app import FormFactory, ItemFactory
+from tests.factories.patients import CareTeamFactory, OrganisationFactory, UserFactory
+from tests.forms_app.design.admin_helpers import change_url, errors_of, post_change
+
+pytestmark = pytest.mark.django_db
+
+FREQUENCY = [("0", "Not at all", "0"), ("1", "Several days", "1"),
+             ("2", "More than half the days", "2"), ("3", "Nearly every day", "3")]
+
+
+@pytest.fixture
+def staff(otp_login, client):
+    user, *_ = ensure_demo()
+    otp_login(client, user)
+    return client, user, user.care_teams.first().organisation
+
+
+def _saved(response):
+    assert response.status_code == 302, errors_of(response)
+
+
+def _options(rows):
+    return [{"position": str(n), "value_type": "coding", "code": code, "display": display,
+             "score": score} for n, (code, display, score) in enumerate(rows)]
+
+
+def build_two_question_score(client, organisation) -> Form:
+    """Two scored questions on two pages, page two shown only when question one > 0,
+    a total with bands, and an urgent flag, all through the admin."""
+    response = client.post(reverse("admin:forms_app_form_add"), {
+        "organisation": organisation.pk, "title": "Mood check", "description": "Two questions.",
+        "items-TOTAL_FORMS": "3", "items-INITIAL_FORMS": "0",
+        "items-0-position": "0", "items-0-link_id": "page-1", "items-0-type": "group",
+        "items-0-text": "Interest",
+        "items-1-position": "1", "items-1-link_id": "page-2", "items-1-type": "group",
+        "items-1-text": "Mood",
+        "items-2-position": "2", "items-2-link_id": "total", "items-2-type": "integer",
+        "items-2-text": "Total score",
+        "flag_rules-TOTAL_FORMS": "0", "flag_rules-INITIAL_FORMS": "0",
+        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
+    })
+    _saved(response)
+    form = Form.objects.get(title="Mood check")
+    page_1, page_2 = form.items.get(link_id="page-1"), form.items.get(link_id="page-2")
+    _saved(post_change(client, change_url(form), inlines={"items": [
+        {"position": "0", "parent": str(page_1.pk), "link_id": "interest", "type": "choice",
+         "text": "Little interest or pleasure in doing things", "required": "on"},
+        {"position": "0", "parent": str(page_2.pk), "link_id": "down", "type": "choice",
+         "text": "Feeling down, depressed or hopeless", "required": "on"},
+    ], "flag_rules": [
+        {"position": "0", "code": "low-mood", "severity": "urgent",
+         "message": "Feeling down nearly every day: call the patient today.",
+         "enable_behavior": "all"},
+    ]}))
+    interest, down = form.items.get(link_id="interest"), form.items.get(link_id="down")
+    _saved(post_change(client, change_url(interest), {"control": "radio-button"},
+                       inlines={"options": _options(FREQUENCY)}))
+    _saved(post_change(client, change_url(down), inlines={"options": _options(FREQUENCY)}))
+    _saved(post_change(client, change_url(page_2), inlines={"conditions": [
+        {"position": "0", "question": str(interest.pk), "operator": ">", "answer": "0"}]}))
+    total = form.items.get(link_id="total")
+    _saved(post_change(client, change_url(total), {"calculation": "score-sum",
+                                                   "score_items": [str(interest.pk),
+                                                                   str(down.pk)]},
+                       inlines={"bands": [
+                           {"position": "0", "min_score": "0", "max_score": "2",
+                            "label": "Minimal"},
+                           {"position": "1", "min_score": "3", "max_score": "6",
+                            "label": "Significant"}]}))
+    rule = FlagRule.objects.get(form=form)
+    _saved(post_change(client, change_url(rule), inlines={"conditions": [
+        {"position": "0", "question": str(down.pk), "operator": "=", "answer": "3"}]}))
+    return form
+
+
+def test_build_publish_and_score_a_form_through_the_admin(staff):
+    client, user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]),
+                           {"change_note": "First version"})
+    assert response.status_code == 302, response.context and response.context["problems"]
+    version = FormVersion.objects.get(form=form)
+    assert version.published_by == user and version.change_note == "First version"
+    compiled = compiled_version(version)
+    assert compiled.page_keys == ["page-1", "page-2"]
+    # Page two is shown only when the first answer scores above 0.
+    assert compiled.enabled_page_keys({"interest": "0"}) == ["page-1"]
+    evaluation = compiled.evaluate({"interest": "2", "down": "3"})
+    assert evaluation.scores == {"total": 5}
+    assert evaluation.bands == {"total": "Significant"}
+    assert [flag.code for flag in evaluation.flags] == ["low-mood"]
+    # Hidden page: its answer is never kept, so neither score nor flag comes from it.
+    evaluation = compiled.evaluate({"interest": "0", "down": "3"})
+    assert evaluation.scores == {"total": 0} or evaluation.scores == {}
+    assert evaluation.flags == []
+    # The form page shows the history.
+    page = client.get(change_url(form)).content.decode()
+    assert "First version" in page and "Export as FHIR" in page
+
+
+def test_preview_the_draft_page_by_page_saves_nothing(staff):
+    client, _user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    url = reverse("admin:forms_app_form_preview", args=[form.pk])
+    audit_before = AuditEvent.objects.count()
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Staff preview" in html and "Little interest" in html and "Page 1 of 1" in html
+    # Missing answer: the patient's error summary.
+    response = client.post(url + "?step=page-1", {"preview_step": "page-1"})
+    assert response.status_code == 400
+    assert "There is a problem" in response.content.decode()
+    response = client.post(url, {"preview_step": "page-1", "page-1-interest": "2"})
+    assert response.status_code == 302 and "step=page-2" in response.url
+    response = client.get(url + "?step=page-2")
+    assert "Feeling down" in response.content.decode()
+    assert "Page 2 of 2" in response.content.decode()
+    response = client.post(url, {"preview_step": "page-2", "page-2-down": "3"})
+    assert response.status_code == 302 and "check=1" in response.url
+    html = client.get(url + "?check=1").content.decode()
+    assert "Check your answers" in html and "Several days" not in html
+    assert "More than half the days" in html and "low-mood" in html and "Significant" in html
+    # Nothing was written: no version, no submission, no audit event.
+    assert not FormVersion.objects.filter(form=form).exists()
+    assert AuditEvent.objects.count() == audit_before
+    response = client.get(url + "?restart=1")
+    assert response.status_code == 302
+    assert "Page 1 of 1" in client.get(url).content.decode()
+
+
+def test_preview_a_published_version(staff):
+    client, user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    from forms_app import services
+
+    version = services.publish_form(form=form, by=user)
+    response = client.get(reverse("admin:forms_app_formversion_preview", args=[version.pk]))
+    assert response.status_code == 200
+    assert "Little interest" in response.content.decode()
+
+
+def test_publishing_an_invalid_draft_lists_every_reason(staff):
+    client, _user, organisation = staff
+    form = FormFactory(organisation=organisation, title="Broken")
+    page = ItemFactory(form=form, link_id="page", type=Item.Type.GROUP, text="Page")
+    later = ItemFactory(form=form, parent=page, link_id="later", type=Item.Type.BOOLEAN,
+                        position=5)
+    early = ItemFactory(form=form, parent=page, link_id="early", type=Item.Type.STRING,
+                        position=1)
+    ItemFactory(form=form, parent=page, link_id="colour", type=Item.Type.CHOICE, position=6)
+    from tests.factories.forms_app import ItemConditionFactory
+
+    ItemConditionFactory(item=early, question=later, operator="=", answer="true")
+    response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]), {})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "comes later in the form" in html
+    assert "a choice question needs answer options" in html
+    assert not FormVersion.objects.filter(form=form).exists()
+    # Preview says the same instead of showing a broken form.
+    response = client.get(reverse("admin:forms_app_form_preview", args=[form.pk]))
+    assert response.status_code == 400 and "comes later in the form" in response.content.decode()
+
+
+def test_condition_answer_is_checked_when_saved(staff):
+    client, _user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    interest = form.items.get(link_id="interest")
+    page_2 = form.items.get(link_id="page-2")
+    response = post_change(client, change_url(page_2), inlines={"conditions": [
+        {"position": "1", "question": str(interest.pk), "operator": "=",
+         "answer": "sometimes"}]})
+    assert response.status_code == 200
+    assert "is not one of its option codes" in errors_of(response)
+
+
+def test_staff_of_another_organisation_cannot_preview_or_export(client, otp_login, staff):
+    _client, user, organisation = staff
+    form = FormFactory(organisation=organisation)
+    ItemFactory(form=form, link_id="name", type=Item.Type.STRING)
+    from forms_app import services
+
+    version = services.publish_form(form=form, by=user)
+    outsider = UserFactory()
+    CareTeamFactory(organisation=OrganisationFactory(), members=[outsider])
+    otp_login(client, outsider)
+    for url in (reverse("admin:forms_app_form_preview", args=[form.pk]),
+                reverse("admin:forms_app_formversion_preview", args=[version.pk]),
+                reverse("admin:forms_app_formversion_export", args=[version.pk])):
+        assert client.get(url).status_code == 404
+
+
+def test_preview_needs_the_second_factor(staff):
+    _client, user, organisation = staff
+    form = FormFactory(organisation=organisation)
+    client = Client()
+    client.force_login(user)  # password only
+    response = client.get(reverse("admin:forms_app_form_preview", args=[form.pk]))
+    assert response.status_code == 302 and "login" in response.url
+
+
+def test_retire_a_version_and_copy_a_form_through_admin_actions(staff):
+    client, user, organisation = staff
+    form = FormFactory(organisation=organisation, title="Knee")
+    ItemFactory(form=form, link_id="pain", type=Item.Type.INTEGER, min_value="0",
+                max_value="10")
+    from forms_app import services
+
+    version = services.publish_form(form=form, by=user)
+    response = client.post(reverse("admin:forms_app_formversion_changelist"), {
+        "action": "retire", "_selected_action": [str(version.pk)]})
+    assert response.status_code == 302
+    version.refresh_from_db()
+    assert version.retired_at is not None
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.FORM_RETIRED,
+                                     object_id=str(version.pk)).exists()
+    response = client.post(reverse("admin:forms_app_form_changelist"), {
+        "action": "copy_forms", "_selected_action": [str(form.pk)]})
+    assert response.status_code == 302
+    copy = Form.objects.get(title="Copy of Knee")
+    assert copy.items.get().max_value == "10"
+    assert not copy.versions.exists()
+
+
+def test_designer_pages_render(staff):
+    client, _user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    for url in (reverse("admin:forms_app_form_changelist"),
+                reverse("admin:forms_app_form_import"),
+                reverse("admin:forms_app_form_library"),
+                change_url(form), change_url(form.items.get(link_id="total")),
+                change_url(FlagRule.objects.get(form=form))):
+        assert client.get(url).status_code == 200, url
