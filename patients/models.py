@@ -73,6 +73,9 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     mobile = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
+    # The patient asked not to be contacted this way: nothing is ever sent to it.
+    sms_opt_out = models.BooleanField("no text messages", default=False)
+    email_opt_out = models.BooleanField("no emails", default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = PatientQuerySet.as_manager()
@@ -151,6 +154,15 @@ class AuditEvent(models.Model):
         ANSWERS_VIEWED = "answers.viewed"
         RECORD_VIEWED = "record.viewed"
         FORM_PUBLISHED = "form.published"
+        # Clinic pages and delivery (issue 5).
+        LINK_RESENT = "link.resent"
+        LINK_EXTENDED = "link.extended"
+        LINK_REMINDED = "link.reminded"
+        MESSAGE_FAILED = "message.failed"
+        CLINIC_LIST_UPLOADED = "clinic_list.uploaded"
+        CLINIC_LIST_ISSUED = "clinic_list.issued"
+        PATIENT_SEARCHED = "patient.searched"
+        CODE_SENT = "identity.code_sent"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -11,14 +11,28 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.delivery import (
+    ClinicList,
+    ClinicListRow,
+    DeliveryAttempt,
+    LinkSecret,
+    MessageTemplate,
+    OneTimeCode,
+)
 
 __all__ = [
     "AnswerOption",
+    "ClinicList",
+    "ClinicListRow",
+    "DeliveryAttempt",
     "Form",
     "FormVersion",
     "Item",
     "Link",
+    "LinkSecret",
     "LinkStatus",
+    "MessageTemplate",
+    "OneTimeCode",
     "Submission",
     "hash_token",
     "new_reference",
