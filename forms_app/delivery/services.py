@@ -299,6 +299,8 @@ def remind(*, link_id, now=None) -> DeliveryAttempt | None:
             .select_related("version__form", "patient").get(pk=link_id))
     if link.channel not in MESSAGE_CHANNELS or link_is_closed(link, now):
         return None
+    if channel_problem(link.patient, link.channel):
+        return None  # opted out, or the contact was removed, since the link was issued
     sequence = due_reminder(link, now)
     if sequence is None or link.deliveries.filter(purpose=Purpose.REMINDER,
                                                   sequence__gte=sequence).exists():
