@@ -227,6 +227,48 @@ CELERY_BEAT_SCHEDULE = {
 # Minutes a submitted form may wait before the sweeper enqueues it again.
 FILING_SWEEP_AFTER_MINUTES = int(env("FILING_SWEEP_AFTER_MINUTES", "5"))
 
+# --- Delivery, clinic pages and reminders (issue 5) ----------------------------------
+# Where text messages and emails go: console (prints them; the embedded default),
+# django (email only: Django's EMAIL_BACKEND, SMTP in production) or notify (GOV.UK Notify).
+DELIVERY_SMS_BACKEND = env("DELIVERY_SMS_BACKEND", "console")
+DELIVERY_EMAIL_BACKEND = env("DELIVERY_EMAIL_BACKEND", "console")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "patient-forms@example.nhs.uk")
+# GOV.UK Notify: the key, and one SMS and one email template whose whole content is
+# ((body)) (and ((subject))); the wording lives in this platform, per organisation.
+NOTIFY_API_KEY = env("NOTIFY_API_KEY", "")
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_SMS_TEMPLATE_ID = env("NOTIFY_SMS_TEMPLATE_ID", "")
+NOTIFY_EMAIL_TEMPLATE_ID = env("NOTIFY_EMAIL_TEMPLATE_ID", "")
+NOTIFY_TIMEOUT_SECONDS = float(env("NOTIFY_TIMEOUT_SECONDS", "10"))
+# The bearer token Notify sends with its delivery receipts (set the same in Notify).
+NOTIFY_CALLBACK_TOKEN = env("NOTIFY_CALLBACK_TOKEN", "")
+# A failed send is retried this many times, waiting base * 2**n seconds between.
+DELIVERY_MAX_RETRIES = int(env("DELIVERY_MAX_RETRIES", "5"))
+DELIVERY_RETRY_BASE_SECONDS = float(env("DELIVERY_RETRY_BASE_SECONDS", "30"))
+# Days after expiry during which a link may still be extended and resent.
+LINK_SECRET_GRACE_DAYS = int(env("LINK_SECRET_GRACE_DAYS", "30"))
+ONE_TIME_CODE_MINUTES = 10
+# Clinic lists: rows above this are refused; lists issue in batches of this size.
+CLINIC_LIST_MAX_ROWS = int(env("CLINIC_LIST_MAX_ROWS", "10000"))
+CLINIC_LIST_BATCH = int(env("CLINIC_LIST_BATCH", "250"))
+CELERY_BEAT_SCHEDULE.update({
+    "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
+                           "schedule": 900.0},
+    "mark-closed-links": {"task": "forms_app.delivery.tasks.mark_closed_links",
+                          "schedule": 3600.0},
+    "send-pending-messages": {"task": "forms_app.delivery.tasks.send_pending_messages",
+                              "schedule": 300.0},
+    "poll-delivery-statuses": {"task": "forms_app.delivery.tasks.poll_delivery_statuses",
+                               "schedule": 600.0},
+})
+
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"

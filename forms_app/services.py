@@ -138,37 +138,51 @@ class IdentityCheck:
 
 
 @transaction.atomic
-def verify_identity(*, link_id, date_of_birth: datetime.date, ip_address=None) -> str:
+def verify_identity(*, link_id, date_of_birth: datetime.date, ip_address=None,
+                    final: bool = True) -> str:
     """Check the patient's date of birth against the link's patient.
 
     Failures are counted on the link, whatever the IP address; too many lock it for a
-    while. On success the link's submission (the patient's draft) exists.
+    while. On success the link's submission (the patient's draft) exists. With
+    `final=False` (a one-time code must follow) a match leaves the failure count as it
+    is, so that the code's wrong guesses count against the same lockout.
     """
     now = timezone.now()
     link = Link.objects.select_for_update().select_related("patient").get(pk=link_id)
     if link.is_locked_at(now):
         return IdentityCheck.LOCKED
     if link.patient.date_of_birth != date_of_birth:
-        link.failed_checks += 1
-        update_fields = ["failed_checks"]
-        if link.failed_checks >= settings.LINK_MAX_FAILED_CHECKS:
-            link.locked_until = now + datetime.timedelta(minutes=settings.LINK_LOCK_MINUTES)
-            link.failed_checks = 0
-            update_fields.append("locked_until")
-        link.save(update_fields=update_fields)
-        locked = "locked_until" in update_fields
-        record_audit(by="patient",
-                     action=(AuditEvent.Action.LINK_LOCKED if locked
-                             else AuditEvent.Action.IDENTITY_FAILED),
-                     patient=link.patient, obj=link, ip_address=ip_address)
-        return IdentityCheck.LOCKED if locked else IdentityCheck.WRONG
+        return count_failed_check(link=link, now=now, ip_address=ip_address)
+    if final:
+        confirm_identity(link=link, ip_address=ip_address)
+    return IdentityCheck.VERIFIED
+
+
+def count_failed_check(*, link: Link, now, ip_address=None) -> str:
+    """One wrong answer to the identity check (the caller holds the link's row lock)."""
+    link.failed_checks += 1
+    update_fields = ["failed_checks"]
+    if link.failed_checks >= settings.LINK_MAX_FAILED_CHECKS:
+        link.locked_until = now + datetime.timedelta(minutes=settings.LINK_LOCK_MINUTES)
+        link.failed_checks = 0
+        update_fields.append("locked_until")
+    link.save(update_fields=update_fields)
+    locked = "locked_until" in update_fields
+    record_audit(by="patient",
+                 action=(AuditEvent.Action.LINK_LOCKED if locked
+                         else AuditEvent.Action.IDENTITY_FAILED),
+                 patient=link.patient, obj=link, ip_address=ip_address)
+    return IdentityCheck.LOCKED if locked else IdentityCheck.WRONG
+
+
+def confirm_identity(*, link: Link, ip_address=None) -> None:
+    """The whole identity check passed (the caller holds the link's row lock)."""
     link.failed_checks = 0
     link.locked_until = None
     link.save(update_fields=["failed_checks", "locked_until"])
     Submission.objects.get_or_create(link=link)
     record_audit(by="patient", action=AuditEvent.Action.IDENTITY_VERIFIED,
                  patient=link.patient, obj=link, ip_address=ip_address)
-    return IdentityCheck.VERIFIED
 
 
 @transaction.atomic

@@ -46,3 +46,8 @@ def sweep_unfiled_submissions() -> int:
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
     return len(ids)
+
+
+# Delivery's tasks live in their own package; importing them here registers them with
+# Celery's autodiscovery of forms_app.tasks.
+from forms_app.delivery import tasks as delivery_tasks  # noqa: E402, F401

@@ -73,6 +73,9 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     mobile = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
+    # The patient asked not to be contacted this way: nothing is ever sent to it.
+    sms_opt_out = models.BooleanField("no text messages", default=False)
+    email_opt_out = models.BooleanField("no emails", default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = PatientQuerySet.as_manager()
@@ -154,6 +157,15 @@ class AuditEvent(models.Model):
         FORM_RETIRED = "form.retired"
         FORM_COPIED = "form.copied"
         FORM_IMPORTED = "form.imported"
+        # Clinic pages and delivery (issue 5).
+        LINK_RESENT = "link.resent"
+        LINK_EXTENDED = "link.extended"
+        LINK_REMINDED = "link.reminded"
+        MESSAGE_FAILED = "message.failed"
+        CLINIC_LIST_UPLOADED = "clinic_list.uploaded"
+        CLINIC_LIST_ISSUED = "clinic_list.issued"
+        PATIENT_SEARCHED = "patient.searched"
+        CODE_SENT = "identity.code_sent"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -161,7 +173,8 @@ class AuditEvent(models.Model):
                               on_delete=models.PROTECT, related_name="+")
     # Who acted when it was not a staff user: "patient", "system".
     actor_label = models.CharField(max_length=50)
-    action = models.CharField(max_length=40, choices=Action.choices)
+    # No `choices` on the column: each new kind of event would otherwise need a migration.
+    action = models.CharField(max_length=40)
     organisation = models.ForeignKey(Organisation, null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,

@@ -11,6 +11,14 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.delivery import (
+    ClinicList,
+    ClinicListRow,
+    DeliveryAttempt,
+    LinkSecret,
+    MessageTemplate,
+    OneTimeCode,
+)
 from forms_app.models.design import (
     FlagCondition,
     FlagRule,
@@ -21,6 +29,9 @@ from forms_app.models.design import (
 
 __all__ = [
     "AnswerOption",
+    "ClinicList",
+    "ClinicListRow",
+    "DeliveryAttempt",
     "FlagCondition",
     "FlagRule",
     "Form",
@@ -28,7 +39,10 @@ __all__ = [
     "Item",
     "ItemCondition",
     "Link",
+    "LinkSecret",
     "LinkStatus",
+    "MessageTemplate",
+    "OneTimeCode",
     "Operator",
     "ScoreBand",
     "Submission",

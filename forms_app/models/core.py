@@ -20,6 +20,23 @@ class FormQuerySet(models.QuerySet):
         return self.filter(organisation__care_teams__in=teams).distinct()
 
 
+def parse_reminder_days(value: str) -> list[int]:
+    """'3,6' -> [3, 6]; raises ValueError on anything else."""
+    days = [int(part) for part in value.replace(" ", "").split(",") if part]
+    if any(day < 1 or day > 365 for day in days) or days != sorted(set(days)):
+        raise ValueError(value)
+    return days
+
+
+def reminder_days_validator(value):
+    try:
+        parse_reminder_days(value)
+    except ValueError:
+        raise ValidationError(
+            "Enter whole days between 1 and 365, in increasing order, separated by commas, "
+            "e.g. 3,6.") from None
+
+
 class Form(models.Model):
     """A questionnaire as staff design it: a working draft plus its published versions."""
 
@@ -35,6 +52,15 @@ class Form(models.Model):
     code_display = models.CharField("code display", max_length=500, blank=True)
     # What an import could not represent, by item: kept so that staff can always see it.
     import_report = models.JSONField(default=list, blank=True, editable=False)
+    # Delivery (issue 5): when to chase a link not yet submitted, and whether the
+    # identity check also needs a one-time code sent to the contact on record.
+    reminder_days = models.CharField(
+        max_length=50, blank=True, validators=[reminder_days_validator],
+        help_text="Days after issue to remind the patient, e.g. '3,6'. Empty: no reminders.")
+    requires_one_time_code = models.BooleanField(
+        "one-time code", default=False,
+        help_text="After the date of birth, the patient must enter a six-digit code sent "
+                  "to the mobile or email on record.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -45,6 +71,13 @@ class Form(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def reminder_schedule(self) -> list[int]:
+        try:
+            return parse_reminder_days(self.reminder_days)
+        except ValueError:
+            return []
 
     @property
     def latest_version(self):
@@ -321,6 +354,7 @@ class Link(models.Model):
         SCREEN = "screen", _("Shown on screen")
         SMS = "sms", _("Text message")
         EMAIL = "email", _("Email")
+        LETTER = "letter", _("Printed letter")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)

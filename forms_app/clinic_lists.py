@@ -1,0 +1,235 @@
+"""Clinic lists: a CSV of tomorrow's patients, checked row by row, then issued in bulk.
+
+Reading and checking a file writes nothing but the list and its rows (the preview);
+issuing goes through the same issue_and_deliver as a single link, in batches run by a
+Celery task that keeps counts on the list for the progress page.
+"""
+
+import csv
+import datetime
+import io
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from forms_app.delivery import services as delivery
+from forms_app.models import ClinicList, ClinicListRow
+from forms_app.services import ServiceError
+from patients.models import AuditEvent, Patient
+from patients.nhs_number import normalise_nhs_number
+from patients.services import record_audit
+from patients.validators import validate_nhs_number
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+COLUMN_ALIASES = {
+    "nhs_number": "nhs_number", "nhs_no": "nhs_number", "nhs": "nhs_number",
+    "hospital_number": "hospital_number", "mrn": "hospital_number",
+    "hospital_no": "hospital_number",
+    "appointment_date": "appointment_date", "date": "appointment_date",
+    "appointment": "appointment_date",
+    "clinic": "clinic", "clinic_code": "clinic",
+}
+
+Problem = ClinicListRow.Problem
+
+
+def read_csv(upload) -> list[dict]:
+    """The file's rows as dicts with our column names; a whole-file problem raises."""
+    if upload.size > MAX_FILE_BYTES:
+        raise ServiceError("The file is too large: the limit is 5 MB.")
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ServiceError("The file is not a UTF-8 CSV file. Save it as "
+                           "'CSV UTF-8' and upload it again.") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ServiceError("The file is empty.") from None
+    except csv.Error:
+        raise ServiceError("The file could not be read as CSV.") from None
+    columns = [COLUMN_ALIASES.get(h.strip().lower().replace(" ", "_").replace("-", "_"))
+               for h in header]
+    if "appointment_date" not in columns or not {"nhs_number", "hospital_number"} & set(columns):
+        raise ServiceError("The first row must name the columns: nhs_number or "
+                           "hospital_number, appointment_date and clinic.")
+    rows = []
+    try:
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            row = {"row_number": number}
+            for column, value in zip(columns, values, strict=False):
+                if column:
+                    row[column] = value.strip()
+            rows.append(row)
+            if len(rows) > settings.CLINIC_LIST_MAX_ROWS:
+                raise ServiceError(f"The file has more than {settings.CLINIC_LIST_MAX_ROWS:,} "
+                                   "rows: split it into smaller lists.")
+    except csv.Error:
+        raise ServiceError("The file could not be read as CSV.") from None
+    if not rows:
+        raise ServiceError("The file has no rows below its column names.")
+    return rows
+
+
+def _parse_date(value: str):
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
+    """Name each row's problem; patients are looked up only among those the user sees."""
+    visible = Patient.objects.visible_to(user).filter(organisation=organisation)
+    rows = []
+    for raw in raw_rows:
+        nhs = normalise_nhs_number(raw.get("nhs_number", ""))[:20]
+        row = ClinicListRow(row_number=raw["row_number"], nhs_number=nhs,
+                            hospital_number=raw.get("hospital_number", "")[:30],
+                            clinic=raw.get("clinic", "")[:100])
+        if nhs:
+            try:
+                validate_nhs_number(nhs)
+            except Exception:
+                row.problem = Problem.INVALID_NHS_NUMBER
+        elif not row.hospital_number:
+            row.problem = Problem.MISSING_IDENTIFIER
+        if not row.problem:
+            row.appointment_date = _parse_date(raw.get("appointment_date", ""))
+            if row.appointment_date is None:
+                row.problem = Problem.BAD_DATE
+        rows.append(row)
+    # Two queries for the whole file, whatever its length.
+    wanted_nhs = {r.nhs_number for r in rows if r.nhs_number and not r.problem}
+    wanted_hosp = {r.hospital_number for r in rows
+                   if not r.nhs_number and r.hospital_number and not r.problem}
+    by_nhs = {p.nhs_number: p for p in visible.filter(nhs_number__in=wanted_nhs)}
+    by_hosp: dict[str, list] = {}
+    for patient in visible.filter(hospital_number__in=wanted_hosp):
+        by_hosp.setdefault(patient.hospital_number, []).append(patient)
+    seen = set()
+    for row in rows:
+        if row.problem:
+            continue
+        if row.nhs_number:
+            patient = by_nhs.get(row.nhs_number)
+        else:
+            matches = by_hosp.get(row.hospital_number, [])
+            patient = matches[0] if len(matches) == 1 else None
+        if patient is None:
+            row.problem = Problem.UNKNOWN_PATIENT
+            continue
+        row.patient = patient
+        if patient.pk in seen:
+            row.problem = Problem.DUPLICATE
+            continue
+        seen.add(patient.pk)
+        problem = delivery.channel_problem(patient, channel)
+        if problem == "opted_out":
+            row.problem = Problem.OPTED_OUT
+        elif problem == "no_contact":
+            row.problem = Problem.NO_CONTACT
+    return rows
+
+
+@transaction.atomic
+def create_clinic_list(*, by, upload, version, care_team, channel, expires_at) -> ClinicList:
+    """Read and check the file and keep it as a preview; nothing is issued yet."""
+    if version.form.organisation_id != care_team.organisation_id:
+        raise ServiceError("This form belongs to another organisation.")
+    if not care_team.members.filter(pk=by.pk).exists():
+        raise ServiceError("You are not a member of this care team.")
+    raw_rows = read_csv(upload)
+    rows = check_rows(raw_rows, user=by, organisation=care_team.organisation, channel=channel)
+    clinic_list = ClinicList.objects.create(
+        care_team=care_team, version=version, channel=channel, expires_at=expires_at,
+        file_name=(upload.name or "")[:200], uploaded_by=by, total_rows=len(rows),
+        valid_rows=sum(1 for r in rows if not r.problem))
+    for row in rows:
+        row.clinic_list = clinic_list
+    ClinicListRow.objects.bulk_create(rows, batch_size=1000)
+    record_audit(by=by, action=AuditEvent.Action.CLINIC_LIST_UPLOADED,
+                 organisation=care_team.organisation, obj=clinic_list,
+                 detail={"rows": len(rows), "valid": clinic_list.valid_rows})
+    return clinic_list
+
+
+@transaction.atomic
+def start_issuing(*, clinic_list: ClinicList, by) -> ClinicList:
+    clinic_list = ClinicList.objects.select_for_update().get(pk=clinic_list.pk)
+    if clinic_list.state != ClinicList.State.PREVIEW:
+        return clinic_list  # already started: a second click does nothing
+    if not clinic_list.valid_rows:
+        raise ServiceError("No row of this list can be issued.")
+    if clinic_list.expires_at <= timezone.now():
+        raise ServiceError("The expiry date of this list has passed: upload it again.")
+    clinic_list.state = ClinicList.State.QUEUED
+    clinic_list.save(update_fields=["state"])
+    record_audit(by=by, action=AuditEvent.Action.CLINIC_LIST_ISSUED,
+                 organisation=clinic_list.care_team.organisation, obj=clinic_list,
+                 detail={"valid": clinic_list.valid_rows})
+    transaction.on_commit(lambda: enqueue_issue(clinic_list.pk))
+    return clinic_list
+
+
+def enqueue_issue(clinic_list_id) -> None:
+    from forms_app.delivery.tasks import issue_clinic_list_task
+
+    issue_clinic_list_task.delay(str(clinic_list_id))
+
+
+@transaction.atomic
+def issue_next_batch(*, clinic_list_id, batch_size: int) -> int:
+    """Issue links to the next valid rows; returns how many rows are still to do.
+
+    The list row is locked, so two tasks for the same list run one after the other, and
+    a row that has its link is never issued again (a redelivered task is harmless).
+    """
+    clinic_list = (ClinicList.objects.select_for_update(of=("self",))
+                   .select_related("version__form", "care_team", "uploaded_by")
+                   .get(pk=clinic_list_id))
+    if clinic_list.state == ClinicList.State.DONE:
+        return 0
+    now = timezone.now()
+    if clinic_list.state != ClinicList.State.ISSUING:
+        clinic_list.state = ClinicList.State.ISSUING
+        clinic_list.issue_started_at = now
+    todo = (clinic_list.rows.filter(problem="", link__isnull=True)
+            .select_related("patient").order_by("row_number"))
+    batch = list(todo[:batch_size])
+    issued = failed = 0
+    for row in batch:
+        try:
+            with transaction.atomic():
+                link = delivery.issue_and_deliver(
+                    version=clinic_list.version, patient=row.patient,
+                    care_team=clinic_list.care_team, by=clinic_list.uploaded_by,
+                    channel=clinic_list.channel, expires_at=clinic_list.expires_at).link
+                row.link = link
+                row.save(update_fields=["link"])
+            issued += 1
+        except ServiceError:
+            # E.g. the patient opted out since the preview: this row only, named.
+            row.problem = Problem.ISSUE_FAILED
+            row.save(update_fields=["problem"])
+            failed += 1
+    clinic_list.issued_rows += issued
+    clinic_list.failed_rows += failed
+    remaining = todo.count()
+    fields = ["state", "issue_started_at", "issued_rows", "failed_rows"]
+    if remaining == 0:
+        clinic_list.state = ClinicList.State.DONE
+        clinic_list.issue_finished_at = timezone.now()
+        fields.append("issue_finished_at")
+    clinic_list.save(update_fields=fields)
+    return remaining
