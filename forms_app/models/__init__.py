@@ -1,5 +1,6 @@
 """The forms app's models, one module per area; every model is re-exported here."""
 
+from forms_app.models.api import ApiClient, IdempotencyKey
 from forms_app.models.core import (
     AnswerOption,
     Form,
@@ -14,8 +15,10 @@ from forms_app.models.core import (
 
 __all__ = [
     "AnswerOption",
+    "ApiClient",
     "Form",
     "FormVersion",
+    "IdempotencyKey",
     "Item",
     "Link",
     "LinkStatus",
