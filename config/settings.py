@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
+DRF_STANDARDIZED_ERRORS = {
+    # One documented shape for every 400 (body fields, query parameters, headers,
+    # unparseable JSON) rather than per-field code lists that custom checks outgrow.
+    "ERROR_SCHEMAS": {"400": "forms_app.api.serializers.ValidationErrorResponseSerializer"},
+}
 
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

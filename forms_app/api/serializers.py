@@ -236,6 +236,14 @@ class ErrorSerializer(serializers.Serializer):
     attr = serializers.CharField(allow_null=True)
 
 
+class ValidationErrorResponseSerializer(serializers.Serializer):
+    """400: the request was refused; each error names its field (or header) in attr,
+    or null for the request as a whole (e.g. a body that is not JSON)."""
+
+    type = serializers.ChoiceField(choices=["validation_error", "client_error"])
+    errors = ErrorSerializer(many=True)
+
+
 class ConflictErrorSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["client_error"])
     errors = ErrorSerializer(many=True)

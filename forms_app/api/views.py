@@ -6,6 +6,7 @@ import json
 
 from django.db import transaction
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -34,16 +35,41 @@ class UnprocessableIdempotencyKey(ValidationError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
 
 
+class StrictCursorPagination(CursorPagination):
+    """Cursor pagination (no COUNT over a team's whole history, stable under inserts)
+    that refuses a malformed page size instead of quietly ignoring it."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: f"Use a whole number from 1 to "
+                                             f"{self.max_page_size}."}, code="invalid")
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
+
 def _pagination(field):
-    # Cursor pagination: no COUNT over a team's whole history, stable under inserts.
-    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {
-        "ordering": (field, "-pk"), "page_size": 50, "page_size_query_param": "page_size",
-        "max_page_size": 200,
-    })
+    return type(f"CursorBy{field.strip('-').title()}", (StrictCursorPagination,),
+                {"ordering": (field, "-pk")})
 
 
 def _filters(serializer_class, request):
-    params = serializer_class(data=request.query_params)
+    # A plain dict, so that an empty value (`?status=`) is judged as a value, not
+    # quietly taken as "not given" as DRF does for form-style input.
+    params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
 
@@ -305,6 +331,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         return Response(resource)
 
 
+@csrf_exempt  # any method, any body: the answer is the same JSON 404
 def not_found(request, *args, **kwargs):
     """Unknown addresses under /api/ answer in the API's JSON error format, not HTML."""
     return JsonResponse({"type": "client_error", "errors": [
