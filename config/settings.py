@@ -76,6 +76,10 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_otp.plugins.otp_totp",
     "formtools",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "drf_standardized_errors",
     "patients",
     "forms_app",
 ]
@@ -268,6 +272,66 @@ CELERY_BEAT_SCHEDULE.update({
     "poll-delivery-statuses": {"task": "forms_app.delivery.tasks.poll_delivery_statuses",
                                "schedule": 600.0},
 })
+# --- Cache -------------------------------------------------------------------
+# One cache shared by every web process (API throttle counts, and anything else that
+# must agree across processes): Redis when there is one (REDIS_URL, else a Redis
+# broker's URL), else this process's memory, which suits the single-process embedded run.
+REDIS_URL = env("REDIS_URL") or (
+    CELERY_BROKER_URL if (CELERY_BROKER_URL or "").startswith(("redis://", "rediss://"))
+    else None)
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "pf-cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- REST API (forms_app.api) -----------------------------------------------------
+REST_FRAMEWORK = {
+    # Only API client tokens: staff sessions do not reach the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["forms_app.api.authentication.ApiClientAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["forms_app.api.authentication.IsApiClient"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["forms_app.api.throttling.ApiClientRateThrottle",
+                                 "forms_app.api.throttling.ApiAnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_client": env("API_THROTTLE_RATE", "1200/minute"),
+        "api_anon": env("API_ANON_THROTTLE_RATE", "60/minute"),
+    },
+    # One JSON error shape with field names: {"type", "errors": [{code, detail, attr}]}.
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Patient forms API",
+    "DESCRIPTION": "Issue form links to patients and read their submissions, for the "
+                   "EHR and other systems. Every call is scoped to the care team of "
+                   "the calling client's token.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # drf-standardized-errors' error enums, named once (its documented setup).
+    "ENUM_NAME_OVERRIDES": {
+        name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
+        for name in ["ValidationErrorEnum", "ClientErrorEnum", "ServerErrorEnum",
+                     "ErrorCode401Enum", "ErrorCode403Enum", "ErrorCode404Enum",
+                     "ErrorCode405Enum", "ErrorCode406Enum", "ErrorCode415Enum",
+                     "ErrorCode429Enum", "ErrorCode500Enum"]
+    },
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
+DRF_STANDARDIZED_ERRORS = {
+    # One documented shape for every 400 (body fields, query parameters, headers,
+    # unparseable JSON) rather than per-field code lists that custom checks outgrow.
+    "ERROR_SCHEMAS": {"400": "forms_app.api.serializers.ValidationErrorResponseSerializer"},
+}
 
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -16,5 +16,6 @@ urlpatterns = [
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"),
          name="privacy"),
     path("clinic/", include("forms_app.clinic_urls")),
+    path("api/", include("forms_app.api.urls")),
     path("", include("forms_app.urls")),
 ]

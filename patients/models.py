@@ -166,6 +166,12 @@ class AuditEvent(models.Model):
         CLINIC_LIST_ISSUED = "clinic_list.issued"
         PATIENT_SEARCHED = "patient.searched"
         CODE_SENT = "identity.code_sent"
+        # The REST API (forms_app.api): patients registered by a system, API clients.
+        PATIENT_CREATED = "patient.created"
+        PATIENT_UPDATED = "patient.updated"
+        API_CLIENT_CREATED = "api_client.created"
+        API_CLIENT_TOKEN_ROTATED = "api_client.token_rotated"  # noqa: S105
+        API_CLIENT_DEACTIVATED = "api_client.deactivated"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -6,7 +6,8 @@ action and its audit event commit or roll back together.
 
 from django.db import transaction
 
-from patients.models import AuditEvent, RecordEntry
+from patients.models import AuditEvent, Patient, RecordEntry
+from patients.nhs_number import normalise_nhs_number
 
 
 def actor_fields(by):
@@ -55,3 +56,49 @@ def add_record_entry(*, patient, source_kind, source_id, resource_type, resource
     record_audit(by=by, action=AuditEvent.Action.FILED, patient=patient, obj=entry,
                  detail={"source_kind": source_kind, "source_id": str(source_id)})
     return entry, True
+
+
+# Demographic fields a calling system may set; the NHS number is the key, not a field.
+PATIENT_FIELDS = ("given_name", "family_name", "date_of_birth", "hospital_number",
+                  "mobile", "email")
+
+
+@transaction.atomic
+def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patient, bool]:
+    """Create or update the patient with this NHS number in the team's organisation,
+    and make them a patient of the team.
+
+    Demographics belong to the organisation (one patient per NHS number per
+    organisation), so a system registering a patient that another team already knows
+    updates that one record rather than creating a duplicate. Only the fields given
+    are changed. The caller has validated the values; the model is checked again.
+    """
+    organisation = care_team.organisation
+    nhs_number = normalise_nhs_number(nhs_number)
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown patient fields: {sorted(unknown)}")
+    patient = (Patient.objects.select_for_update()
+               .filter(organisation=organisation, nhs_number=nhs_number).first())
+    created = patient is None
+    if created:
+        patient = Patient(organisation=organisation, nhs_number=nhs_number, **data)
+        patient.full_clean()
+        patient.save()
+        changed = sorted(data)
+    else:
+        changed = sorted(name for name, value in data.items()
+                         if getattr(patient, name) != value)
+        for name in changed:
+            setattr(patient, name, data[name])
+        if changed:
+            patient.full_clean()
+            patient.save(update_fields=changed)
+    patient.care_teams.add(care_team)
+    if created or changed:
+        # Field names only: the values are patient data and stay out of the trail.
+        record_audit(by=by, patient=patient, obj=patient,
+                     action=(AuditEvent.Action.PATIENT_CREATED if created
+                             else AuditEvent.Action.PATIENT_UPDATED),
+                     detail={"fields": changed, "care_team": str(care_team.pk)})
+    return patient, created

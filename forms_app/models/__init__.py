@@ -1,5 +1,6 @@
 """The forms app's models, one module per area; every model is re-exported here."""
 
+from forms_app.models.api import ApiClient, IdempotencyKey
 from forms_app.models.core import (
     AnswerOption,
     Form,
@@ -29,6 +30,7 @@ from forms_app.models.design import (
 
 __all__ = [
     "AnswerOption",
+    "ApiClient",
     "ClinicList",
     "ClinicListRow",
     "DeliveryAttempt",
@@ -36,6 +38,7 @@ __all__ = [
     "FlagRule",
     "Form",
     "FormVersion",
+    "IdempotencyKey",
     "Item",
     "ItemCondition",
     "Link",

@@ -82,3 +82,11 @@ class FlagConditionFactory(factory.django.DjangoModelFactory):
     question = factory.SubFactory(ItemFactory, form=factory.SelfAttribute("..rule.form"))
     operator = Operator.GREATER
     answer = "0"
+
+
+def api_client_for(care_team, *, name=None, by="system"):
+    """An API client of one care team, through the service; returns (client, token)."""
+    from forms_app.api import services as api_services
+
+    name = name or f"System {care_team.pk.hex[:8]}"
+    return api_services.create_api_client(name=name, care_team=care_team, by=by)
