@@ -227,6 +227,14 @@ CELERY_BEAT_SCHEDULE = {
 # Minutes a submitted form may wait before the sweeper enqueues it again.
 FILING_SWEEP_AFTER_MINUTES = int(env("FILING_SWEEP_AFTER_MINUTES", "5"))
 
+# --- Whiteboards ----------------------------------------------------------------
+# A board refreshes every WHITEBOARD_REFRESH_SECONDS and shares a built board between
+# screens for WHITEBOARD_CACHE_SECONDS: the two together bound how long a change takes
+# to show (15 seconds).
+WHITEBOARD_REFRESH_SECONDS = int(env("WHITEBOARD_REFRESH_SECONDS", "12"))
+WHITEBOARD_CACHE_SECONDS = int(env("WHITEBOARD_CACHE_SECONDS", "3"))
+WHITEBOARD_MAX_ROWS = int(env("WHITEBOARD_MAX_ROWS", "1000"))
+
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"

@@ -151,6 +151,7 @@ class AuditEvent(models.Model):
         ANSWERS_VIEWED = "answers.viewed"
         RECORD_VIEWED = "record.viewed"
         FORM_PUBLISHED = "form.published"
+        APPOINTMENT_SET = "appointment.set"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -11,9 +11,11 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.whiteboard import Appointment
 
 __all__ = [
     "AnswerOption",
+    "Appointment",
     "Form",
     "FormVersion",
     "Item",
