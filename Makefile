@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-deploy install browser clean
+.PHONY: run test lint check-deploy install browser clean bench
 
 run: install  ## the platform on this machine: SQLite, tasks in-process, demo data
 	$(BIN)/python manage.py migrate --noinput
@@ -42,3 +42,9 @@ browser:
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 test-artifacts
+
+# The benchmarks (bench/README.md): one run, writes bench/RESULTS.md. Needs PostgreSQL,
+# Redis and wrk; recreates the database BENCH_DB (default pf_bench).
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py

@@ -176,7 +176,9 @@ STORAGES = {
 
 # Outside production, serve straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = not PRODUCTION
+# Autorefresh looks the file system up on every request (about 10 ms here): the
+# benchmarks turn it off to measure what production serves.
+WHITENOISE_AUTOREFRESH = env_bool("WHITENOISE_AUTOREFRESH", not PRODUCTION)
 
 # Uploads are form definitions at most; anything bigger is refused before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -332,6 +334,20 @@ DRF_STANDARDIZED_ERRORS = {
     # unparseable JSON) rather than per-field code lists that custom checks outgrow.
     "ERROR_SCHEMAS": {"400": "forms_app.api.serializers.ValidationErrorResponseSerializer"},
 }
+# --- Whiteboards ----------------------------------------------------------------
+# A board refreshes every WHITEBOARD_REFRESH_SECONDS and shares a built board between
+# screens for WHITEBOARD_CACHE_SECONDS: the two together bound how long a change takes
+# to show (15 seconds).
+WHITEBOARD_REFRESH_SECONDS = int(env("WHITEBOARD_REFRESH_SECONDS", "12"))
+WHITEBOARD_CACHE_SECONDS = int(env("WHITEBOARD_CACHE_SECONDS", "3"))
+WHITEBOARD_MAX_ROWS = int(env("WHITEBOARD_MAX_ROWS", "1000"))
+
+# --- Benchmarks ----------------------------------------------------------------
+# BENCH=1 mounts the baseline views of bench/ (a bare view, a primary-key lookup) under
+# /bench/. Never in production: those pages are unauthenticated.
+BENCH = env_bool("BENCH", False)
+if BENCH and PRODUCTION:
+    raise ImproperlyConfigured("BENCH must not be set in production")
 
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

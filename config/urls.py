@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
@@ -17,5 +18,10 @@ urlpatterns = [
          name="privacy"),
     path("clinic/", include("forms_app.clinic_urls")),
     path("api/", include("forms_app.api.urls")),
+    path("whiteboard/", include("forms_app.whiteboard.urls")),
     path("", include("forms_app.urls")),
 ]
+
+if settings.BENCH:
+    # Benchmark baselines only (bench/README): never mounted in production.
+    urlpatterns.insert(0, path("bench/", include("config.bench")))

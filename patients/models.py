@@ -172,6 +172,7 @@ class AuditEvent(models.Model):
         API_CLIENT_CREATED = "api_client.created"
         API_CLIENT_TOKEN_ROTATED = "api_client.token_rotated"  # noqa: S105
         API_CLIENT_DEACTIVATED = "api_client.deactivated"
+        APPOINTMENT_SET = "appointment.set"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -27,10 +27,12 @@ from forms_app.models.design import (
     Operator,
     ScoreBand,
 )
+from forms_app.models.whiteboard import Appointment
 
 __all__ = [
     "AnswerOption",
     "ApiClient",
+    "Appointment",
     "ClinicList",
     "ClinicListRow",
     "DeliveryAttempt",

@@ -378,6 +378,10 @@ class Link(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        indexes = [
+            # Whiteboards: one team's links issued in a window (today, or a range).
+            models.Index(fields=["care_team", "issued_at"], name="link_team_issued"),
+        ]
 
     def __str__(self):
         return f"Link {str(self.id)[:8]} for {self.version}"

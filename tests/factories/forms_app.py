@@ -90,3 +90,25 @@ def api_client_for(care_team, *, name=None, by="system"):
 
     name = name or f"System {care_team.pk.hex[:8]}"
     return api_services.create_api_client(name=name, care_team=care_team, by=by)
+def make_links(*, version, team, count, issued_at=None, patients=None, **fields):
+    """Links for a whiteboard or list, in bulk: a few queries whatever the count."""
+    import datetime
+    import secrets
+
+    from django.utils import timezone
+
+    from forms_app.models import Link, hash_token
+    from tests.factories.patients import PatientFactory
+
+    now = timezone.now()
+    if patients is None:
+        patients = PatientFactory.create_batch(count, organisation=team.organisation)
+    links = [
+        Link(version=version, patient=patients[i % len(patients)], care_team=team,
+             token_hash=hash_token(secrets.token_urlsafe(16)),
+             issued_at=issued_at or now,
+             expires_at=fields.pop("expires_at", None) or now + datetime.timedelta(days=7),
+             **fields)
+        for i in range(count)
+    ]
+    return Link.objects.bulk_create(links)

@@ -1,0 +1,288 @@
+"""The whole benchmark, in one command: `make bench` (or `python bench/run.py`).
+
+1. Recreates the benchmark database (BENCH_DB, default pf_bench) and empties its Redis
+   database (BENCH_REDIS_DB, default 10), migrates, seeds (bench/seed.py).
+2. Starts the platform as in production: gunicorn, 2 worker processes, persistent
+   database connections (CONN_MAX_AGE), DEBUG off, BENCH=1 for the two baseline views;
+   and a real Celery worker (2 processes) on Redis.
+3. Drives it from 127.0.0.1 with wrk (one scenario at a time, DURATION seconds each)
+   and with bench/mixed.py (the mixed load), measures filing with the real workers, and
+   how cost grows (bench/measure.py).
+4. Writes bench/out/results.json and bench/RESULTS.md (bench/report.py).
+Everything it starts, it stops. Nothing listens beyond 127.0.0.1.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench" / "out"
+DB = os.environ.get("BENCH_DB", "pf_bench")
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "10")
+PORT = int(os.environ.get("BENCH_PORT", "8808"))
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "20000"))
+BIG_ROWS = int(os.environ.get("BENCH_BIG_ROWS", "1000000"))
+MIXED_SCALE = float(os.environ.get("BENCH_MIXED_SCALE", "10"))
+MIXED_SECONDS = int(os.environ.get("BENCH_MIXED_SECONDS", "20"))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+BASE = f"http://127.0.0.1:{PORT}"
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"{PG}/{DB}",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    "BENCH": "1",
+    "DJANGO_DEBUG": "0",
+    "WHITENOISE_AUTOREFRESH": "0",  # as in production: no file-system scan per request
+    "CONN_MAX_AGE": "600",
+    "LOG_LEVEL": "WARNING",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "BENCH_OUT": str(OUT),
+    "PYTHONUNBUFFERED": "1",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+started_processes = []
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(args, timeout=900, capture=True):
+    # Our own fixed command lines (wrk, psql, the venv's python), never outside input.
+    result = subprocess.run(args, cwd=ROOT, env=ENV, timeout=timeout,  # noqa: S603
+                            capture_output=capture, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr or "")
+        raise RuntimeError(f"{args[:3]} exited with {result.returncode}")
+    return result.stdout
+
+
+def python(script, *args, timeout=900):
+    return run([str(BIN / "python"), f"bench/{script}", *map(str, args)], timeout=timeout)
+
+
+def start(name, args):
+    log_file = (OUT / f"{name}.log").open("w")
+    process = subprocess.Popen(args, cwd=ROOT, env=ENV, stdout=log_file,  # noqa: S603
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    started_processes.append(process)
+    return process
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    if process in started_processes:
+        started_processes.remove(process)
+
+
+def wait_http(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def wrk(path, mode, lines="-", extra=(), duration=DURATION, connections=CONNECTIONS):
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+            "-s", "bench/lua/session.lua", BASE + path, "--", mode, str(lines),
+            *map(str, extra)]
+    output = run(args, timeout=duration + 60)
+    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
+    result = json.loads(line[len("BENCH "):])
+    result["rps"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
+    return result
+
+
+def psql(sql, database="postgres"):
+    run(["psql", f"{PG}/{database}", "-v", "ON_ERROR_STOP=1", "-qc", sql], timeout=120)
+
+
+def fetch(path, session, csrf, etag=None):
+    request = urllib.request.Request(BASE + path, headers={  # noqa: S310 (loopback)
+        "Cookie": f"sessionid={session}; csrftoken={csrf}",
+        **({"If-None-Match": etag} if etag else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:  # 304 Not Modified arrives as an "error"
+        return exc.code, exc.headers, b""
+
+
+def filing_throughput(state):
+    """Stop the workers, queue a backlog, start the workers, time until all are filed."""
+    python("backlog.py", "prepare", BACKLOG, timeout=600)
+    enqueued = json.loads(python("backlog.py", "enqueue", timeout=600))
+    worker = start("worker-filing", [str(BIN / "celery"), "-A", "config", "worker",
+                                     "--concurrency=2", "--loglevel=WARNING",
+                                     "--without-gossip", "--without-mingle",
+                                     "--without-heartbeat"])
+    started = time.monotonic()
+    samples = []
+    deadline = started + float(os.environ.get("BENCH_FILING_TIMEOUT", "420"))
+    counts = {"filed": 0, "total": BACKLOG, "failed": 0}
+    while time.monotonic() < deadline:
+        counts = json.loads(python("backlog.py", "count"))
+        samples.append((round(time.monotonic() - started, 2), counts["filed"]))
+        if counts["filed"] + counts["failed"] >= counts["total"]:
+            break
+        time.sleep(2)
+    elapsed = time.monotonic() - started
+    stop(worker)
+    # Steady rate: between the first sample with anything filed and the last.
+    first = next(((t, n) for t, n in samples if n > 0), (0, 0))
+    last = samples[-1]
+    steady = (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
+    return {"backlog": BACKLOG, "enqueue_seconds": enqueued["seconds"], **counts,
+            "seconds_to_file_all": round(elapsed, 1),
+            "filed_per_second": round(counts["filed"] / elapsed, 1),
+            "steady_filed_per_second": round(steady, 1) if steady else None,
+            "samples": samples, "complete": counts["filed"] >= counts["total"]}
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+               "config": {"db": DB, "redis_db": REDIS_DB, "duration_s": DURATION,
+                          "connections": CONNECTIONS, "backlog": BACKLOG,
+                          "big_rows": BIG_ROWS, "mixed_scale": MIXED_SCALE,
+                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count()}}
+    run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"])
+    t0 = time.monotonic()
+    if os.environ.get("BENCH_REUSE_SEED"):
+        # Development only: rerun the measurements on the last seeded database.
+        log(f"database {DB}: reusing the last seed")
+    else:
+        log(f"database {DB}: recreate, migrate, seed")
+        psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{DB}"')
+        run([str(BIN / "python"), "manage.py", "migrate", "--noinput"])
+        python("seed.py", timeout=1800)
+    state = json.loads((OUT / "state.json").read_text())
+    state["out"] = str(OUT)
+    (OUT / "state.json").write_text(json.dumps(state))
+    results["seed"] = {"seconds": round(time.monotonic() - t0, 1), **state["counts"]}
+    sessions = (OUT / "sessions_submit10.txt").read_text().split()
+    (OUT / "sessions_wrk_submit.txt").write_text("\n".join(sessions[:-600]) + "\n")
+    (OUT / "sessions_mixed_submit.txt").write_text("\n".join(sessions[-600:]) + "\n")
+    (OUT / "pk_ids.txt").write_text(state["organisation"] + "\n")
+
+    log("in-process query counts")
+    results["queries"] = json.loads(python("measure.py", "queries"))
+
+    start("gunicorn", [
+        str(BIN / "gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{PORT}",
+        "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning"])
+    worker = start("worker", [str(BIN / "celery"), "-A", "config", "worker",
+                              "--concurrency=2", "--loglevel=WARNING", "--without-gossip",
+                              "--without-mingle", "--without-heartbeat"])
+    try:
+        wait_http(BASE + "/bench/bare/")
+        csrf, staff, team = state["csrf"], state["staff_session"], state["team"]
+        staff_file = OUT / "staff_session.txt"
+        staff_file.write_text(staff + "\n")
+        # Warm each worker (compiled versions, template caches) before measuring.
+        wrk("/bench/bare/", "get", duration=2)
+        wrk("/form/answer/", "get", OUT / "sessions_fresh10.txt", [csrf], duration=2)
+        wrk(f"/whiteboard/{team}/data.json", "get", staff_file, [csrf], duration=2)
+
+        scenarios = {}
+
+        def scenario(name, *args, **kwargs):
+            log(f"wrk {name}")
+            scenarios[name] = wrk(*args, **kwargs)
+            log(f"  {scenarios[name]['rps']} req/s, p99 {scenarios[name]['p99_ms']} ms, "
+                f"errors {scenarios[name]['errors_status']}")
+
+        scenario("baseline_bare", "/bench/bare/", "get")
+        scenario("baseline_pk", "/", "pk", OUT / "pk_ids.txt")
+        scenario("patient_page_get_10q", "/form/answer/", "get",
+                 OUT / "sessions_fresh10.txt", [csrf])
+        scenario("patient_page_get_50q", "/form/answer/", "get",
+                 OUT / "sessions_fresh50.txt", [csrf])
+        scenario("patient_page_post_10q", "/form/answer/", "page",
+                 OUT / "sessions_fresh10.txt", [csrf])
+        scenario("final_submit", "/form/check/", "submit",
+                 OUT / "sessions_wrk_submit.txt", [csrf])
+        scenario("whiteboard_page", f"/whiteboard/{team}/", "get", staff_file, [csrf])
+        scenario("whiteboard_fragment", f"/whiteboard/{team}/fragment/", "get",
+                 staff_file, [csrf])
+        scenario("whiteboard_json", f"/whiteboard/{team}/data.json", "get", staff_file,
+                 [csrf])
+        _, headers, body = fetch(f"/whiteboard/{team}/data.json", staff, csrf)
+        etag = headers["ETag"]
+        status, _, _ = fetch(f"/whiteboard/{team}/data.json", staff, csrf, etag)
+        scenarios["whiteboard_json_size"] = {"bytes": len(body), "etag_check": status}
+        scenario("whiteboard_json_etag_304", f"/whiteboard/{team}/data.json", "etag",
+                 staff_file, [csrf, etag])
+        scenario("baseline_bare_end", "/bench/bare/", "get")
+        scenario("baseline_pk_end", "/", "pk", OUT / "pk_ids.txt")
+        results["scenarios"] = scenarios
+        results["submit_check"] = _submitted_count(len(sessions) - 600)
+
+        log(f"mixed load x{MIXED_SCALE} for {MIXED_SECONDS} s")
+        results["mixed"] = json.loads(run(
+            [str(BIN / "python"), "bench/mixed.py", BASE, str(OUT / "state.json"),
+             str(MIXED_SECONDS), str(MIXED_SCALE)], timeout=MIXED_SECONDS + 120))
+        stop(worker)
+        time.sleep(1)
+        log(f"filing throughput: backlog of {BACKLOG}")
+        results["filing"] = filing_throughput(state)
+    finally:
+        for process in list(started_processes):
+            stop(process)
+
+    log("filing time per submission as the tables grow")
+    results["filing_scaling"] = {"seeded": json.loads(python("measure.py", "filing", 300))}
+    if BIG_ROWS:
+        results["filing_scaling"]["grow"] = json.loads(
+            python("measure.py", "grow", BIG_ROWS, timeout=1800))
+        results["filing_scaling"]["big"] = json.loads(python("measure.py", "filing", 300))
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    run([str(BIN / "python"), "bench/report.py", str(OUT / "results.json"),
+         str(ROOT / "bench" / "RESULTS.md")])
+    log("wrote bench/RESULTS.md")
+
+
+def _submitted_count(prepared):
+    """How many prepared "check your answers" sessions really submitted (from the DB)."""
+    code = ("import django,json;django.setup();from forms_app.models import Submission;"
+            "q=Submission.objects.filter(reference__startswith='C');"
+            "print(json.dumps({'submitted':q.exclude(state='in_progress').count(),"
+            "'total':q.count()}))")
+    result = json.loads(run([str(BIN / "python"), "-c", code]))
+    result["prepared_for_wrk"] = prepared
+    return result
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for process in list(started_processes):
+            stop(process)

@@ -1,0 +1,228 @@
+"""The whiteboard's data, read in a fixed number of queries whatever the number of rows.
+
+Callers scope first: `visible_team(user, team_id)` goes through CareTeam.objects.of_user
+(the one scoping rule); `build_board` then reads that team's links only. The REST API
+can call `build_board` and `board_as_dict` for a team its client is allowed to see.
+"""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from forms_app.models import Appointment, Link, LinkStatus
+from patients.models import CareTeam
+
+OUTSTANDING = frozenset({LinkStatus.ISSUED, LinkStatus.DELIVERED, LinkStatus.OPENED,
+                         LinkStatus.IN_PROGRESS})
+COMPLETED = frozenset({LinkStatus.SUBMITTED, LinkStatus.FILED})
+# Within the same urgency, what needs a person first: filing failed, then forms still
+# to do, then finished ones; closed links last.
+_STATUS_RANK = {status: rank for rank, status in enumerate([
+    LinkStatus.FAILED, LinkStatus.IN_PROGRESS, LinkStatus.OPENED, LinkStatus.DELIVERED,
+    LinkStatus.ISSUED, LinkStatus.SUBMITTED, LinkStatus.FILED, LinkStatus.EXPIRED,
+    LinkStatus.REVOKED,
+])}
+
+# Only what the board shows: never the encrypted answers or drafts, which would cost a
+# decryption per row and are not the board's business.
+_ROW_FIELDS = (
+    "id", "status", "issued_at", "expires_at",
+    "patient_id", "patient__given_name", "patient__family_name", "patient__nhs_number",
+    "version__title",
+    "appointment__starts_at", "appointment__location",
+    "submission__started_at", "submission__submitted_at", "submission__filed_at",
+    "submission__evaluation",
+)
+
+
+def visible_team(user, team_id) -> CareTeam | None:
+    """The care team, if the user is one of its members; None otherwise."""
+    return (CareTeam.objects.of_user(user).select_related("organisation")
+            .filter(pk=team_id).first())
+
+
+def today_window(now: datetime.datetime | None = None):
+    """Midnight to midnight today, in the installation's time zone."""
+    return date_window(timezone.localdate(now or timezone.now()))
+
+
+def date_window(first: datetime.date, last: datetime.date | None = None):
+    """From the start of `first` to the end of `last` (inclusive), local time."""
+    last = last or first
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min,
+                                    tzinfo=tz)
+    return start, end
+
+
+@dataclass(frozen=True)
+class Row:
+    link_id: str
+    patient_id: str
+    name: str
+    initials: str
+    nhs_number: str
+    form_title: str
+    status: str
+    status_label: str
+    issued_at: datetime.datetime
+    appointment_at: datetime.datetime | None
+    location: str
+    started_at: datetime.datetime | None
+    submitted_at: datetime.datetime | None
+    filed_at: datetime.datetime | None
+    scores: dict
+    bands: dict
+    flags: list
+
+    @property
+    def urgent(self) -> bool:
+        return any(flag.get("severity") == "urgent" for flag in self.flags)
+
+    @property
+    def urgent_flags(self) -> list:
+        return [flag for flag in self.flags if flag.get("severity") == "urgent"]
+
+    @property
+    def other_flags(self) -> list:
+        return [flag for flag in self.flags if flag.get("severity") != "urgent"]
+
+    @property
+    def band_labels(self) -> list[str]:
+        """'score: band' for each banded score, e.g. 'phq9 12: moderate'."""
+        labels = []
+        for key, band in self.bands.items():
+            score = self.scores.get(key)
+            labels.append(f"{key} {score}: {band}" if score is not None else f"{key}: {band}")
+        return labels
+
+    @property
+    def when(self) -> datetime.datetime:
+        return self.appointment_at or self.issued_at
+
+    def sort_key(self):
+        return (0 if self.urgent else 1 if self.flags else 2,
+                _STATUS_RANK.get(self.status, 99), self.when, self.link_id)
+
+
+@dataclass(frozen=True)
+class Board:
+    team: CareTeam
+    start: datetime.datetime
+    end: datetime.datetime
+    now: datetime.datetime
+    rows: list[Row]
+    truncated: bool
+    counts: dict = field(default_factory=dict)
+
+
+def _row(values: dict) -> Row:
+    evaluation = values["submission__evaluation"] or {}
+    given, family = values["patient__given_name"], values["patient__family_name"]
+    return Row(
+        link_id=str(values["id"]),
+        patient_id=str(values["patient_id"]),
+        name=f"{given} {family}",
+        initials=f"{given[:1]}{family[:1]}".upper(),
+        nhs_number=values["patient__nhs_number"],
+        form_title=values["version__title"],
+        status=values["status"],
+        status_label=LinkStatus(values["status"]).label,
+        issued_at=values["issued_at"],
+        appointment_at=values["appointment__starts_at"],
+        location=values["appointment__location"] or "",
+        started_at=values["submission__started_at"],
+        submitted_at=values["submission__submitted_at"],
+        filed_at=values["submission__filed_at"],
+        scores=dict(evaluation.get("scores") or {}),
+        bands=dict(evaluation.get("bands") or {}),
+        flags=[flag for flag in evaluation.get("flags") or [] if isinstance(flag, dict)],
+    )
+
+
+def count_rows(rows: list[Row]) -> dict:
+    by_status = Counter(row.status for row in rows)
+    return {
+        "total": len(rows),
+        "outstanding": sum(by_status[s] for s in OUTSTANDING),
+        "completed": sum(by_status[s] for s in COMPLETED),
+        "urgent": sum(1 for row in rows if row.urgent),
+        "flagged": sum(1 for row in rows if row.flags),
+        "by_status": {status.value: by_status[status.value] for status in LinkStatus},
+    }
+
+
+def build_board(*, team: CareTeam, start=None, end=None, now=None) -> Board:
+    """The team's links for the window (issued in it, or with an appointment in it).
+
+    Two queries whatever the number of rows: the appointment ids in the window, then
+    the rows with their status computed by Link.objects.with_status (the one rule).
+    Ordering (urgent flags first) is done here, not in SQL, so it needs no JSON
+    operators and runs the same on SQLite.
+    """
+    now = now or timezone.now()
+    if start is None or end is None:
+        start, end = today_window(now)
+    limit = settings.WHITEBOARD_MAX_ROWS
+    # A separate small query keeps the main one to index conditions on links only, so
+    # PostgreSQL can combine (care_team, issued_at) with the primary key in one scan.
+    booked = list(Appointment.objects.filter(
+        link__care_team=team, starts_at__gte=start, starts_at__lt=end,
+    ).values_list("link_id", flat=True)[:limit])
+    in_window = Q(issued_at__gte=start, issued_at__lt=end)
+    if booked:
+        in_window |= Q(pk__in=booked)
+    values = list(
+        Link.objects.with_status(now).filter(care_team=team).filter(in_window)
+        .order_by("issued_at", "id").values(*_ROW_FIELDS)[:limit + 1]
+    )
+    truncated = len(values) > limit
+    rows = sorted((_row(v) for v in values[:limit]), key=Row.sort_key)
+    return Board(team=team, start=start, end=end, now=now, rows=rows, truncated=truncated,
+                 counts=count_rows(rows))
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
+    """The board as JSON-safe data; in privacy mode, initials instead of identity.
+
+    Nothing here changes unless the board does (no "generated at" time), so a hash of
+    it serves as the ETag.
+    """
+    rows = []
+    for row in board.rows:
+        patient = ({"initials": row.initials} if privacy else
+                   {"id": row.patient_id, "name": row.name, "initials": row.initials,
+                    "nhs_number": row.nhs_number})
+        rows.append({
+            "link": row.link_id,
+            "patient": patient,
+            "form": row.form_title,
+            "status": row.status,
+            "appointment_at": _iso(row.appointment_at),
+            "location": row.location,
+            "issued_at": _iso(row.issued_at),
+            "started_at": _iso(row.started_at),
+            "submitted_at": _iso(row.submitted_at),
+            "filed_at": _iso(row.filed_at),
+            "urgent": row.urgent,
+            "scores": row.scores,
+            "bands": row.bands,
+            "flags": row.flags,
+        })
+    return {
+        "team": {"id": str(board.team.pk), "name": board.team.name},
+        "window": {"start": _iso(board.start), "end": _iso(board.end)},
+        "privacy": privacy,
+        "truncated": board.truncated,
+        "counts": board.counts,
+        "rows": rows,
+    }

@@ -1,0 +1,151 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from forms_app.models import Appointment, LinkStatus, Submission
+from forms_app.whiteboard import selectors
+from forms_app.whiteboard.charts import completion_chart
+from tests.factories.forms_app import make_links
+from tests.factories.patients import CareTeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _submit(link, *, state=Submission.State.SUBMITTED, evaluation=None, at=None):
+    at = at or timezone.now()
+    return Submission.objects.create(
+        link=link, state=state, evaluation=evaluation or {}, started_at=at,
+        submitted_at=at if state != Submission.State.IN_PROGRESS else None)
+
+
+def test_visible_team_only_for_members(demo):
+    user, _, team, _ = demo
+    stranger = UserFactory()
+    assert selectors.visible_team(user, team.pk) == team
+    assert selectors.visible_team(stranger, team.pk) is None
+    other = CareTeamFactory(organisation=team.organisation)
+    assert selectors.visible_team(user, other.pk) is None
+
+
+def test_board_has_todays_links_with_status_urgent_first_and_counts(demo):
+    _, _, team, version = demo
+    now = timezone.now()
+    plain, flagged, urgent, waiting, expired = make_links(version=version, team=team,
+                                                         count=5)
+    _submit(plain, state=Submission.State.FILED)
+    _submit(flagged, evaluation={"scores": {"phq9": 7}, "bands": {"phq9": "mild"},
+                                 "flags": [{"code": "bmi", "severity": "routine",
+                                            "message": "BMI over 40"}]})
+    _submit(urgent, evaluation={"scores": {"phq9": 21}, "bands": {"phq9": "severe"},
+                                "flags": [{"code": "q9", "severity": "urgent",
+                                           "message": "Thoughts of self-harm"}]})
+    expired.expires_at = now - datetime.timedelta(minutes=1)
+    expired.save(update_fields=["expires_at"])
+    yesterday = make_links(version=version, team=team, count=1,
+                           issued_at=now - datetime.timedelta(days=2))[0]
+    other_team = make_links(version=version, count=1,
+                            team=CareTeamFactory(organisation=team.organisation))[0]
+
+    board = selectors.build_board(team=team, now=now)
+
+    ids = [row.link_id for row in board.rows]
+    assert str(yesterday.pk) not in ids and str(other_team.pk) not in ids
+    assert ids[:2] == [str(urgent.pk), str(flagged.pk)]
+    by_id = {row.link_id: row for row in board.rows}
+    assert by_id[str(plain.pk)].status == LinkStatus.FILED
+    assert by_id[str(waiting.pk)].status == LinkStatus.ISSUED
+    assert by_id[str(expired.pk)].status == LinkStatus.EXPIRED
+    assert by_id[str(urgent.pk)].band_labels == ["phq9 21: severe"]
+    assert board.counts["total"] == 5
+    assert board.counts["urgent"] == 1 and board.counts["flagged"] == 2
+    assert board.counts["completed"] == 3 and board.counts["outstanding"] == 1
+    assert board.counts["by_status"]["expired"] == 1
+
+
+def test_status_matches_the_one_rule_on_the_model(demo):
+    _, _, team, version = demo
+    now = timezone.now()
+    links = make_links(version=version, team=team, count=3)
+    _submit(links[0], state=Submission.State.IN_PROGRESS)
+    links[1].first_opened_at = now
+    links[1].save(update_fields=["first_opened_at"])
+    board = selectors.build_board(team=team, now=now)
+    for row in board.rows:
+        link = next(link for link in links if str(link.pk) == row.link_id)
+        link.refresh_from_db()
+        assert row.status == link.status_at(now)
+
+
+def test_a_link_issued_earlier_for_an_appointment_today_is_on_the_board(demo):
+    _, _, team, version = demo
+    now = timezone.now()
+    link = make_links(version=version, team=team, count=1,
+                      issued_at=now - datetime.timedelta(days=5))[0]
+    Appointment.objects.create(link=link, starts_at=now, location="Bay 2 bed 4")
+    board = selectors.build_board(team=team, now=now)
+    assert [row.location for row in board.rows] == ["Bay 2 bed 4"]
+
+
+def test_date_range_window(demo):
+    _, _, team, version = demo
+    now = timezone.now()
+    make_links(version=version, team=team, count=2,
+               issued_at=now - datetime.timedelta(days=3))
+    today = timezone.localdate(now)
+    start, end = selectors.date_window(today - datetime.timedelta(days=4), today)
+    assert len(selectors.build_board(team=team, start=start, end=end, now=now).rows) == 2
+    assert selectors.build_board(team=team, now=now).rows == []
+
+
+def test_privacy_mode_json_has_initials_and_no_identity(demo):
+    _, _, team, version = demo
+    make_links(version=version, team=team, count=2)
+    data = selectors.board_as_dict(selectors.build_board(team=team), privacy=True)
+    for row in data["rows"]:
+        assert set(row["patient"]) == {"initials"}
+    full = selectors.board_as_dict(selectors.build_board(team=team))
+    assert {"name", "nhs_number", "initials", "id"} == set(full["rows"][0]["patient"])
+
+
+@pytest.mark.parametrize("rows", [10, 500])
+def test_board_query_count_is_flat(demo, django_assert_num_queries, rows):
+    _, _, team, version = demo
+    now = timezone.now()
+    links = make_links(version=version, team=team, count=rows)
+    Submission.objects.bulk_create(
+        Submission(link=link, state=Submission.State.SUBMITTED, submitted_at=now,
+                   evaluation={"flags": [{"code": "x", "severity": "urgent",
+                                          "message": "m"}]})
+        for link in links[::2])
+    Appointment.objects.bulk_create(Appointment(link=link, starts_at=now, location="B1")
+                                    for link in links[::3])
+    with django_assert_num_queries(2):
+        board = selectors.build_board(team=team, now=now)
+    assert len(board.rows) == rows
+
+
+def test_truncated_beyond_the_row_limit(demo, settings):
+    settings.WHITEBOARD_MAX_ROWS = 3
+    _, _, team, version = demo
+    make_links(version=version, team=team, count=5)
+    board = selectors.build_board(team=team)
+    assert board.truncated and len(board.rows) == 3
+
+
+def test_completion_chart_counts_issued_started_submitted(demo):
+    _, _, team, version = demo
+    now = timezone.now()
+    links = make_links(version=version, team=team, count=4)
+    _submit(links[0])
+    _submit(links[1], state=Submission.State.IN_PROGRESS)
+    chart = completion_chart(selectors.build_board(team=team, now=now))
+    assert {s.key: s.total for s in chart.series} == {
+        "issued": 4, "started": 2, "submitted": 1}
+    for series in chart.series:
+        points = [tuple(map(float, p.split(","))) for p in series.points.split()]
+        xs = [x for x, _ in points]
+        ys = [y for _, y in points]
+        assert xs == sorted(xs)
+        assert ys == sorted(ys, reverse=True)  # cumulative: never goes down (SVG y is down)
+    assert "Issued: 4" in chart.description

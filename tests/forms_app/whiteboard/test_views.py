@@ -1,0 +1,181 @@
+import datetime
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from forms_app.models import Submission
+from forms_app.whiteboard import services as whiteboard_services
+from tests.factories.forms_app import make_links
+from tests.factories.patients import CareTeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _urls(team):
+    return {name: reverse(f"whiteboard:{name}", args=[team.pk])
+            for name in ("board", "fragment", "data")}
+
+
+def test_password_alone_reaches_no_board(client, demo):
+    user, _, team, _ = demo
+    client.force_login(user)  # no verified second factor
+    urls = _urls(team)
+    response = client.get(urls["board"])
+    assert response.status_code == 302 and "/admin/login/" in response.url
+    assert client.get(urls["fragment"]).status_code == 302
+    response = client.get(urls["data"])
+    assert response.status_code == 403 and "error" in response.json()
+
+
+def test_another_teams_board_is_not_found(client, demo, otp_login):
+    _, _, team, _ = demo
+    outsider = UserFactory()
+    CareTeamFactory(organisation=team.organisation, members=[outsider])
+    otp_login(client, outsider)
+    urls = _urls(team)
+    assert client.get(urls["board"]).status_code == 404
+    assert client.get(urls["fragment"]).status_code == 404
+    assert client.get(urls["data"]).status_code == 404
+
+
+def test_board_page_shows_rows_counts_chart_and_refresh(client, demo, otp_login):
+    user, patient, team, version = demo
+    link = make_links(version=version, team=team, count=1, patients=[patient])[0]
+    Submission.objects.create(link=link, state=Submission.State.SUBMITTED,
+                              submitted_at=timezone.now(), evaluation={
+                                  "scores": {"phq9": 21}, "bands": {"phq9": "severe"},
+                                  "flags": [{"code": "q9", "severity": "urgent",
+                                             "message": "Thoughts of self-harm"}]})
+    otp_login(client, user)
+    response = client.get(_urls(team)["board"])
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert str(patient) in html and patient.nhs_number in html
+    assert "Urgent: Thoughts of self-harm" in html and "phq9 21: severe" in html
+    assert "<svg" in html and "<polyline" in html
+    assert 'data-whiteboard-fragment="' in html and "js/whiteboard.js" in html
+    assert '<noscript><meta http-equiv="refresh" content="12"></noscript>' in html
+    # No inline script or style: a strict CSP is coming.
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert "style=" not in html and "<style" not in html
+    assert response["Cache-Control"] == "private, no-cache"
+
+
+def test_privacy_mode_shows_initials_time_and_bed_not_names(client, demo, otp_login):
+    user, patient, team, version = demo
+    link = make_links(version=version, team=team, count=1, patients=[patient])[0]
+    appointment_at = timezone.localtime().replace(hour=9, minute=30, second=0)
+    whiteboard_services.set_appointment(link=link, by=user, starts_at=appointment_at,
+                                        location="Bay 3 bed 2")
+    otp_login(client, user)
+    html = client.get(_urls(team)["board"] + "?privacy=on").content.decode()
+    assert patient.given_name not in html and patient.family_name not in html
+    assert patient.nhs_number not in html
+    assert patient.initials in html and "09:30" in html and "Bay 3 bed 2" in html
+    data = client.get(_urls(team)["data"] + "?privacy=on").json()
+    assert data["rows"][0]["patient"] == {"initials": patient.initials}
+
+
+def test_fragment_is_the_refreshing_part_only(client, demo, otp_login):
+    user, _, team, version = demo
+    make_links(version=version, team=team, count=2)
+    otp_login(client, user)
+    response = client.get(_urls(team)["fragment"])
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and "wb-counts" in html and "<table" in html
+
+
+def test_a_submit_shows_on_the_next_refresh(client, demo, otp_login, settings):
+    settings.WHITEBOARD_CACHE_SECONDS = 0
+    user, _, team, version = demo
+    link = make_links(version=version, team=team, count=1)[0]
+    otp_login(client, user)
+    assert ">Issued<" in client.get(_urls(team)["fragment"]).content.decode()
+    Submission.objects.create(link=link, state=Submission.State.SUBMITTED,
+                              submitted_at=timezone.now())
+    assert ">Submitted<" in client.get(_urls(team)["fragment"]).content.decode()
+
+
+def test_json_with_etag_and_304_when_nothing_changed(client, demo, otp_login, settings):
+    settings.WHITEBOARD_CACHE_SECONDS = 0
+    user, _, team, version = demo
+    link = make_links(version=version, team=team, count=2)[0]
+    otp_login(client, user)
+    url = _urls(team)["data"]
+    first = client.get(url)
+    assert first.status_code == 200 and first["Content-Type"] == "application/json"
+    data = json.loads(first.content)
+    assert data["counts"]["total"] == 2 and data["team"]["id"] == str(team.pk)
+    assert {row["status"] for row in data["rows"]} == {"issued"}
+    etag = first["ETag"]
+    again = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    Submission.objects.create(link=link, state=Submission.State.IN_PROGRESS)
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+
+@pytest.mark.parametrize("query, field", [
+    ("?start=2026-13-01", "start"),
+    ("?start=2026-11-10&end=2026-11-01", "end"),
+    ("?end=2026-11-01", "start"),
+    ("?start=2026-01-01&end=2026-03-01", "end"),
+])
+def test_bad_query_gives_clear_errors(client, demo, otp_login, query, field):
+    user, _, team, _ = demo
+    otp_login(client, user)
+    urls = _urls(team)
+    response = client.get(urls["data"] + query)
+    assert response.status_code == 400 and field in response.json()["errors"]
+    page = client.get(urls["board"] + query)
+    assert page.status_code == 400 and b"There is a problem" in page.content
+    assert client.get(urls["fragment"] + query).status_code == 400
+
+
+def test_date_range_shows_earlier_days(client, demo, otp_login):
+    user, _, team, version = demo
+    earlier = timezone.now() - datetime.timedelta(days=3)
+    make_links(version=version, team=team, count=2, issued_at=earlier)
+    otp_login(client, user)
+    day = timezone.localdate(earlier).isoformat()
+    data = client.get(_urls(team)["data"] + f"?start={day}&end={day}").json()
+    assert data["counts"]["total"] == 2
+    assert client.get(_urls(team)["data"]).json()["counts"]["total"] == 0
+
+
+@pytest.mark.parametrize("name", ["board", "fragment", "data"])
+def test_query_count_flat_as_rows_grow(client, demo, otp_login, settings,
+                                       django_assert_num_queries, name):
+    settings.WHITEBOARD_CACHE_SECONDS = 0
+    user, _, team, version = demo
+    otp_login(client, user)
+    url = _urls(team)[name]
+    client.get(url)  # warm the session
+    make_links(version=version, team=team, count=10)
+    with django_assert_num_queries(6) as small:
+        assert client.get(url).status_code == 200
+    make_links(version=version, team=team, count=490)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_set_appointment_refuses_naive_times_and_audits(demo):
+    from forms_app.services import ServiceError
+    from patients.models import AuditEvent
+
+    user, _, team, version = demo
+    link = make_links(version=version, team=team, count=1)[0]
+    with pytest.raises(ServiceError):
+        whiteboard_services.set_appointment(link=link, by=user,
+                                            starts_at=datetime.datetime(2026, 1, 1, 9))
+    with pytest.raises(ServiceError):
+        whiteboard_services.set_appointment(link=link, by=user, location="x" * 41)
+    assert not hasattr(link, "appointment") or link.appointment is None
+    whiteboard_services.set_appointment(link=link, by=user, location="Bed 1")
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.APPOINTMENT_SET).count() == 1
