@@ -9,12 +9,41 @@ from forms_app import services
 from forms_app.admin_forms import IssueLinkForm, PublishForm
 from forms_app.models import AnswerOption, Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
-from patients.models import AuditEvent, CareTeam, Organisation
+from patients.admin_site import ScopedAdminMixin
+from patients.models import AuditEvent, Organisation
 from patients.services import record_audit
 
 
 def user_organisations(user):
-    return Organisation.objects.filter(care_teams__in=CareTeam.objects.of_user(user)).distinct()
+    return Organisation.objects.of_user(user)
+
+
+class FormChangeAuditMixin:
+    """Every change to a form's design made in the admin goes to the audit trail, in the
+    admin's own transaction (Django logs the change inside it)."""
+
+    def _form_of(self, obj):
+        return obj if isinstance(obj, Form) else obj.form
+
+    def _audit_form_change(self, request, obj, change):
+        form = self._form_of(obj)
+        record_audit(by=request.user, action=AuditEvent.Action.FORM_CHANGED,
+                     organisation=form.organisation, obj=obj,
+                     ip_address=request.META.get("REMOTE_ADDR"),
+                     detail={"form": str(form.pk), "change": change})
+
+    def log_addition(self, request, obj, message):
+        self._audit_form_change(request, obj, "added")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit_form_change(request, obj, "changed")
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit_form_change(request, obj, "deleted")
+        return super().log_deletions(request, queryset)
 
 
 class ItemInline(admin.TabularInline):
@@ -43,14 +72,16 @@ class FormVersionInline(admin.TabularInline):
 
 
 @admin.register(Form)
-class FormAdmin(admin.ModelAdmin):
+class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "organisation", "latest_version_number", "updated_at"]
     search_fields = ["title"]
     inlines = [ItemInline, FormVersionInline]
     change_form_template = "admin/forms_app/form/change_form.html"
 
-    def get_queryset(self, request):
-        return Form.objects.visible_to(request.user).select_related("organisation")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Form.objects.visible_to(request.user).values("pk")
+        ).select_related("organisation")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organisation":
@@ -102,13 +133,13 @@ class AnswerOptionInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     inlines = [AnswerOptionInline]
     search_fields = ["link_id", "text"]
 
-    def get_queryset(self, request):
-        return Item.objects.filter(form__in=Form.objects.visible_to(request.user))
+    def scope(self, request, queryset):
+        return queryset.filter(form__in=Form.objects.visible_to(request.user))
 
     def has_module_permission(self, request):
         return False  # reached from a form's page, not the index
@@ -124,14 +155,14 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(FormVersion)
-class FormVersionAdmin(admin.ModelAdmin):
+class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "form", "number", "published_at", "is_live", "issue_link"]
     fields = ["form", "number", "title", "change_note", "published_at", "published_by",
               "retired_at", "definition"]
     readonly_fields = fields
 
-    def get_queryset(self, request):
-        return FormVersion.objects.filter(
+    def scope(self, request, queryset):
+        return queryset.filter(
             form__in=Form.objects.visible_to(request.user)).select_related("form")
 
     def has_add_permission(self, request):
@@ -181,7 +212,7 @@ class FormVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Link)
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "patient", "care_team", "channel", "issued_at", "expires_at",
                     "revoked_at"]
     list_filter = ["channel"]
@@ -190,9 +221,10 @@ class LinkAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    def get_queryset(self, request):
-        return Link.objects.visible_to(request.user).select_related(
-            "version", "patient", "care_team")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Link.objects.visible_to(request.user).values("pk")
+        ).select_related("version", "patient", "care_team")
 
     def has_add_permission(self, request):
         return False
@@ -208,7 +240,7 @@ class LinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "form_title", "patient", "state", "submitted_at", "filed_at",
                     "filing_attempts", "last_error"]
     list_filter = ["state"]
@@ -219,9 +251,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     actions = ["file_again"]
     change_form_template = "admin/forms_app/submission/change_form.html"
 
-    def get_queryset(self, request):
-        return Submission.objects.visible_to(request.user).select_related(
-            "link__version", "link__patient")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Submission.objects.visible_to(request.user).values("pk")
+        ).select_related("link__version", "link__patient")
 
     def has_add_permission(self, request):
         return False
