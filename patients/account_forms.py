@@ -56,6 +56,9 @@ class EnrolForm(forms.Form):
 
     def clean_code(self):
         code = _clean_code(self.cleaned_data["code"])
+        allowed, _extra = self.device.verify_is_allowed()
+        if not allowed:
+            raise forms.ValidationError("Too many wrong codes. Wait a minute, then try again.")
         if not (code.isdigit() and self.device.verify_token(code)):
             raise forms.ValidationError(
                 "That code is not right. Check the time on your phone and try the newest code.")
