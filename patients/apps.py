@@ -12,4 +12,4 @@ class PatientsConfig(AppConfig):
 
         get_cipher()
         # Audit of logins; ending every session at logout and deactivation.
-        from patients import signals  # noqa: F401
+        from patients import encryption, signals  # noqa: F401  (system check, receivers)

@@ -239,3 +239,17 @@ class StaffSession(models.Model):
 
     def __str__(self):
         return f"Session of user {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class EncryptionCanary(models.Model):
+    """A known value stored encrypted, so that a wrong FIELD_ENCRYPTION_KEYS fails at
+    start-up (the "encryption" system check) rather than at a patient's first page."""
+
+    VALUE = {"canary": "patient-forms"}
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = EncryptedJSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return "Encryption canary"

@@ -123,9 +123,9 @@ def test_the_database_refuses_to_change_audit_rows(world):
         pytest.skip("the trigger is PostgreSQL's")
     for statement in ("UPDATE patients_auditevent SET action = 'x' WHERE id = %s",
                       "DELETE FROM patients_auditevent WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [world.audit_event.pk])
+        with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+              connection.cursor() as cursor):
+            cursor.execute(statement, [world.audit_event.pk])
     assert AuditEvent.objects.filter(pk=world.audit_event.pk, action=world.audit_event.action
                                      ).exists()
 
