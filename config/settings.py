@@ -255,12 +255,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link tokens are rewritten out of request paths (patients/log_filters.py).
+    "filters": {"redact_link_tokens": {"()": "patients.log_filters.RedactLinkTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_link_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django logs the full request line of a 4xx/5xx, which for a patient link
-        # would include the token; our own middleware-free views log ids instead.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # would include the token: the filter on these loggers redacts it at source.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False,
+                           "filters": ["redact_link_tokens"]},
+        "django.server": {"filters": ["redact_link_tokens"]},
+        # django-axes logs every login at INFO with the username and IP: keep warnings.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -21,3 +21,6 @@ urlpatterns = [
          name="privacy"),
     path("", include("forms_app.urls")),
 ]
+
+# Error pages carry nothing from the request (patients/views.py).
+handler500 = "patients.views.server_error"

@@ -153,3 +153,12 @@ def account_home(request):
     if is_verified_staff(request.user):
         return redirect("account:passkeys")
     return redirect(next_step_url(request, reverse("admin:index")))
+
+
+def server_error(request):
+    """The 500 page: a fixed template, no request context, so no path, token, user or
+    patient data can reach it (config/urls.py handler500)."""
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    return HttpResponseServerError(loader.get_template("500.html").render())
