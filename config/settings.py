@@ -345,3 +345,14 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     },
 }
+
+# --- Retention (issue 7) ----------------------------------------------------------------
+# Defaults for forms without their own policy (forms_app.RetentionPolicy): answers are
+# deleted from this platform this many days after filing (the record keeps its copy), and
+# unfinished drafts this many days after their link expired or was revoked.
+RETENTION_DAYS_AFTER_FILING = int(env("RETENTION_DAYS_AFTER_FILING", "90"))
+RETENTION_DRAFT_DAYS = int(env("RETENTION_DRAFT_DAYS", "0"))
+CELERY_BEAT_SCHEDULE["apply-retention"] = {
+    "task": "forms_app.tasks.apply_retention_task",
+    "schedule": 6 * 60 * 60.0,
+}

@@ -46,3 +46,14 @@ def sweep_unfiled_submissions() -> int:
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def apply_retention_task() -> dict:
+    """Delete drafts and answers past their form's retention (forms_app/retention.py)."""
+    from forms_app.retention import apply_retention
+
+    totals = apply_retention()
+    logger.info("Retention: %(drafts_deleted)d drafts, %(answers_deleted)d answers deleted",
+                totals)
+    return totals

@@ -23,6 +23,7 @@ class FormChangeAuditMixin:
     admin's own transaction (Django logs the change inside it)."""
 
     def _form_of(self, obj):
+        # A Form, or anything of one (an item, its retention policy).
         return obj if isinstance(obj, Form) else obj.form
 
     def _audit_form_change(self, request, obj, change):

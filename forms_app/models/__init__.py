@@ -11,6 +11,7 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.retention import RetentionPolicy
 
 __all__ = [
     "AnswerOption",
@@ -19,6 +20,7 @@ __all__ = [
     "Item",
     "Link",
     "LinkStatus",
+    "RetentionPolicy",
     "Submission",
     "hash_token",
     "new_reference",

@@ -73,6 +73,8 @@ URL_RULES: list[tuple[str, Rule]] = [
     (rf"admin:({_PATIENT_MODELS})_(add|delete)", ADMIN_ONLY),
     (r"admin:forms_app_(form|item|formversion)_(changelist|change|history)", STAFF),
     (r"admin:forms_app_(form|item)_add", STAFF),
+    (r"admin:forms_app_retentionpolicy_(changelist|change|history|add)", STAFF),
+    (r"admin:forms_app_retentionpolicy_delete", ADMIN_ONLY),
     (r"admin:forms_app_formversion_add", ADMIN_ONLY),  # versions come from publishing
     (r"admin:forms_app_form_publish|admin:forms_app_formversion_issue_link", STAFF),
     (r"admin:forms_app_(form|item|formversion)_delete", ADMIN_ONLY),
@@ -123,6 +125,7 @@ def _object_for(world, ident):
         "forms_app_form": world.form, "forms_app_item": world.item,
         "forms_app_formversion": world.link.version, "forms_app_link": world.link,
         "forms_app_submission": world.submission, "auth_user": world.users["right_team"],
+        "forms_app_retentionpolicy": world.retention,
     }
     if match is None:
         return world.patient

@@ -15,7 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from forms_app import services
-from forms_app.models import Form, Item, Link, Submission
+from forms_app.models import Form, Item, Link, RetentionPolicy, Submission
 from patients.models import AuditEvent, CareTeam, Organisation, Patient, RecordEntry
 from tests.factories.forms_app import FormFactory, ItemFactory
 from tests.factories.patients import (
@@ -44,6 +44,7 @@ class World:
     submission: Submission
     record_entry: RecordEntry
     audit_event: AuditEvent
+    retention: RetentionPolicy
     users: dict = field(default_factory=dict)
 
     @property
@@ -115,5 +116,6 @@ def build_world() -> World:
         other_organisation=other_organisation, foreign_team=foreign_team, patient=patient,
         form=form, item=item, link=issued.link, token=issued.token, submission=submission,
         record_entry=entry, audit_event=AuditEvent.objects.filter(patient=patient).first(),
+        retention=RetentionPolicy.objects.create(form=form, days_after_filing=365),
         users=users,
     )
