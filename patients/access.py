@@ -15,7 +15,10 @@ second factor in this session (django-otp: TOTP, a backup code or a passkey). Ot
 it is sent to the step it is missing: the password login, the second-factor check, or
 (for a user with no device yet) enrolment. Then scope every query with
 `Model.objects.visible_to(request.user)` and look objects up through it (a miss is a
-404, whether the object does not exist or belongs to another team).
+404, whether the object does not exist or belongs to another team). A page, export or
+download that shows a patient's answers or record writes one audit row in the same
+transaction, before the response: `audit_access(request, action=..., patient=..., obj=...)`
+(AuditEvent.Action.ANSWERS_VIEWED, ANSWERS_EXPORTED, RECORD_VIEWED, RECORD_DOWNLOADED).
 
 The rule for data:
 - **Care-team members** see the patients, links, submissions and record entries of
@@ -74,6 +77,14 @@ def staff_required(view):
 
     wrapped.staff_guarded = True
     return wrapped
+
+
+def audit_access(request, *, action, patient, obj=None, detail=None):
+    """Record that `request.user` saw, exported or downloaded a patient's data."""
+    from patients.services import record_audit
+
+    return record_audit(by=request.user, action=action, patient=patient, obj=obj,
+                        ip_address=request.META.get("REMOTE_ADDR"), detail=detail)
 
 
 class StaffRequiredMixin(AccessMixin):

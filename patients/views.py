@@ -16,7 +16,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients import services
@@ -73,7 +72,6 @@ def verify(request):
         return redirect(safe_next(request))
     return render(request, "patients/account/verify.html", {
         "form": form, "next": safe_next(request),
-        "has_passkey": user_has_device(request.user, confirmed=True),
     }, status=400 if form.errors else 200)
 
 
