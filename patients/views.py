@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 
 from patients import services
 from patients.access import is_verified_staff, needs_enrolment, next_step_url, staff_required
@@ -160,3 +161,17 @@ def server_error(request):
     from django.template import loader
 
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+class AuditedPasskeyVerification(CompleteCredentialAuthenticationView):
+    """django-otp-webauthn's passkey check, written to the audit trail on success."""
+
+    def post(self, *args, **kwargs):
+        response = super().post(*args, **kwargs)
+        user = self.request.user
+        if response.status_code == 200 and user.is_authenticated and user.is_verified():
+            services.record_audit(
+                by=user, action=services.AuditEvent.Action.SECOND_FACTOR_VERIFIED,
+                organisation=services.user_organisation(user), obj=user,
+                ip_address=client_ip(self.request), detail={"device": "passkey"})
+        return response

@@ -177,3 +177,15 @@ def test_the_guard_for_other_staff_pages(rf: RequestFactory, client):
     request.user.is_verified = lambda: True
     assert page(request).content == b"ok"
     assert ClassPage.as_view()(request).content == b"ok"
+
+
+def test_passkeys_are_a_second_factor_only(client):
+    """Passwordless passkey login is off: the ceremony needs a password session first."""
+    begin = reverse("otp_webauthn:credential-authentication-begin")
+    response = client.post(begin)
+    assert response.status_code >= 400 and "_auth_user_id" not in client.session
+    user = UserFactory()
+    _sign_in(client, user)
+    response = client.post(reverse("otp_webauthn:credential-registration-begin"))
+    assert response.status_code == 200  # enrolling a passkey as the first device
+    assert response.json()["rp"]["id"]
