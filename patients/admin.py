@@ -57,7 +57,8 @@ class CareTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Members see their own teams; organisation administrators manage all of theirs."""
 
     list_display = ["name", "organisation"]
-    list_filter = ["organisation"]
+    # RelatedOnly: the filter lists the organisations in scope, not every one installed.
+    list_filter = [("organisation", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 
@@ -149,7 +150,7 @@ class AuditEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["at", "actor_label", "action", "patient_id", "object_kind", "object_id",
                     "ip_address"]
-    list_filter = ["action", "organisation"]
+    list_filter = ["action", ("organisation", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["actor_label", "=object_id", "=patient__id", "=ip_address"]
     date_hierarchy = "at"
     actions = ["export_csv"]

@@ -32,7 +32,8 @@ class ScopedAdminMixin:
     `get_queryset` scopes them all. Choices in foreign-key and many-to-many fields are
     scoped through the related model's registered admin, and an object outside the
     scope is a 404 (never Django's "perhaps it was deleted" redirect, which would confirm
-    that an id exists).
+    that an id exists). A foreign-key list filter must be
+    `admin.RelatedOnlyFieldListFilter`: the plain one lists every row of the related table.
 
     tests/patients/test_admin_scoping.py fails for any registered admin without it.
     """

@@ -101,3 +101,12 @@ def test_organisation_administrators_manage_only_their_own(client, world):
                       ).status_code == 404
     audit = client.get(reverse("admin:patients_auditevent_changelist"))
     assert audit.status_code == 200 and str(world.patient.pk) not in audit.content.decode()
+
+
+def test_list_filters_name_no_other_organisation(client, world):
+    client = verified(client, world.users["other_organisation"])
+    for url in (reverse("admin:patients_careteam_changelist"),
+                reverse("admin:patients_auditevent_changelist")):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert world.organisation.name not in response.content.decode(), url
