@@ -189,3 +189,14 @@ def test_passkeys_are_a_second_factor_only(client):
     response = client.post(reverse("otp_webauthn:credential-registration-begin"))
     assert response.status_code == 200  # enrolling a passkey as the first device
     assert response.json()["rp"]["id"]
+
+
+def test_repeated_wrong_passwords_lock_the_login(client, settings):
+    user = UserFactory()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("account:login"), {"username": user.username, "password": "no"})
+    response = _sign_in(client, user)  # the right password, too late
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED).count() >= (
+        settings.AXES_FAILURE_LIMIT)
