@@ -21,7 +21,7 @@ lint: install
 
 check-deploy: install  ## Django's deployment checks under production settings
 	DJANGO_ENV=production SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	ALLOWED_HOSTS=forms.example.nhs.uk DATABASE_URL=sqlite:///unused.sqlite3 \
+	ALLOWED_HOSTS=forms.example.nhs.uk DATABASE_URL=sqlite:///unused.sqlite3 REDIS_CACHE_URL=redis://127.0.0.1:6379/15 \
 	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 

@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_static",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",  # passkeys as a second factor (access: see "Staff access")
+    "axes",                 # staff login lockout
+    "csp",                  # Content-Security-Policy header
     "formtools",
     "rest_framework",
     "drf_spectacular",
@@ -93,8 +96,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "patients.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "patients.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -151,7 +159,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "account:login"
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English")]
@@ -369,11 +377,104 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link tokens are rewritten out of request paths (patients/log_filters.py).
+    "filters": {"redact_link_tokens": {"()": "patients.log_filters.RedactLinkTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_link_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django logs the full request line of a 4xx/5xx, which for a patient link
-        # would include the token; our own middleware-free views log ids instead.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # would include the token: the filter on these loggers redacts it at source.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False,
+                           "filters": ["redact_link_tokens"]},
+        "django.server": {"filters": ["redact_link_tokens"]},
+        # django-axes logs every login at INFO with the username and IP: keep warnings.
+        "axes": {"level": "WARNING"},
     },
+}
+
+# --- Staff access (issue 7: two factors, sessions, lockout, CSP) -----------------------
+# Every staff page needs a password and a verified second factor (patients/access.py).
+# Staff sessions end after this long idle, and after this long in any case.
+STAFF_SESSION_IDLE_SECONDS = int(env("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
+STAFF_SESSION_MAX_SECONDS = int(env("STAFF_SESSION_MAX_SECONDS", str(10 * 60 * 60)))
+SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, STAFF_SESSION_MAX_SECONDS)
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it; forms carry the token
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", SERVICE_NAME)
+# Passkeys are a second factor only: a password comes first.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", ALLOWED_HOSTS[0])
+OTP_WEBAUTHN_RP_NAME = SERVICE_NAME
+# Passkeys need https (or http://localhost while developing).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    SITE_URL if SITE_URL.startswith("https://") else "http://localhost:8000")
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out logins before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Caches: shared state for lockouts and rate limits (issue 7) -----------------------
+# The lead may merge this with the API throttling cache: both want one shared Redis.
+# Lockout counters and rate limits must be shared by every web process, so production
+# uses Redis (REDIS_CACHE_URL, else the broker's Redis); the embedded run keeps them in
+# process memory.
+# Its own Redis database, never the broker's: clearing a cache must not drop tasks.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL")
+if REDIS_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if PRODUCTION and not REDIS_CACHE_URL:
+    raise ImproperlyConfigured(
+        "Production needs a shared cache for login lockouts and rate limits: set "
+        "REDIS_CACHE_URL")
+
+# django-axes: lock a username from an IP after repeated failures; counted in the shared
+# cache, or in the database when there is no shared cache (the embedded run, tests).
+AXES_HANDLER = ("axes.handlers.cache.AxesCacheHandler" if REDIS_CACHE_URL
+                else "axes.handlers.database.AxesDatabaseHandler")
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.5"))  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "patients/account/locked_out.html"
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "code"]
+
+# Rate limits per IP on the patient link and identity check (django-ratelimit).
+RATELIMIT_LINK_OPEN = env("RATELIMIT_LINK_OPEN", "30/m")
+RATELIMIT_IDENTITY_CHECK = env("RATELIMIT_IDENTITY_CHECK", "20/m")
+# Behind a proxy, REMOTE_ADDR is the proxy: give the header the proxy sets.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+
+# A strict Content-Security-Policy (django-csp): scripts, styles, images and fonts only
+# from this origin, no inline script or style, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# --- Retention (issue 7) ----------------------------------------------------------------
+# Defaults for forms without their own policy (forms_app.RetentionPolicy): answers are
+# deleted from this platform this many days after filing (the record keeps its copy), and
+# unfinished drafts this many days after their link expired or was revoked.
+RETENTION_DAYS_AFTER_FILING = int(env("RETENTION_DAYS_AFTER_FILING", "90"))
+RETENTION_DRAFT_DAYS = int(env("RETENTION_DRAFT_DAYS", "0"))
+CELERY_BEAT_SCHEDULE["apply-retention"] = {
+    "task": "forms_app.tasks.apply_retention_task",
+    "schedule": 6 * 60 * 60.0,
 }

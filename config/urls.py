@@ -2,16 +2,20 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
-from django_otp.admin import OTPAdminSite
+
+from patients.admin_site import StaffAdminSite
+from patients.urls import webauthn_urlpatterns
 
 # Every admin page needs a verified second factor: a password alone reaches none.
-admin.site.__class__ = OTPAdminSite
+admin.site.__class__ = StaffAdminSite
 admin.site.site_header = "Patient forms administration"
 admin.site.site_title = "Patient forms"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("account/", include("patients.urls")),
+    path("account/webauthn/", include(webauthn_urlpatterns)),
     path("accessibility/", TemplateView.as_view(template_name="pages/accessibility.html"),
          name="accessibility"),
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"),
@@ -25,3 +29,6 @@ urlpatterns = [
 if settings.BENCH:
     # Benchmark baselines only (bench/README): never mounted in production.
     urlpatterns.insert(0, path("bench/", include("config.bench")))
+
+# Error pages carry nothing from the request (patients/views.py).
+handler500 = "patients.views.server_error"

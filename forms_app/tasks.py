@@ -48,6 +48,17 @@ def sweep_unfiled_submissions() -> int:
     return len(ids)
 
 
+@shared_task(acks_late=True)
+def apply_retention_task() -> dict:
+    """Delete drafts and answers past their form's retention (forms_app/retention.py)."""
+    from forms_app.retention import apply_retention
+
+    totals = apply_retention()
+    logger.info("Retention: %(drafts_deleted)d drafts, %(answers_deleted)d answers deleted",
+                totals)
+    return totals
+
+
 # Delivery's tasks live in their own package; importing them here registers them with
 # Celery's autodiscovery of forms_app.tasks.
 from forms_app.delivery import tasks as delivery_tasks  # noqa: E402, F401

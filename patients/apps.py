@@ -11,3 +11,5 @@ class PatientsConfig(AppConfig):
         from patients.crypto import get_cipher
 
         get_cipher()
+        # Audit of logins; ending every session at logout and deactivation.
+        from patients import encryption, signals  # noqa: F401  (system check, receivers)

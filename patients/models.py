@@ -9,12 +9,41 @@ from patients.nhs_number import normalise_nhs_number
 from patients.validators import validate_nhs_number
 
 
+class OrganisationQuerySet(models.QuerySet):
+    def administered_by(self, user):
+        """Organisations the user administers (teams, forms, audit); never patient data.
+
+        Platform superusers administer every organisation; see patients/access.py for the
+        rule and why it gives them no patient data.
+        """
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(administrators=user)
+
+    def of_user(self, user):
+        """Organisations the user works in: through a care team, or as an administrator."""
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        return self.filter(
+            models.Q(care_teams__in=CareTeam.objects.of_user(user))
+            | models.Q(pk__in=self.administered_by(user).values("pk"))
+        ).distinct()
+
+
 class Organisation(models.Model):
     """A trust (or another healthcare organisation) using the installation."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     ods_code = models.CharField("ODS code", max_length=10, unique=True)
+    # Organisation administrators manage the organisation's care teams, forms and audit
+    # trail; they see patient data only through care teams they are members of.
+    administrators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                            related_name="administered_organisations")
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -173,6 +202,19 @@ class AuditEvent(models.Model):
         API_CLIENT_TOKEN_ROTATED = "api_client.token_rotated"  # noqa: S105
         API_CLIENT_DEACTIVATED = "api_client.deactivated"
         APPOINTMENT_SET = "appointment.set"
+        FORM_CHANGED = "form.changed"
+        ANSWERS_EXPORTED = "answers.exported"
+        RECORD_DOWNLOADED = "record.downloaded"
+        LOGIN = "auth.login"
+        LOGIN_FAILED = "auth.login_failed"
+        LOGOUT = "auth.logout"
+        SECOND_FACTOR_VERIFIED = "auth.otp_verified"
+        SECOND_FACTOR_ENROLLED = "auth.otp_enrolled"
+        DEVICES_RESET = "auth.devices_reset"
+        SESSIONS_ENDED = "auth.sessions_ended"
+        AUDIT_EXPORTED = "audit.exported"
+        RETENTION_APPLIED = "retention.applied"
+        KEYS_ROTATED = "encryption.rotated"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -204,3 +246,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only")
+
+
+class StaffSession(models.Model):
+    """Which sessions belong to which staff user, so that logging out or deactivating a
+    user ends every one of their sessions at once, whatever device they are on."""
+
+    session_key = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], name="staff_session_user")]
+
+    def __str__(self):
+        return f"Session of user {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class EncryptionCanary(models.Model):
+    """A known value stored encrypted, so that a wrong FIELD_ENCRYPTION_KEYS fails at
+    start-up (the "encryption" system check) rather than at a patient's first page."""
+
+    VALUE = {"canary": "patient-forms"}
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = EncryptedJSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return "Encryption canary"

@@ -102,3 +102,75 @@ def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patie
                              else AuditEvent.Action.PATIENT_UPDATED),
                      detail={"fields": changed, "care_team": str(care_team.pk)})
     return patient, created
+# --- Staff accounts: sessions and second factors ------------------------------------
+
+BACKUP_CODE_COUNT = 10
+
+
+def user_organisation(user):
+    """The organisation a staff user works in (staff belong to one), for the audit."""
+    from patients.models import Organisation
+
+    return Organisation.objects.of_user(user).order_by("pk").first()
+
+
+@transaction.atomic
+def end_user_sessions(*, user, by, reason: str, ip_address=None) -> int:
+    """End every session of `user` on every device, now (logout, deactivation, reset)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from patients.models import StaffSession
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(StaffSession.objects.filter(user=user).values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    StaffSession.objects.filter(user=user).delete()
+    record_audit(by=by, action=AuditEvent.Action.SESSIONS_ENDED,
+                 organisation=user_organisation(user), obj=user, ip_address=ip_address,
+                 detail={"reason": reason, "sessions": len(keys)})
+    return len(keys)
+
+
+@transaction.atomic
+def new_backup_codes(*, user) -> list[str]:
+    """Replace the user's single-use backup codes; the codes are shown to them once."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes",
+                                                   defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+@transaction.atomic
+def confirm_enrolment(*, user, device, ip_address=None) -> list[str]:
+    """The user proved their authenticator app works: confirm it, issue backup codes."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = new_backup_codes(user=user)
+    record_audit(by=user, action=AuditEvent.Action.SECOND_FACTOR_ENROLLED,
+                 organisation=user_organisation(user), obj=user, ip_address=ip_address,
+                 detail={"device": "totp"})
+    return codes
+
+
+@transaction.atomic
+def reset_second_factor_devices(*, user, by, ip_address=None) -> int:
+    """Remove every second-factor device of `user` and end their sessions: at their
+    next login they enrol again (a lost phone, a leaver's replacement)."""
+    from django_otp import devices_for_user
+
+    removed = 0
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()
+        removed += 1
+    record_audit(by=by, action=AuditEvent.Action.DEVICES_RESET,
+                 organisation=user_organisation(user), obj=user, ip_address=ip_address,
+                 detail={"devices": removed})
+    end_user_sessions(user=user, by=by, reason="devices reset", ip_address=ip_address)
+    return removed

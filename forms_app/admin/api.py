@@ -7,21 +7,20 @@ from django.views.decorators.cache import never_cache
 
 from forms_app.api import services as api_services
 from forms_app.models import ApiClient
+from patients.admin_site import ScopedAdminMixin
 from patients.models import CareTeam
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "care_team", "token_prefix", "is_active", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["token_prefix", "is_active", "created_at", "created_by"]
     actions = ["rotate_token", "deactivate"]
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("care_team__organisation", "user")
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(care_team__in=CareTeam.objects.of_user(request.user))
+    def scope(self, request, queryset):
+        return queryset.select_related("care_team__organisation", "user").filter(
+            care_team__in=CareTeam.objects.of_user(request.user))
 
     def get_readonly_fields(self, request, obj=None):
         # A client's team is fixed: a client for another team is a new client.

@@ -28,8 +28,38 @@ from forms_app.design.importer import ImportRefused, parse_upload
 from forms_app.engine import compile_definition
 from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
+from patients.admin_site import ScopedAdminMixin
 from patients.models import AuditEvent
 from patients.services import record_audit
+
+
+class FormChangeAuditMixin:
+    """Every change to a form's design made in the admin goes to the audit trail, in the
+    admin's own transaction (Django logs the change inside it)."""
+
+    def _form_of(self, obj):
+        # A Form, or anything of one (an item, its retention policy).
+        return obj if isinstance(obj, Form) else obj.form
+
+    def _audit_form_change(self, request, obj, change):
+        form = self._form_of(obj)
+        record_audit(by=request.user, action=AuditEvent.Action.FORM_CHANGED,
+                     organisation=form.organisation, obj=obj,
+                     ip_address=request.META.get("REMOTE_ADDR"),
+                     detail={"form": str(form.pk), "change": change})
+
+    def log_addition(self, request, obj, message):
+        self._audit_form_change(request, obj, "added")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit_form_change(request, obj, "changed")
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit_form_change(request, obj, "deleted")
+        return super().log_deletions(request, queryset)
 
 
 class ItemInline(admin.TabularInline):
@@ -71,7 +101,7 @@ class FormVersionInline(admin.TabularInline):
 
 
 @admin.register(Form)
-class FormAdmin(admin.ModelAdmin):
+class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "organisation", "latest_version_number", "updated_at"]
     search_fields = ["title"]
     fields = ["organisation", "title", "description", "code_system", "code", "code_display",
@@ -99,8 +129,10 @@ class FormAdmin(admin.ModelAdmin):
                 'Copied to <a href="{}">{}</a>.',
                 reverse("admin:forms_app_form_change", args=[copy.pk]), copy.title))
 
-    def get_queryset(self, request):
-        return Form.objects.visible_to(request.user).select_related("organisation")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Form.objects.visible_to(request.user).values("pk")
+        ).select_related("organisation")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organisation":
@@ -217,7 +249,7 @@ class FormAdmin(admin.ModelAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     fieldsets = ITEM_FIELDSETS
     inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
@@ -228,8 +260,8 @@ class ItemAdmin(admin.ModelAdmin):
             kwargs["queryset"] = item_score_items_queryset(request)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def get_queryset(self, request):
-        return Item.objects.filter(form__in=Form.objects.visible_to(request.user))
+    def scope(self, request, queryset):
+        return queryset.filter(form__in=Form.objects.visible_to(request.user))
 
     def has_module_permission(self, request):
         return False  # reached from a form's page, not the index
@@ -245,7 +277,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(FormVersion)
-class FormVersionAdmin(admin.ModelAdmin):
+class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "form", "number", "published_at", "published_by", "is_live",
                     "issue_link", "version_links"]
     fields = ["form", "number", "title", "change_note", "published_at", "published_by",
@@ -276,8 +308,8 @@ class FormVersionAdmin(admin.ModelAdmin):
         version = get_object_or_404(self.get_queryset(request), pk=version_id)
         return questionnaire_download(version)
 
-    def get_queryset(self, request):
-        return FormVersion.objects.filter(
+    def scope(self, request, queryset):
+        return queryset.filter(
             form__in=Form.objects.visible_to(request.user)).select_related("form")
 
     def has_add_permission(self, request):
@@ -332,7 +364,7 @@ class FormVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Link)
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "patient", "care_team", "channel", "issued_at", "expires_at",
                     "revoked_at"]
     list_filter = ["channel"]
@@ -341,9 +373,10 @@ class LinkAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    def get_queryset(self, request):
-        return Link.objects.visible_to(request.user).select_related(
-            "version", "patient", "care_team")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Link.objects.visible_to(request.user).values("pk")
+        ).select_related("version", "patient", "care_team")
 
     def has_add_permission(self, request):
         return False
@@ -359,7 +392,7 @@ class LinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "form_title", "patient", "state", "submitted_at", "filed_at",
                     "filing_attempts", "last_error"]
     list_filter = ["state"]
@@ -370,9 +403,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     actions = ["file_again"]
     change_form_template = "admin/forms_app/submission/change_form.html"
 
-    def get_queryset(self, request):
-        return Submission.objects.visible_to(request.user).select_related(
-            "link__version", "link__patient")
+    def scope(self, request, queryset):
+        return queryset.filter(
+            pk__in=Submission.objects.visible_to(request.user).values("pk")
+        ).select_related("link__version", "link__patient")
 
     def has_add_permission(self, request):
         return False

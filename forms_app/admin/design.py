@@ -23,11 +23,12 @@ from forms_app.models import (
     ItemCondition,
     ScoreBand,
 )
-from patients.models import CareTeam, Organisation
+from patients.admin_site import ScopedAdminMixin
+from patients.models import Organisation
 
 
 def user_organisations(user):
-    return Organisation.objects.filter(care_teams__in=CareTeam.objects.of_user(user)).distinct()
+    return Organisation.objects.of_user(user)
 
 
 def _object_form_id(request, model):
@@ -99,13 +100,13 @@ class FlagConditionInline(admin.TabularInline):
 
 
 @admin.register(FlagRule)
-class FlagRuleAdmin(admin.ModelAdmin):
+class FlagRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "form", "severity"]
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
 
-    def get_queryset(self, request):
-        return FlagRule.objects.filter(form__in=Form.objects.visible_to(request.user))
+    def scope(self, request, queryset):
+        return queryset.filter(form__in=Form.objects.visible_to(request.user))
 
     def has_module_permission(self, request):
         return False  # reached from a form's page, not the index

@@ -27,6 +27,7 @@ from forms_app.models.design import (
     Operator,
     ScoreBand,
 )
+from forms_app.models.retention import RetentionPolicy
 from forms_app.models.whiteboard import Appointment
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "MessageTemplate",
     "OneTimeCode",
     "Operator",
+    "RetentionPolicy",
     "ScoreBand",
     "Submission",
     "hash_token",

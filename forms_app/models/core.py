@@ -15,9 +15,9 @@ from patients.models import CareTeam, Organisation, Patient
 
 class FormQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Forms of the organisations the user's care teams belong to."""
-        teams = CareTeam.objects.of_user(user)
-        return self.filter(organisation__care_teams__in=teams).distinct()
+        """Forms of the organisations the user works in (a care team or as an
+        organisation administrator)."""
+        return self.filter(organisation__in=Organisation.objects.of_user(user))
 
 
 def parse_reminder_days(value: str) -> list[int]:

@@ -22,7 +22,7 @@ from formtools.wizard.forms import ManagementForm
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
-from forms_app import services
+from forms_app import abuse, services
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
@@ -59,6 +59,8 @@ def _already_submitted(link) -> bool:
 @never_cache
 @require_http_methods(["GET"])
 def start(request, token):
+    if abuse.link_open_limited(request):
+        return abuse.too_many_requests(request)
     link = find_link_by_token(token)
     if link is None:
         return _link_invalid(request)
@@ -84,6 +86,8 @@ def verify(request):
         return redirect("patient:answer")
     if link.is_locked_at(timezone.now()):
         return render(request, "forms_app/patient/locked.html", status=429)
+    if request.method == "POST" and abuse.identity_check_limited(request):
+        return abuse.too_many_requests(request)
     form = DateOfBirthForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         outcome = services.verify_identity(
