@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["forms_app.api.authentication.ApiClientAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["forms_app.api.authentication.IsApiClient"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["forms_app.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["forms_app.api.throttling.ApiClientRateThrottle",
                                  "forms_app.api.throttling.ApiAnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {

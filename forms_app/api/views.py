@@ -4,7 +4,6 @@ writes go through services, and every read of answers is audited."""
 import hashlib
 import json
 
-from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -322,12 +321,11 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         else:
             resource = fhir.questionnaire_response(
                 submission, compiled_version(submission.link.version))
-        with transaction.atomic():
-            record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
-                         patient=submission.link.patient, obj=submission,
-                         ip_address=_client_ip(request),
-                         detail={"via": "api", "part": "QuestionnaireResponse",
-                                 "filed": entry is not None})
+        record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
+                     patient=submission.link.patient, obj=submission,
+                     ip_address=_client_ip(request),
+                     detail={"via": "api", "part": "QuestionnaireResponse",
+                             "filed": entry is not None})
         return Response(resource)
 
 

@@ -355,3 +355,16 @@ def test_nhs_number_factory_is_used_consistently():
 
     assert is_valid_nhs_number(NEW_PATIENT["nhs_number"])
     assert NEW_PATIENT["nhs_number"].replace(" ", "") != nhs_number_for(0)
+
+
+def test_an_oversized_body_is_refused_unread(world):
+    body = {**NEW_PATIENT, "hospital_number": "x" * (70 * 1024)}
+    response = world.api.post("/api/v1/patients/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "parse_error"
+    assert not Patient.objects.filter(family_name="Jones").exists()
+
+
+def test_an_expiry_out_of_any_calendar_range_is_refused(world):
+    response = issue(world, expires_at="0001-01-01T00:00:00+14:00")
+    assert response.status_code == 400 and "expires_at" in errors_by_attr(response)
