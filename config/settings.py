@@ -286,6 +286,13 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
+# How long a link creation's Idempotency-Key is remembered (a retry within this window
+# returns the same link); a beat task forgets older keys.
+API_IDEMPOTENCY_KEY_HOURS = int(env("API_IDEMPOTENCY_KEY_HOURS", str(7 * 24)))
+CELERY_BEAT_SCHEDULE["purge-api-idempotency-keys"] = {
+    "task": "forms_app.tasks.purge_idempotency_keys",
+    "schedule": 3600.0,
+}
 DRF_STANDARDIZED_ERRORS = {
     # One documented shape for every 400 (body fields, query parameters, headers,
     # unparseable JSON) rather than per-field code lists that custom checks outgrow.

@@ -46,3 +46,17 @@ def sweep_unfiled_submissions() -> int:
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
     return len(ids)
+
+
+# --- REST API (forms_app.api) ---------------------------------------------------
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """Forget API idempotency keys older than API_IDEMPOTENCY_KEY_HOURS."""
+    from forms_app.api import services as api_services
+
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
+    purged = api_services.purge_idempotency_keys(older_than=cutoff)
+    if purged:
+        logger.info("Purged %d API idempotency keys", purged)
+    return purged
