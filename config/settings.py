@@ -301,7 +301,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["forms_app.api.authentication.ApiClientAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["forms_app.api.authentication.IsApiClient"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["forms_app.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["forms_app.api.throttling.ApiClientRateThrottle",
                                  "forms_app.api.throttling.ApiAnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -336,6 +336,13 @@ SPECTACULAR_SETTINGS = {
                      "ErrorCode429Enum", "ErrorCode500Enum"]
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
+# How long a link creation's Idempotency-Key is remembered (a retry within this window
+# returns the same link); a beat task forgets older keys.
+API_IDEMPOTENCY_KEY_HOURS = int(env("API_IDEMPOTENCY_KEY_HOURS", str(7 * 24)))
+CELERY_BEAT_SCHEDULE["purge-api-idempotency-keys"] = {
+    "task": "forms_app.tasks.purge_idempotency_keys",
+    "schedule": 3600.0,
 }
 DRF_STANDARDIZED_ERRORS = {
     # One documented shape for every 400 (body fields, query parameters, headers,

@@ -59,6 +59,20 @@ def apply_retention_task() -> dict:
     return totals
 
 
+# --- REST API (forms_app.api) ---------------------------------------------------
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """Forget API idempotency keys older than API_IDEMPOTENCY_KEY_HOURS."""
+    from forms_app.api import services as api_services
+
+    cutoff = timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
+    purged = api_services.purge_idempotency_keys(older_than=cutoff)
+    if purged:
+        logger.info("Purged %d API idempotency keys", purged)
+    return purged
+
+
 # Delivery's tasks live in their own package; importing them here registers them with
 # Celery's autodiscovery of forms_app.tasks.
 from forms_app.delivery import tasks as delivery_tasks  # noqa: E402, F401

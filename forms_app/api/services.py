@@ -132,3 +132,17 @@ def revoke_link(*, link: Link, by) -> Link:
     if submission is not None and submission.is_submitted:
         raise LinkAlreadySubmitted("This link's form has already been submitted.")
     return services.revoke_link(link=link, by=by)
+
+
+def purge_idempotency_keys(*, older_than: datetime.datetime) -> int:
+    """Forget idempotency keys past their retention; a retry after that issues anew.
+
+    Deleted in batches so a large backlog never holds one long transaction.
+    """
+    purged = 0
+    while True:
+        batch = list(IdempotencyKey.objects.filter(created_at__lt=older_than)
+                     .values_list("pk", flat=True)[:5000])
+        if not batch:
+            return purged
+        purged += IdempotencyKey.objects.filter(pk__in=batch).delete()[0]

@@ -4,7 +4,6 @@ writes go through services, and every read of answers is audited."""
 import hashlib
 import json
 
-from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -97,6 +96,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         return Patient.objects.visible_to(self.request.user)
 
     @extend_schema(
+        operation_id="patients_upsert",
         summary="Create or update a patient by NHS number",
         description="Looks the patient up by NHS number in your organisation: creates "
                     "them (201) or updates the fields given (200), and makes them a "
@@ -139,7 +139,8 @@ class FormVersionViewSet(mixins.RetrieveModelMixin, ApiViewSet):
         return FormVersion.objects.filter(
             form__in=Form.objects.visible_to(self.request.user))
 
-    @extend_schema(summary="Export the version as a FHIR R4 Questionnaire",
+    @extend_schema(operation_id="form_versions_questionnaire",
+                   summary="Export the version as a FHIR R4 Questionnaire",
                    responses={200: OpenApiResponse(OpenApiTypes.OBJECT,
                                                    description="A FHIR R4 Questionnaire")})
     @action(detail=True, methods=["get"])
@@ -188,6 +189,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="links_issue",
         summary="Issue a link",
         description="Issues a one-time link for a patient of your team. The link's URL "
                     "is in this response only: it is never stored and never shown again. "
@@ -248,7 +250,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             response["Idempotent-Replayed"] = "true"
         return response
 
-    @extend_schema(summary="Revoke a link", request=None,
+    @extend_schema(summary="Revoke a link", request=None, operation_id="links_revoke",
                    responses={200: api.LinkSerializer,
                               409: OpenApiResponse(api.ConflictErrorSerializer,
                                                    description="Already submitted.")})
@@ -303,6 +305,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         return Response(self.get_serializer(submission).data)
 
     @extend_schema(
+        operation_id="submissions_questionnaire_response",
         summary="The submission as a FHIR R4 QuestionnaireResponse",
         description="The document filed into the record once filed; before that, built "
                     "from the submitted answers. Every read is audited.",
@@ -322,12 +325,11 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         else:
             resource = fhir.questionnaire_response(
                 submission, compiled_version(submission.link.version))
-        with transaction.atomic():
-            record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
-                         patient=submission.link.patient, obj=submission,
-                         ip_address=_client_ip(request),
-                         detail={"via": "api", "part": "QuestionnaireResponse",
-                                 "filed": entry is not None})
+        record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
+                     patient=submission.link.patient, obj=submission,
+                     ip_address=_client_ip(request),
+                     detail={"via": "api", "part": "QuestionnaireResponse",
+                             "filed": entry is not None})
         return Response(resource)
 
 

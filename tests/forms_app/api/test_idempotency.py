@@ -107,3 +107,29 @@ def test_concurrent_retries_with_one_key_issue_one_link(world):
         thread.join(timeout=30)
     assert sorted(statuses) == [200, 200, 200, 201]
     assert Link.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_keys_past_their_retention_are_forgotten(world, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from forms_app.tasks import purge_idempotency_keys
+
+    assert post(world.api, body(world), "old-key").status_code == 201
+    assert post(world.api, body(world), "new-key").status_code == 201
+    IdempotencyKey.objects.filter(key="old-key").update(
+        created_at=timezone.now() - datetime.timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS,
+                                                       minutes=1))
+    assert purge_idempotency_keys.delay().get() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new-key"]
+    # The links themselves stay; only the memory of the key goes.
+    assert Link.objects.count() == 2
+    assert post(world.api, body(world), "new-key").status_code == 200
+
+
+def test_the_schema_is_valid_openapi_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
