@@ -15,5 +15,6 @@ urlpatterns = [
          name="accessibility"),
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"),
          name="privacy"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("", include("forms_app.urls")),
 ]
