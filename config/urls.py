@@ -15,6 +15,7 @@ urlpatterns = [
          name="accessibility"),
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"),
          name="privacy"),
+    path("kiosk/", include("forms_app.kiosk.urls")),  # clinic tablets (issue 4)
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("", include("forms_app.urls")),
 ]

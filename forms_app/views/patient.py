@@ -24,6 +24,7 @@ from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
 from forms_app import services
+from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
@@ -38,7 +39,7 @@ def patient_session_seconds() -> int:
     return settings.PATIENT_SESSION_SECONDS
 
 
-def _keep_alive(request) -> None:
+def keep_alive_session(request) -> None:
     # An idle timeout: each patient request restarts the clock (set_expiry marks the
     # session modified, so it is saved with the new expiry).
     request.session.set_expiry(patient_session_seconds())
@@ -67,6 +68,8 @@ def _timed_out(request):
 
 
 def _lost(request, key):
+    if kiosk.is_locked(request):
+        return redirect("kiosk:hand_back")  # the back button on a handed-back tablet
     # No link in the session at all: it timed out (or was never opened here); else the
     # link itself has closed (expired, revoked) since the patient opened it.
     if not request.session.get(SESSION_LINK) and not request.session.get(key):
@@ -80,7 +83,7 @@ def _session_link(request, key) -> Link | None:
     link_id = request.session.get(key)
     if not link_id:
         return None
-    _keep_alive(request)
+    keep_alive_session(request)
     link = Link.objects.select_related("version", "patient").filter(pk=link_id).first()
     if link is None or not link.is_open_at(timezone.now()):
         return None
@@ -102,7 +105,7 @@ def start(request, token):
     for key in (SESSION_LINK, SESSION_VERIFIED, SESSION_REFERENCE):
         request.session.pop(key, None)
     request.session[SESSION_LINK] = str(link.pk)
-    _keep_alive(request)
+    keep_alive_session(request)
     services.record_link_opened(link=link)
     if _already_submitted(link):
         return redirect("patient:already_submitted")
@@ -329,9 +332,13 @@ def check_answers(request):
             submitted = services.submit(submission_id=submission.pk, answers=answers,
                                         ip_address=client_ip(request))
         except services.AlreadySubmitted:
+            if kiosk.is_kiosk(request):
+                return kiosk.lock(request)
             return redirect("patient:already_submitted")
         except services.LinkClosed:
             return _link_invalid(request)
+        if kiosk.is_kiosk(request):
+            return kiosk.lock(request)
         request.session[SESSION_REFERENCE] = submitted.reference
         request.session.pop(SESSION_VERIFIED, None)
         return redirect("patient:confirmation")
@@ -358,7 +365,7 @@ def keep_alive(request):
     """The timeout warning's "Stay on this page" button: restart the idle clock."""
     if not request.session.get(SESSION_LINK):
         return _timed_out(request)
-    _keep_alive(request)
+    keep_alive_session(request)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"seconds": patient_session_seconds()})
     # Without JavaScript there is no warning dialog; a plain POST just goes back.
@@ -369,6 +376,8 @@ def keep_alive(request):
 @require_http_methods(["GET"])
 def timed_out(request):
     # Reached from the timeout warning when time runs out: end the session here too.
+    if kiosk.is_kiosk(request) or kiosk.is_locked(request):
+        return kiosk.lock(request)
     request.session.flush()
     return render(request, "forms_app/patient/timed_out.html")
 
