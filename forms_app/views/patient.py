@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -201,7 +202,10 @@ class AnswerWizard(WizardView):
             return _lost(request, SESSION_VERIFIED)
         if self.submission.is_submitted:
             return redirect("patient:already_submitted")
-        self.compiled = compiled_version(self.submission.link.version)
+        # In the patient's language where the version carries a translation (same
+        # linkIds and codes, so saved answers read the same in every language).
+        self.compiled = compiled_version(self.submission.link.version).translated(
+            get_language())
         self.draft_answers = dict(self.submission.draft_answers or {})
         # The storage mutates its data in place; keep a pristine copy to detect changes.
         request.wizard_state = copy.deepcopy(self.submission.wizard_state)
@@ -322,7 +326,7 @@ def check_answers(request):
         return _lost(request, SESSION_VERIFIED)
     if submission.is_submitted:
         return redirect("patient:already_submitted")
-    compiled = compiled_version(submission.link.version)
+    compiled = compiled_version(submission.link.version).translated(get_language())
     state = submission.wizard_state or {}
     answers, bad_step = validated_answers(compiled, state.get("step_data", {}))
     if bad_step is not None:
