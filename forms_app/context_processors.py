@@ -10,4 +10,7 @@ def patient_session(request):
     return {
         "patient_session_seconds": settings.PATIENT_SESSION_SECONDS,
         "patient_session_warning_seconds": settings.PATIENT_SESSION_WARNING_SECONDS,
+        # Each language named in itself ("English", "Cymraeg"), never translated: Django's
+        # get_available_languages would show "Saesneg" to a Welsh reader looking for English.
+        "language_choices": settings.LANGUAGES,
     }

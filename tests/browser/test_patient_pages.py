@@ -104,3 +104,29 @@ def test_session_timeout_warns_then_closes_and_loses_nothing(
     phone.goto(url)
     fill_dob(phone, 15, 3, 1984)
     assert "Page 2 of 3" in phone.locator("main").inner_text()
+
+
+def test_phq9_on_a_phone(live_server, phone, screenshot, assert_accessible):
+    import json
+
+    from tests.factories.forms_app import library_definition
+
+    user, patient, team, _ = ensure_demo()
+    definition = json.loads(library_definition("phq9"))
+    version = version_from_definition(team.organisation, definition, by=user)
+    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    phone.goto(live_server.url + issued.path)
+    fill_dob(phone, 15, 3, 1984)
+    for number in range(1, 10):
+        assert f"Page {number} of 9" in phone.locator("main").inner_text()
+        # One question a page: the question is the page's heading (its fieldset legend).
+        assert phone.locator("legend h1").count() == 1
+        if number in (1, 9):
+            check_page(phone, screenshot, assert_accessible, f"phq9-question-{number}")
+        phone.get_by_label("Several days").check()
+        phone.get_by_role("button", name="Save and continue").click()
+    check_page(phone, screenshot, assert_accessible, "phq9-check-your-answers")
+    phone.get_by_role("button", name="Send form").click()
+    assert "Form sent" in phone.locator("h1").inner_text()
+    submission = Submission.objects.get(link=issued.link)
+    assert submission.evaluation["scores"]  # scored by the engine: 9 x 1

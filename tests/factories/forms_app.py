@@ -89,3 +89,12 @@ def version_from_definition(organisation, definition, *, by):
     form = FormFactory(organisation=organisation, title=definition["title"])
     return FormVersion.objects.create(form=form, number=1, title=definition["title"],
                                       definition=definition, published_by=by)
+
+
+def library_definition(name: str) -> str:
+    """The text of a Questionnaire shipped in forms_app/library/ (e.g. "phq9")."""
+    from pathlib import Path
+
+    import forms_app
+
+    return (Path(forms_app.__file__).parent / "library" / f"{name}.json").read_text()

@@ -67,6 +67,7 @@ def test_the_patient_switches_to_welsh_without_javascript(client, issued):
     assert b'<html lang="cy">' in page.content
     assert b"Tudalen 1 o 3" in page.content and b"Cadw a pharhau" in page.content
     assert b'aria-current="true">Cymraeg</span>' in page.content
+    assert b'lang="en-gb">English</button>' in page.content  # named in its own language
     # Engine messages too.
     error = client.post(reverse("patient:answer"), page_data("about-you", {"height-cm": "abc"}))
     assert "rhaid iddo fod yn rhif" in error.content.decode()
