@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "forms_app.context_processors.service",
+                "forms_app.context_processors.patient_session",
             ],
         },
     },
@@ -196,6 +197,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 LINK_DEFAULT_DAYS = int(env("LINK_DEFAULT_DAYS", "14"))
 LINK_MAX_FAILED_CHECKS = int(env("LINK_MAX_FAILED_CHECKS", "5"))
 LINK_LOCK_MINUTES = int(env("LINK_LOCK_MINUTES", "30"))
+
+# --- Patient pages (issue 4) --------------------------------------------------
+# Idle time before a patient's session ends (answers are saved per page, so nothing is
+# lost), and how long before that the page warns (static/js/session-timeout.js).
+PATIENT_SESSION_SECONDS = int(env("PATIENT_SESSION_SECONDS", str(30 * 60)))
+PATIENT_SESSION_WARNING_SECONDS = int(env("PATIENT_SESSION_WARNING_SECONDS", str(2 * 60)))
+# Patient pages in English and Welsh (locale/cy); forms may carry their own translations.
+LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]  # each named in its own language
 
 # --- Celery --------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
@@ -366,7 +375,10 @@ if BENCH and PRODUCTION:
 
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with
+# every form POST, which Django's CSRF origin check (rightly) refuses, so no patient
+# could send a page. same-origin still sends nothing, not even the origin, to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:

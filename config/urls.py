@@ -23,6 +23,8 @@ urlpatterns = [
     path("clinic/", include("forms_app.clinic_urls")),
     path("api/", include("forms_app.api.urls")),
     path("whiteboard/", include("forms_app.whiteboard.urls")),
+    path("kiosk/", include("forms_app.kiosk.urls")),  # clinic tablets (issue 4)
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("", include("forms_app.urls")),
 ]
 

@@ -12,4 +12,7 @@ urlpatterns = [
     path("form/check/", patient.check_answers, name="check"),
     path("form/confirmation/", patient.confirmation, name="confirmation"),
     path("form/submitted/", patient.already_submitted, name="already_submitted"),
+    path("form/keep-alive/", patient.keep_alive, name="keep_alive"),
+    path("form/unavailable/", patient.link_unavailable, name="unavailable"),
+    path("form/timed-out/", patient.timed_out, name="timed_out"),
 ]

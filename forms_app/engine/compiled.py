@@ -16,6 +16,7 @@ from .parsing import walk_definition
 from .rules import apply_rules
 from .scoring import Evaluation, compute_bands, compute_scores, raised_flags
 from .summary import SummaryPage, response_items, summary_pages
+from .translation import languages, translate_definition
 
 
 def compile_definition(definition: dict) -> "CompiledForm":
@@ -42,6 +43,26 @@ class CompiledForm:
         self._form_classes: dict[tuple, type[EngineForm]] = {}
         # Per page: the questions whose visibility hangs on answers on the same page.
         self._dynamic = {page.key: self._dynamic_questions(page) for page in self.pages}
+        self.languages: frozenset[str] = frozenset(languages(definition))
+        self._translated: dict[str, CompiledForm] = {}
+
+    def translated(self, language: str | None) -> "CompiledForm":
+        """This form with its text in ``language`` (FHIR translation extensions; see
+        ``translation``), or this form itself when it carries no such translation.
+
+        Same linkIds, codes, pages and rules: answers given in one language read the same
+        in every other. Compiled once per language and kept.
+        """
+        if not language or not self.languages:
+            return self
+        primary = language.replace("_", "-").split("-", 1)[0].lower()
+        if not any(lang.split("-", 1)[0].lower() == primary for lang in self.languages):
+            return self
+        compiled = self._translated.get(language)
+        if compiled is None:
+            compiled = CompiledForm(translate_definition(self.definition, language))
+            self._translated[language] = compiled
+        return compiled
 
     def _build_page(self, key: str) -> Page | None:
         top = self.items[key]

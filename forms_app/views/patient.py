@@ -8,13 +8,15 @@ a Referer header or the browser history beyond that first entry.
 import copy
 from collections import OrderedDict
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -23,6 +25,7 @@ from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
 from forms_app import abuse, services
+from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
@@ -32,19 +35,56 @@ SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
 SESSION_REFERENCE = "patient_reference"
 
 
+def patient_session_seconds() -> int:
+    """How long a patient may be idle before the session ends (answers stay saved)."""
+    return settings.PATIENT_SESSION_SECONDS
+
+
+def keep_alive_session(request) -> None:
+    # An idle timeout: each patient request restarts the clock (set_expiry marks the
+    # session modified, so it is saved with the new expiry).
+    request.session.set_expiry(patient_session_seconds())
+
+
 def client_ip(request):
     return request.META.get("REMOTE_ADDR")
 
 
 def _link_invalid(request):
-    # One neutral page for unknown, expired and revoked links alike.
-    return render(request, "forms_app/patient/link_invalid.html", status=404)
+    # One neutral page for unknown, expired and revoked links alike. Its language switcher
+    # returns to a URL of its own, never to the link (the token stays out of the page).
+    return render(request, "forms_app/patient/link_invalid.html",
+                  {"language_next": reverse("patient:unavailable")}, status=404)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def link_unavailable(request):
+    return _link_invalid(request)
+
+
+def _timed_out(request):
+    """A journey page without a journey in this session: most likely the session ended."""
+    return render(request, "forms_app/patient/timed_out.html", status=403)
+
+
+def _lost(request, key):
+    if kiosk.is_locked(request):
+        return redirect("kiosk:hand_back")  # the back button on a handed-back tablet
+    # No link in the session at all: it timed out (or was never opened here); else the
+    # link itself has closed (expired, revoked) since the patient opened it.
+    if not request.session.get(SESSION_LINK) and not request.session.get(key):
+        return _timed_out(request)
+    if not request.session.get(key):
+        return redirect("patient:verify")  # opened, but the identity check is still to do
+    return _link_invalid(request)
 
 
 def _session_link(request, key) -> Link | None:
     link_id = request.session.get(key)
     if not link_id:
         return None
+    keep_alive_session(request)
     link = Link.objects.select_related("version", "patient").filter(pk=link_id).first()
     if link is None or not link.is_open_at(timezone.now()):
         return None
@@ -68,6 +108,7 @@ def start(request, token):
     for key in (SESSION_LINK, SESSION_VERIFIED, SESSION_REFERENCE):
         request.session.pop(key, None)
     request.session[SESSION_LINK] = str(link.pk)
+    keep_alive_session(request)
     services.record_link_opened(link=link)
     if _already_submitted(link):
         return redirect("patient:already_submitted")
@@ -79,7 +120,7 @@ def start(request, token):
 def verify(request):
     link = _session_link(request, SESSION_LINK)
     if link is None:
-        return _link_invalid(request)
+        return _lost(request, SESSION_LINK)
     if _already_submitted(link):
         return redirect("patient:already_submitted")
     if request.session.get(SESSION_VERIFIED) == str(link.pk):
@@ -102,7 +143,8 @@ def verify(request):
             return render(request, "forms_app/patient/locked.html", status=429)
         form.add_error(None, _("The date of birth does not match our records. "
                                "Check it and try again."))
-    return render(request, "forms_app/patient/verify.html", {"form": form},
+    return render(request, "forms_app/patient/verify.html",
+                  {"form": form, "session_timeout": True},
                   status=200 if not form.errors else 400)
 
 
@@ -161,10 +203,13 @@ class AnswerWizard(WizardView):
     def dispatch(self, request, *args, **kwargs):
         self.submission = _verified_submission(request)
         if self.submission is None:
-            return _link_invalid(request)
+            return _lost(request, SESSION_VERIFIED)
         if self.submission.is_submitted:
             return redirect("patient:already_submitted")
-        self.compiled = compiled_version(self.submission.link.version)
+        # In the patient's language where the version carries a translation (same
+        # linkIds and codes, so saved answers read the same in every language).
+        self.compiled = compiled_version(self.submission.link.version).translated(
+            get_language())
         self.draft_answers = dict(self.submission.draft_answers or {})
         # The storage mutates its data in place; keep a pristine copy to detect changes.
         request.wizard_state = copy.deepcopy(self.submission.wizard_state)
@@ -252,12 +297,26 @@ class AnswerWizard(WizardView):
         keys = list(self.get_form_list())
         page = next(p for p in self.compiled.pages if p.key == self.steps.current)
         visible_fields = [f for f in form if not f.is_hidden]
+        single_question = len(visible_fields) == 1
+        # The page's display text, sub-group headings and questions, in the form's order.
+        blocks = []
+        for item in self.compiled.visible_items(page.key, self.draft_answers):
+            if item.link_id in form.fields:
+                if not form[item.link_id].is_hidden:
+                    blocks.append({"field": form[item.link_id]})
+            elif item.type == "display" and item.text:
+                blocks.append({"display": item.text})
+            elif item.type == "group" and item.text and item.link_id != page.key:
+                blocks.append({"heading": item.text})
         context.update(
+            blocks=blocks,
             page=page,
             page_number=keys.index(self.steps.current) + 1,
             page_count=len(keys),
             previous_step=self.steps.prev,
-            single_question=len(visible_fields) == 1,
+            single_question=single_question,
+            return_to_check=self.storage.extra_data.get("return_to_check", False),
+            session_timeout=True,
             form_title=self.compiled.title,
         )
         return context
@@ -268,10 +327,10 @@ class AnswerWizard(WizardView):
 def check_answers(request):
     submission = _verified_submission(request)
     if submission is None:
-        return _link_invalid(request)
+        return _lost(request, SESSION_VERIFIED)
     if submission.is_submitted:
         return redirect("patient:already_submitted")
-    compiled = compiled_version(submission.link.version)
+    compiled = compiled_version(submission.link.version).translated(get_language())
     state = submission.wizard_state or {}
     answers, bad_step = validated_answers(compiled, state.get("step_data", {}))
     if bad_step is not None:
@@ -281,15 +340,21 @@ def check_answers(request):
             submitted = services.submit(submission_id=submission.pk, answers=answers,
                                         ip_address=client_ip(request))
         except services.AlreadySubmitted:
+            if kiosk.is_kiosk(request):
+                return kiosk.lock(request)
             return redirect("patient:already_submitted")
         except services.LinkClosed:
             return _link_invalid(request)
+        if kiosk.is_kiosk(request):
+            return kiosk.lock(request)
         request.session[SESSION_REFERENCE] = submitted.reference
         request.session.pop(SESSION_VERIFIED, None)
         return redirect("patient:confirmation")
     return render(request, "forms_app/patient/check.html", {
         "summary": compiled.summary(answers),
         "form_title": compiled.title,
+        "last_step": compiled.enabled_page_keys(answers)[-1],
+        "session_timeout": True,
     })
 
 
@@ -300,6 +365,29 @@ def confirmation(request):
     if not reference:
         return redirect("patient:already_submitted")
     return render(request, "forms_app/patient/confirmation.html", {"reference": reference})
+
+
+@never_cache
+@require_http_methods(["POST"])
+def keep_alive(request):
+    """The timeout warning's "Stay on this page" button: restart the idle clock."""
+    if not request.session.get(SESSION_LINK):
+        return _timed_out(request)
+    keep_alive_session(request)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"seconds": patient_session_seconds()})
+    # Without JavaScript there is no warning dialog; a plain POST just goes back.
+    return redirect("patient:answer")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def timed_out(request):
+    # Reached from the timeout warning when time runs out: end the session here too.
+    if kiosk.is_kiosk(request) or kiosk.is_locked(request):
+        return kiosk.lock(request)
+    request.session.flush()
+    return render(request, "forms_app/patient/timed_out.html")
 
 
 @never_cache

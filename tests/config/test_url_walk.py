@@ -105,6 +105,11 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"clinic:notify_callback", PUBLIC),  # GOV.UK Notify's receipts, bearer-token checked
     # The REST API (issue 5): token-authenticated; sessions are refused.
     (r"api:.*", API_TOKEN_ONLY),
+    # Clinic tablets (issue 4): staff start a session; the hand-back and unlock screens
+    # are what the tablet shows between patients (unlock is a staff sign-in form).
+    (r"kiosk:start", STAFF),
+    (r"kiosk:(hand_back|unlock)", PUBLIC),
+    (r"set_language", PUBLIC),  # the language switcher (POST; GET redirects)
     # Whiteboards (issue 8).
     (r"whiteboard:(board|fragment)", STAFF),
     (r"whiteboard:data", Rule(guarded=True, right_team_reaches=True, json=True)),

@@ -112,3 +112,65 @@ def make_links(*, version, team, count, issued_at=None, patients=None, **fields)
         for i in range(count)
     ]
     return Link.objects.bulk_create(links)
+
+
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+OUR = "https://fhir.patient-forms.nhs.uk/StructureDefinition/"
+
+
+def welsh(text: str) -> dict:
+    """A "_text"-style element carrying a Welsh translation (FHIR's translation extension)."""
+    return {"extension": [{"url": TRANSLATION, "extension": [
+        {"url": "lang", "valueCode": "cy"}, {"url": "content", "valueString": text}]}]}
+
+
+def bilingual_definition() -> dict:
+    """A two-page Questionnaire in English with Welsh translations, using the engine's
+    less common widgets: display text, open choice ("Other, give details"), date and time."""
+    return {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "title": "Travel and arrival",
+        "_title": welsh("Teithio a chyrraedd"),
+        "item": [
+            {"linkId": "travel", "type": "group", "text": "How you travel",
+             "_text": welsh("Sut rydych yn teithio"),
+             "item": [
+                 {"linkId": "intro", "type": "display",
+                  "text": "We ask this to plan parking and transport.",
+                  "_text": welsh("Rydym yn gofyn hyn i gynllunio parcio a thrafnidiaeth.")},
+                 {"linkId": "how", "type": "open-choice", "required": True,
+                  "text": "How will you travel to the hospital?",
+                  "_text": welsh("Sut byddwch yn teithio i'r ysbyty?"),
+                  "answerOption": [
+                      {"valueCoding": {"code": "car", "display": "Car",
+                                       "_display": welsh("Car")}},
+                      {"valueCoding": {"code": "bus", "display": "Bus",
+                                       "_display": welsh("Bws")}},
+                  ]},
+             ]},
+            {"linkId": "arrival", "type": "dateTime", "required": True,
+             "text": "When will you arrive?", "_text": welsh("Pryd byddwch yn cyrraedd?"),
+             "extension": [{"url": OUR + "help-text", "valueString": "For example, 1 6 2030",
+                            "_valueString": welsh("Er enghraifft, 1 6 2030")}]},
+        ],
+    }
+
+
+def version_from_definition(organisation, definition, *, by):
+    """A published version holding ``definition`` as it is (the admin builds versions from
+    a draft; an imported Questionnaire is stored the same way)."""
+    from forms_app.models import FormVersion
+
+    form = FormFactory(organisation=organisation, title=definition["title"])
+    return FormVersion.objects.create(form=form, number=1, title=definition["title"],
+                                      definition=definition, published_by=by)
+
+
+def library_definition(name: str) -> str:
+    """The text of a Questionnaire shipped in forms_app/library/ (e.g. "phq9")."""
+    from pathlib import Path
+
+    import forms_app
+
+    return (Path(forms_app.__file__).parent / "library" / f"{name}.json").read_text()
