@@ -1,3 +1,3 @@
 """Admin registrations, one module per area."""
 
-from forms_app.admin import core  # noqa: F401
+from forms_app.admin import core, delivery  # noqa: F401

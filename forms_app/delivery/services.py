@@ -76,10 +76,12 @@ def link_is_closed(link: Link, now) -> bool:
 
 @transaction.atomic
 def issue_and_deliver(*, version, patient, care_team, by, channel,
-                      expires_at=None) -> core.IssuedLink:
+                      expires_at=None, enqueue: bool = True) -> core.IssuedLink:
     """Issue a link and, for a text message or email, queue its delivery.
 
-    Refuses (and issues nothing) when the patient cannot be reached by that channel.
+    Refuses (and issues nothing) when the patient cannot be reached by that channel;
+    every refusal is raised before the first write. `enqueue=False` leaves the message
+    pending for a caller that sends in bulk (clinic lists).
     """
     if channel in MESSAGE_CHANNELS:
         problem = channel_problem_text(patient, channel)
@@ -89,16 +91,19 @@ def issue_and_deliver(*, version, patient, care_team, by, channel,
                              channel=channel, expires_at=expires_at)
     if channel in MESSAGE_CHANNELS:
         LinkSecret.objects.create(link=issued.link, token=issued.token)
-        queue_message(link=issued.link, purpose=Purpose.INVITATION, channel=channel, by=by)
+        queue_message(link=issued.link, purpose=Purpose.INVITATION, channel=channel, by=by,
+                      enqueue=enqueue)
     return issued
 
 
-def queue_message(*, link, purpose, channel, by, sequence=0) -> DeliveryAttempt:
+def queue_message(*, link, purpose, channel, by, sequence=0,
+                  enqueue: bool = True) -> DeliveryAttempt:
     """Record a message to send and send it by task once the transaction commits."""
     attempt = DeliveryAttempt.objects.create(
         patient=link.patient, link=link, purpose=purpose, channel=channel,
         sequence=sequence, requested_by=None if isinstance(by, str) else by)
-    transaction.on_commit(lambda: enqueue_send(attempt.pk))
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_send(attempt.pk))
     return attempt
 
 
