@@ -161,7 +161,6 @@ class AuditEvent(models.Model):
         MESSAGE_FAILED = "message.failed"
         CLINIC_LIST_UPLOADED = "clinic_list.uploaded"
         CLINIC_LIST_ISSUED = "clinic_list.issued"
-        PATIENT_SEARCHED = "patient.searched"
         CODE_SENT = "identity.code_sent"
 
     id = models.BigAutoField(primary_key=True)

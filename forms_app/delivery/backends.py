@@ -42,6 +42,8 @@ class ConsoleBackend:
     """
 
     name = "console"
+    # The console is the destination itself: what is printed has arrived.
+    delivers_immediately = True
 
     def send(self, *, channel, to, message: Message, reference: str) -> str:
         stream = sys.stdout

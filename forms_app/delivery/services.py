@@ -194,6 +194,8 @@ def send_message(*, attempt_id, final_try: bool = False) -> str:
     if attempt.purpose == Purpose.ONE_TIME_CODE:
         # Sent: the clear code is no longer needed anywhere.
         OneTimeCode.objects.filter(delivery=attempt).update(pending_code=None)
+    if getattr(backend, "delivers_immediately", False):
+        record_delivery_status(provider_id=attempt.provider_id, status="delivered", at=now)
     return SendOutcome.SENT
 
 

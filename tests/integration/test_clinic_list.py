@@ -58,7 +58,7 @@ def test_a_5000_row_list_is_issued_and_sent_by_a_real_worker(celery_worker_proce
     clinic_list.refresh_from_db()
     assert clinic_list.issued_rows == ROWS and clinic_list.failed_rows == 0
     assert Link.objects.filter(clinic_list_row__clinic_list=clinic_list).count() == ROWS
-    assert DeliveryAttempt.objects.filter(status="sent").count() == ROWS
+    assert DeliveryAttempt.objects.filter(status="delivered").count() == ROWS  # console
     # The progress bar moved through intermediate counts, batch by batch.
     assert len(seen_progress - {0, ROWS}) >= 2
     assert celery_worker_process.poll() is None, "the worker died"
