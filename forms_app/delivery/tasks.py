@@ -115,26 +115,19 @@ def issue_clinic_list_task(self, clinic_list_id: str) -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def send_clinic_list_messages_task(clinic_list_id: str) -> int:
-    """Send a clinic list's waiting invitations, a batch per run.
+    """Send a clinic list's waiting invitations, a batch per run (services.send_batch).
 
-    One task per batch rather than one per message keeps the queue short, so the list's
-    own issuing batches are not stuck behind thousands of sends. A message that needs a
-    retry is handed to its own send_message_task with backoff.
+    One task per batch rather than one per message keeps the queue short and the
+    database round trips few. A message that needs a retry is handed to its own
+    send_message_task with backoff.
     """
     from forms_app import clinic_lists
 
     ids = list(clinic_lists.pending_messages(clinic_list_id)
                .order_by("created_at").values_list("pk", flat=True)[:settings.CLINIC_LIST_BATCH])
-    for attempt_id in ids:
-        try:
-            outcome = services.send_message(attempt_id=attempt_id)
-        except Exception:
-            logger.warning("Sending attempt %s failed; retrying on its own", attempt_id,
-                           exc_info=True)
-            outcome = services.SendOutcome.RETRY
-        if outcome == services.SendOutcome.RETRY:
-            send_message_task.apply_async(args=[str(attempt_id)],
-                                          countdown=_backoff(0))
+    retry = services.send_batch(attempt_ids=ids)
+    for attempt_id in retry:
+        send_message_task.apply_async(args=[str(attempt_id)], countdown=_backoff(0))
     if len(ids) == settings.CLINIC_LIST_BATCH:
         send_clinic_list_messages_task.delay(clinic_list_id)  # more may be waiting
     return len(ids)
