@@ -207,19 +207,21 @@ def send_message(*, attempt_id, final_try: bool = False) -> str:
 
 
 @transaction.atomic
-def send_batch(*, attempt_ids) -> list:
-    """Send many waiting invitations (a clinic list's) with a few queries for all.
+def send_batch(*, pending, limit: int) -> tuple[int, list]:
+    """Send up to `limit` waiting invitations of `pending` (a DeliveryAttempt queryset,
+    e.g. a clinic list's) with a few queries for all.
 
     The same checks as send_message (link still open, patient not opted out, a token to
     send), with the rows loaded, and their outcomes written, in bulk. Rows another
-    worker holds are skipped. Returns the ids that need a retry, for send_message_task.
+    worker holds are skipped, so several workers share a list without waiting. Returns
+    how many were taken, and the ids that need a retry (for send_message_task).
     """
     now = timezone.now()
     attempts = list(
-        DeliveryAttempt.objects.select_for_update(of=("self",), skip_locked=True)
+        pending.select_for_update(of=("self",), skip_locked=True)
         .select_related("link__version", "link__patient__organisation")
-        .filter(pk__in=list(attempt_ids), status=DeliveryAttempt.Status.PENDING, tries=0)
-        .exclude(purpose=Purpose.ONE_TIME_CODE))
+        .filter(status=DeliveryAttempt.Status.PENDING, tries=0)
+        .exclude(purpose=Purpose.ONE_TIME_CODE).order_by("created_at")[:limit])
     link_ids = [a.link_id for a in attempts]
     closed = set(Submission.objects.filter(link_id__in=link_ids,
                                            state__in=CLOSED_SUBMISSION_STATES)
@@ -271,7 +273,7 @@ def send_batch(*, attempt_ids) -> list:
         attempts, ["status", "last_error", "tries", "backend", "provider_id", "sent_at",
                    "delivered_at", "failed_at"])
     Link.objects.filter(pk__in=delivered, delivered_at__isnull=True).update(delivered_at=now)
-    return retry
+    return len(attempts), retry
 
 
 def _mark_failed(attempt, now, save=True):

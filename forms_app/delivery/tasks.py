@@ -123,11 +123,10 @@ def send_clinic_list_messages_task(clinic_list_id: str) -> int:
     """
     from forms_app import clinic_lists
 
-    ids = list(clinic_lists.pending_messages(clinic_list_id)
-               .order_by("created_at").values_list("pk", flat=True)[:settings.CLINIC_LIST_BATCH])
-    retry = services.send_batch(attempt_ids=ids)
+    taken, retry = services.send_batch(pending=clinic_lists.pending_messages(clinic_list_id),
+                                       limit=settings.CLINIC_LIST_BATCH)
     for attempt_id in retry:
         send_message_task.apply_async(args=[str(attempt_id)], countdown=_backoff(0))
-    if len(ids) == settings.CLINIC_LIST_BATCH:
+    if taken == settings.CLINIC_LIST_BATCH:
         send_clinic_list_messages_task.delay(clinic_list_id)  # more may be waiting
-    return len(ids)
+    return taken
