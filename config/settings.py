@@ -281,6 +281,8 @@ ONE_TIME_CODE_MINUTES = 10
 # Clinic lists: rows above this are refused; lists issue in batches of this size.
 CLINIC_LIST_MAX_ROWS = int(env("CLINIC_LIST_MAX_ROWS", "10000"))
 CLINIC_LIST_BATCH = int(env("CLINIC_LIST_BATCH", "250"))
+# One issuing task works through batches for this long, then queues the rest.
+CLINIC_LIST_TASK_SECONDS = int(env("CLINIC_LIST_TASK_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE.update({
     "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
                            "schedule": 900.0},

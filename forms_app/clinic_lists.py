@@ -15,11 +15,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from forms_app.delivery import services as delivery
-from forms_app.models import ClinicList, ClinicListRow
+from forms_app.models import (
+    ClinicList,
+    ClinicListRow,
+    DeliveryAttempt,
+    Link,
+    LinkSecret,
+    hash_token,
+)
+from forms_app.models.delivery import Purpose
 from forms_app.services import ServiceError
 from patients.models import AuditEvent, Patient
 from patients.nhs_number import normalise_nhs_number
-from patients.services import record_audit
+from patients.services import actor_fields, record_audit
 from patients.validators import validate_nhs_number
 
 logger = logging.getLogger(__name__)
@@ -188,6 +196,77 @@ def enqueue_issue(clinic_list_id) -> None:
     issue_clinic_list_task.delay(str(clinic_list_id))
 
 
+def enqueue_sending(clinic_list_id) -> None:
+    from forms_app.delivery.tasks import send_clinic_list_messages_task
+
+    try:
+        send_clinic_list_messages_task.delay(str(clinic_list_id))
+    except Exception:
+        # The messages stay pending; send_pending_messages picks them up later.
+        logger.warning("Could not enqueue sending for clinic list %s", clinic_list_id,
+                       exc_info=True)
+
+
+def pending_messages(clinic_list_id):
+    return DeliveryAttempt.objects.filter(
+        link__clinic_list_row__clinic_list_id=clinic_list_id,
+        status=DeliveryAttempt.Status.PENDING, tries=0)
+
+
+def _issue_rows(clinic_list, rows, now) -> tuple[int, int]:
+    """Issue a batch of rows in a handful of bulk inserts.
+
+    The same rules and records as services.issue_link and issue_and_deliver (checks,
+    token hash, care team, audit event, encrypted token, pending invitation), written
+    per batch rather than per row: at one row at a time a 5,000-row list spent most of
+    its time on savepoints and round trips.
+    """
+    version, team, by = clinic_list.version, clinic_list.care_team, clinic_list.uploaded_by
+    channel = clinic_list.channel
+    refusal = None
+    if not version.is_live:
+        refusal = "retired"
+    elif version.form.organisation_id != team.organisation_id:
+        refusal = "organisation"
+    elif clinic_list.expires_at <= now:
+        refusal = "expired"
+    links, secrets, attempts, audits, memberships, done, refused = [], [], [], [], [], [], []
+    for row in rows:
+        patient = row.patient
+        if (refusal or patient.organisation_id != team.organisation_id
+                or delivery.channel_problem(patient, channel)):
+            # E.g. the patient opted out since the preview: this row only, named.
+            row.problem = Problem.ISSUE_FAILED
+            refused.append(row)
+            continue
+        token = Link.new_token()
+        link = Link(version=version, patient=patient, care_team=team, channel=channel,
+                    issued_by=by, issued_at=now, expires_at=clinic_list.expires_at,
+                    token_hash=hash_token(token))
+        links.append(link)
+        secrets.append(LinkSecret(link=link, token=token))
+        attempts.append(DeliveryAttempt(patient=patient, link=link, purpose=Purpose.INVITATION,
+                                        channel=channel, requested_by=by, created_at=now))
+        audits.append(AuditEvent(
+            **actor_fields(by), at=now, action=AuditEvent.Action.LINK_ISSUED,
+            organisation_id=patient.organisation_id, patient=patient,
+            object_kind=Link._meta.label_lower, object_id=str(link.pk),
+            detail={"version": str(version.pk), "channel": channel,
+                    "clinic_list": str(clinic_list.pk)}))
+        memberships.append(Patient.care_teams.through(patient_id=patient.pk,
+                                                      careteam_id=team.pk))
+        row.link = link
+        done.append(row)
+    Link.objects.bulk_create(links)
+    LinkSecret.objects.bulk_create(secrets)
+    DeliveryAttempt.objects.bulk_create(attempts)
+    AuditEvent.objects.bulk_create(audits)
+    Patient.care_teams.through.objects.bulk_create(memberships, ignore_conflicts=True)
+    ClinicListRow.objects.bulk_update(done, ["link"])
+    ClinicListRow.objects.bulk_update(refused, ["problem"])
+    return len(done), len(refused)
+
+
 @transaction.atomic
 def issue_next_batch(*, clinic_list_id, batch_size: int) -> int:
     """Issue links to the next valid rows; returns how many rows are still to do.
@@ -205,24 +284,11 @@ def issue_next_batch(*, clinic_list_id, batch_size: int) -> int:
         clinic_list.state = ClinicList.State.ISSUING
         clinic_list.issue_started_at = now
     todo = (clinic_list.rows.filter(problem="", link__isnull=True)
-            .select_related("patient").order_by("row_number"))
+            .select_related("patient__organisation").order_by("row_number"))
     batch = list(todo[:batch_size])
-    issued = failed = 0
-    for row in batch:
-        try:
-            with transaction.atomic():
-                link = delivery.issue_and_deliver(
-                    version=clinic_list.version, patient=row.patient,
-                    care_team=clinic_list.care_team, by=clinic_list.uploaded_by,
-                    channel=clinic_list.channel, expires_at=clinic_list.expires_at).link
-                row.link = link
-                row.save(update_fields=["link"])
-            issued += 1
-        except ServiceError:
-            # E.g. the patient opted out since the preview: this row only, named.
-            row.problem = Problem.ISSUE_FAILED
-            row.save(update_fields=["problem"])
-            failed += 1
+    issued, failed = _issue_rows(clinic_list, batch, now)
+    if issued:
+        transaction.on_commit(lambda: enqueue_sending(clinic_list.pk))
     clinic_list.issued_rows += issued
     clinic_list.failed_rows += failed
     remaining = todo.count()

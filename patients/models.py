@@ -193,7 +193,6 @@ class AuditEvent(models.Model):
         MESSAGE_FAILED = "message.failed"
         CLINIC_LIST_UPLOADED = "clinic_list.uploaded"
         CLINIC_LIST_ISSUED = "clinic_list.issued"
-        PATIENT_SEARCHED = "patient.searched"
         CODE_SENT = "identity.code_sent"
         # The REST API (forms_app.api): patients registered by a system, API clients.
         PATIENT_CREATED = "patient.created"

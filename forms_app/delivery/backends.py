@@ -11,6 +11,7 @@ Neither error ever carries the message or the address.
 import sys
 import uuid
 
+from celery.utils.log import LoggingProxy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
@@ -42,9 +43,15 @@ class ConsoleBackend:
     """
 
     name = "console"
+    # The console is the destination itself: what is printed has arrived.
+    delivers_immediately = True
 
     def send(self, *, channel, to, message: Message, reference: str) -> str:
         stream = sys.stdout
+        if isinstance(stream, LoggingProxy):
+            # A Celery worker turns print() into log records; the message (with its
+            # link) goes to the real standard output instead, never into the log.
+            stream = sys.__stdout__
         stream.write(f"--- {channel} to {to} (ref {reference}) ---\n")
         if message.subject:
             stream.write(f"Subject: {message.subject}\n")

@@ -91,7 +91,13 @@ def template_for(*, organisation, purpose, channel) -> tuple[str, str]:
 
 
 def render(*, organisation, purpose, channel, values: dict) -> Message:
-    subject, body = template_for(organisation=organisation, purpose=purpose, channel=channel)
+    template = template_for(organisation=organisation, purpose=purpose, channel=channel)
+    return fill(template, purpose=purpose, values=values)
+
+
+def fill(template: tuple[str, str], *, purpose, values: dict) -> Message:
+    """Fill a (subject, body) template; placeholders not allowed for the purpose vanish."""
+    subject, body = template
     allowed = ALLOWED[purpose]
 
     def fill(text):

@@ -76,10 +76,12 @@ def link_is_closed(link: Link, now) -> bool:
 
 @transaction.atomic
 def issue_and_deliver(*, version, patient, care_team, by, channel,
-                      expires_at=None) -> core.IssuedLink:
+                      expires_at=None, enqueue: bool = True) -> core.IssuedLink:
     """Issue a link and, for a text message or email, queue its delivery.
 
-    Refuses (and issues nothing) when the patient cannot be reached by that channel.
+    Refuses (and issues nothing) when the patient cannot be reached by that channel;
+    every refusal is raised before the first write. `enqueue=False` leaves the message
+    pending for a caller that sends in bulk (clinic lists).
     """
     if channel in MESSAGE_CHANNELS:
         problem = channel_problem_text(patient, channel)
@@ -89,16 +91,19 @@ def issue_and_deliver(*, version, patient, care_team, by, channel,
                              channel=channel, expires_at=expires_at)
     if channel in MESSAGE_CHANNELS:
         LinkSecret.objects.create(link=issued.link, token=issued.token)
-        queue_message(link=issued.link, purpose=Purpose.INVITATION, channel=channel, by=by)
+        queue_message(link=issued.link, purpose=Purpose.INVITATION, channel=channel, by=by,
+                      enqueue=enqueue)
     return issued
 
 
-def queue_message(*, link, purpose, channel, by, sequence=0) -> DeliveryAttempt:
+def queue_message(*, link, purpose, channel, by, sequence=0,
+                  enqueue: bool = True) -> DeliveryAttempt:
     """Record a message to send and send it by task once the transaction commits."""
     attempt = DeliveryAttempt.objects.create(
         patient=link.patient, link=link, purpose=purpose, channel=channel,
         sequence=sequence, requested_by=None if isinstance(by, str) else by)
-    transaction.on_commit(lambda: enqueue_send(attempt.pk))
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_send(attempt.pk))
     return attempt
 
 
@@ -120,11 +125,18 @@ class SendOutcome:
     ALREADY_DONE = "already_done"
 
 
+def _link_values(link: Link) -> dict:
+    return {"trust_name": settings.TRUST_NAME, "form_title": link.version.title,
+            "expires": formats.date_format(timezone.localtime(link.expires_at), "j F Y")}
+
+
+def _link_url(link: Link, token: str) -> str:
+    return settings.SITE_URL + core.IssuedLink(link=link, token=token).path
+
+
 def _message_for(attempt: DeliveryAttempt) -> messages.Message | None:
     link = attempt.link
-    values = {"trust_name": settings.TRUST_NAME, "form_title": link.version.title,
-              "expires": formats.date_format(timezone.localtime(link.expires_at),
-                                             "j F Y")}
+    values = _link_values(link)
     if attempt.purpose == Purpose.ONE_TIME_CODE:
         code = getattr(attempt, "one_time_code", None)
         if code is None or code.pending_code is None:
@@ -134,7 +146,7 @@ def _message_for(attempt: DeliveryAttempt) -> messages.Message | None:
         secret = LinkSecret.objects.filter(link=link).first()
         if secret is None:
             return None
-        values["link"] = settings.SITE_URL + core.IssuedLink(link=link, token=secret.token).path
+        values["link"] = _link_url(link, secret.token)
     return messages.render(organisation=link.patient.organisation, purpose=attempt.purpose,
                            channel=attempt.channel, values=values)
 
@@ -189,13 +201,86 @@ def send_message(*, attempt_id, final_try: bool = False) -> str:
     if attempt.purpose == Purpose.ONE_TIME_CODE:
         # Sent: the clear code is no longer needed anywhere.
         OneTimeCode.objects.filter(delivery=attempt).update(pending_code=None)
+    if getattr(backend, "delivers_immediately", False):
+        record_delivery_status(provider_id=attempt.provider_id, status="delivered", at=now)
     return SendOutcome.SENT
 
 
-def _mark_failed(attempt, now):
+@transaction.atomic
+def send_batch(*, pending, limit: int) -> tuple[int, list]:
+    """Send up to `limit` waiting invitations of `pending` (a DeliveryAttempt queryset,
+    e.g. a clinic list's) with a few queries for all.
+
+    The same checks as send_message (link still open, patient not opted out, a token to
+    send), with the rows loaded, and their outcomes written, in bulk. Rows another
+    worker holds are skipped, so several workers share a list without waiting. Returns
+    how many were taken, and the ids that need a retry (for send_message_task).
+    """
+    now = timezone.now()
+    attempts = list(
+        pending.select_for_update(of=("self",), skip_locked=True)
+        .select_related("link__version", "link__patient__organisation")
+        .filter(status=DeliveryAttempt.Status.PENDING, tries=0)
+        .exclude(purpose=Purpose.ONE_TIME_CODE).order_by("created_at")[:limit])
+    link_ids = [a.link_id for a in attempts]
+    closed = set(Submission.objects.filter(link_id__in=link_ids,
+                                           state__in=CLOSED_SUBMISSION_STATES)
+                 .values_list("link_id", flat=True))
+    tokens = {s.link_id: s.token for s in LinkSecret.objects.filter(link_id__in=link_ids)}
+    templates, backends, retry, delivered = {}, {}, [], []
+    for attempt in attempts:
+        link, patient = attempt.link, attempt.link.patient
+        reason = None
+        if not link.is_open_at(now) or link.pk in closed:
+            reason = "link closed"
+        elif channel_problem(patient, attempt.channel):
+            reason = channel_problem(patient, attempt.channel).replace("_", " ")
+        elif link.pk not in tokens:
+            reason = "nothing to send"
+        if reason:
+            attempt.status, attempt.last_error = DeliveryAttempt.Status.NOT_SENT, reason
+            continue
+        key = (patient.organisation_id, attempt.purpose, attempt.channel)
+        if key not in templates:
+            templates[key] = messages.template_for(organisation=patient.organisation,
+                                                   purpose=attempt.purpose,
+                                                   channel=attempt.channel)
+        message = messages.fill(templates[key], purpose=attempt.purpose,
+                                values={**_link_values(link),
+                                        "link": _link_url(link, tokens[link.pk])})
+        if attempt.channel not in backends:
+            backends[attempt.channel] = backend_for(attempt.channel)
+        backend = backends[attempt.channel]
+        attempt.tries, attempt.backend = 1, backend.name
+        try:
+            attempt.provider_id = backend.send(
+                channel=attempt.channel, to=contact_for(patient, attempt.channel),
+                message=message, reference=str(attempt.pk))[:100]
+        except PermanentDeliveryError as exc:
+            attempt.last_error = exc.reason
+            _mark_failed(attempt, now, save=False)
+            continue
+        except DeliveryError as exc:
+            attempt.last_error = exc.reason
+            retry.append(attempt.pk)
+            continue
+        attempt.status, attempt.sent_at, attempt.last_error = (
+            DeliveryAttempt.Status.SENT, now, "")
+        if getattr(backend, "delivers_immediately", False):
+            attempt.status, attempt.delivered_at = DeliveryAttempt.Status.DELIVERED, now
+            delivered.append(link.pk)
+    DeliveryAttempt.objects.bulk_update(
+        attempts, ["status", "last_error", "tries", "backend", "provider_id", "sent_at",
+                   "delivered_at", "failed_at"])
+    Link.objects.filter(pk__in=delivered, delivered_at__isnull=True).update(delivered_at=now)
+    return len(attempts), retry
+
+
+def _mark_failed(attempt, now, save=True):
     attempt.status = DeliveryAttempt.Status.FAILED
     attempt.failed_at = now
-    attempt.save(update_fields=["status", "failed_at", "tries", "backend", "last_error"])
+    if save:
+        attempt.save(update_fields=["status", "failed_at", "tries", "backend", "last_error"])
     record_audit(by="system", action=AuditEvent.Action.MESSAGE_FAILED,
                  patient=attempt.link.patient, obj=attempt,
                  detail={"channel": attempt.channel, "purpose": attempt.purpose,

@@ -29,6 +29,7 @@ from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
+from forms_app.views import one_time_code
 
 SESSION_LINK = "patient_link"          # set by the link, before the identity check
 SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
@@ -131,9 +132,12 @@ def verify(request):
         return abuse.too_many_requests(request)
     form = DateOfBirthForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        needs_code = one_time_code.requires_code(link)  # issue 5: optional second step
         outcome = services.verify_identity(
             link_id=link.pk, date_of_birth=form.cleaned_data["date_of_birth"],
-            ip_address=client_ip(request))
+            ip_address=client_ip(request), final=not needs_code)
+        if outcome == services.IdentityCheck.VERIFIED and needs_code:
+            return one_time_code.start(request, link, client_ip(request))
         if outcome == services.IdentityCheck.VERIFIED:
             # A fresh session key after the check, so a key seen before it is worthless.
             request.session.cycle_key()

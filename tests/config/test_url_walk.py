@@ -98,6 +98,7 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"admin:forms_app_formversion_(preview|export)", STAFF),
     (r"admin:forms_app_flagrule_.*", ADMIN_ONLY),
     (r"admin:forms_app_apiclient_.*", ADMIN_ONLY),
+    (r"admin:forms_app_(messagetemplate|deliveryattempt)_.*", ADMIN_ONLY),
     # Clinic pages (issue 5). Revoke/resend/extend are POST only (405 on GET).
     (r"clinic:patient", STAFF_DATA),
     (r"clinic:(find|issue|revoke|resend|extend|lists)", STAFF),

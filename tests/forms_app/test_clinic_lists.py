@@ -123,7 +123,7 @@ def test_upload_preview_issue_and_progress_through_the_pages(
     assert clinic_list.state == "done" and clinic_list.issued_rows == 2
     links = Link.objects.filter(patient__in=[people["ok"], people["ok2"]])
     assert links.count() == 2
-    assert DeliveryAttempt.objects.filter(link__in=links, status="sent").count() == 2
+    assert DeliveryAttempt.objects.filter(link__in=links, status="delivered").count() == 2
     page = staff_client.get(response.url).content.decode()
     assert "2 of 2 links issued" in page and "<progress" in page
     # A second click (or a redelivered task) issues nothing more.

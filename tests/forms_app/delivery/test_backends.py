@@ -156,3 +156,17 @@ def test_smtp_connection_failure_is_transient(demo, settings):
     assert services.send_message(attempt_id=attempt.pk) == services.SendOutcome.RETRY
     attempt.refresh_from_db()
     assert attempt.last_error == "ConnectionRefusedError"
+
+
+def test_the_link_is_never_logged(demo, notify, caplog, settings, eager_retries):
+    settings.DELIVERY_MAX_RETRIES = 1
+    settings.DELIVERY_RETRY_BASE_SECONDS = 0
+    caplog.set_level("DEBUG")
+    issued, attempt = issue(demo)
+    notify.mode = "500"
+    send_message_task.apply(args=[str(attempt.pk)], throw=False)
+    notify.mode = "ok"
+    again = services.resend_link(link=issued.link, channel="sms", by=demo[0])
+    send_message_task.apply(args=[str(again.pk)], throw=False)
+    assert "/v2/notifications/sms" in caplog.text  # the client did log its requests
+    assert issued.token not in caplog.text and demo[1].mobile not in caplog.text
