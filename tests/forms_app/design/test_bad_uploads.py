@@ -135,8 +135,9 @@ def test_import_command_refuses_bad_files(tmp_path, name):
     path = tmp_path / "bad.json"
     path.write_bytes(raw)
     forms = Form.objects.count()
-    with pytest.raises(CommandError, match="Nothing was imported"):
+    with pytest.raises(CommandError, match="Nothing was imported") as refused:
         call_command("import_questionnaire", str(path), organisation=organisation.name)
+    assert message in str(refused.value)
     assert Form.objects.count() == forms
 
 
