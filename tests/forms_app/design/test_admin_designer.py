@@ -243,3 +243,23 @@ def test_designer_pages_render(staff):
                 change_url(form), change_url(form.items.get(link_id="total")),
                 change_url(FlagRule.objects.get(form=form))):
         assert client.get(url).status_code == 200, url
+
+
+def test_deleting_a_question_a_condition_needs_is_refused_not_a_crash(staff):
+    client, _user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    interest = form.items.get(link_id="interest")
+    response = client.get(change_url(form))
+    from tests.forms_app.design.admin_helpers import page_data
+
+    data = page_data(response)
+    index = next(key.split("-")[1] for key, value in data.items()
+                 if key.startswith("items-") and key.endswith("-id") and value == str(
+                     interest.pk))
+    data[f"items-{index}-DELETE"] = "on"
+    data["_save"] = "Save"
+    response = client.post(change_url(form), data)
+    assert response.status_code == 200
+    assert "protected" in errors_of(response).lower() or "would require deleting" in (
+        response.content.decode())
+    assert form.items.filter(link_id="interest").exists()
