@@ -171,7 +171,10 @@ class LibraryForm(forms.Form):
 def questionnaire_download(version) -> HttpResponse:
     """A version's Questionnaire as a JSON file to save."""
     name = slugify(version.title)[:60] or "questionnaire"
-    response = HttpResponse(json.dumps(version.definition, indent=2, ensure_ascii=False),
+    document = dict(version.definition)
+    if version.retired_at is not None:
+        document["status"] = "retired"  # other systems should not start using it
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False),
                             content_type="application/fhir+json; charset=utf-8")
     filename = re.sub(r"[^A-Za-z0-9._-]", "", f"{name}-v{version.number}.json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

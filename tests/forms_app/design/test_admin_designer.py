@@ -263,3 +263,25 @@ def test_deleting_a_question_a_condition_needs_is_refused_not_a_crash(staff):
     assert "protected" in errors_of(response).lower() or "would require deleting" in (
         response.content.decode())
     assert form.items.filter(link_id="interest").exists()
+
+
+def test_export_a_version_as_a_fhir_questionnaire(staff):
+    client, user, organisation = staff
+    form = build_two_question_score(client, organisation)
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    from forms_app import services
+
+    version = services.publish_form(form=form, by=user)
+    response = client.get(reverse("admin:forms_app_formversion_export", args=[version.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert 'filename="mood-check-v1.json"' in response["Content-Disposition"]
+    document = response.json()
+    assert document == version.definition
+    Questionnaire.model_validate(document)
+    from forms_app.design.services import retire_version
+
+    retire_version(version=version, by=user)
+    response = client.get(reverse("admin:forms_app_formversion_export", args=[version.pk]))
+    assert response.json()["status"] == "retired"
