@@ -9,6 +9,7 @@ from forms_app import services
 from forms_app.admin.design import (
     ITEM_FIELDSETS,
     AnswerOptionInline,
+    DraftModelForm,
     FlagRuleInline,
     ItemConditionInline,
     LibraryForm,
@@ -34,6 +35,7 @@ from patients.services import record_audit
 
 class ItemInline(admin.TabularInline):
     model = Item
+    form = DraftModelForm
     fields = ["position", "parent", "link_id", "prefix", "text", "type", "required",
               "help_text"]
     extra = 1
@@ -220,6 +222,7 @@ class FormAdmin(admin.ModelAdmin):
 class ItemAdmin(admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     fieldsets = ITEM_FIELDSETS
+    form = DraftModelForm
     inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
     search_fields = ["link_id", "text"]
 

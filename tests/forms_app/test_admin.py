@@ -48,6 +48,7 @@ def test_staff_build_and_publish_a_form_in_the_admin(staff):
         f"{inline}1-text": "Since when?",
         f"{inline}2-position": "2", f"{inline}2-link_id": "worse", f"{inline}2-type": "boolean",
         f"{inline}2-text": "Worse at night?",
+        "flag_rules-TOTAL_FORMS": "0", "flag_rules-INITIAL_FORMS": "0",
         "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
         "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "1000",
     })
