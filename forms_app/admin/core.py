@@ -223,6 +223,11 @@ class ItemAdmin(admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     fieldsets = ITEM_FIELDSETS
     form = DraftModelForm
+    filter_horizontal = ["score_items"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an item to another form would strand its conditions and children.
+        return ["form"] if obj is not None else []
     inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
     search_fields = ["link_id", "text"]
 

@@ -132,6 +132,10 @@ class FlagRuleAdmin(admin.ModelAdmin):
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Its conditions name questions of this form: it cannot move to another.
+        return ["form"] if obj is not None else []
+
     def get_queryset(self, request):
         return FlagRule.objects.filter(form__in=Form.objects.visible_to(request.user))
 
