@@ -9,6 +9,7 @@ from forms_app import services
 from forms_app.admin.design import (
     ITEM_FIELDSETS,
     AnswerOptionInline,
+    DraftModelForm,
     FlagRuleInline,
     ItemConditionInline,
     LibraryForm,
@@ -64,6 +65,7 @@ class FormChangeAuditMixin:
 
 class ItemInline(admin.TabularInline):
     model = Item
+    form = DraftModelForm
     fields = ["position", "parent", "link_id", "prefix", "text", "type", "required",
               "help_text"]
     extra = 1
@@ -252,6 +254,12 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
 class ItemAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     fieldsets = ITEM_FIELDSETS
+    form = DraftModelForm
+    filter_horizontal = ["score_items"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an item to another form would strand its conditions and children.
+        return ["form"] if obj is not None else []
     inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
     search_fields = ["link_id", "text"]
 

@@ -8,9 +8,10 @@ import re
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Max
 from django.http import HttpResponse
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 
 from forms_app.design.importer import MAX_UPLOAD_BYTES
 from forms_app.design.services import LIBRARY
@@ -25,6 +26,29 @@ from forms_app.models import (
 )
 from patients.admin_site import ScopedAdminMixin
 from patients.models import Organisation
+
+
+class DraftModelForm(forms.ModelForm):
+    """A model form that shows model-level errors for fields it does not display.
+
+    The draft models check field combinations in Model.clean (e.g. a quantity needs a
+    unit); an inline row that does not show the unit field would otherwise fail with
+    "has no field named" instead of telling staff what to fix.
+    """
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            regrouped: dict[str, list] = {}
+            for name, field_errors in errors.error_dict.items():
+                if name in self.fields or name == NON_FIELD_ERRORS:
+                    regrouped.setdefault(name, []).extend(field_errors)
+                    continue
+                label = capfirst(self._meta.model._meta.get_field(name).verbose_name)
+                regrouped.setdefault(NON_FIELD_ERRORS, []).extend(
+                    forms.ValidationError(f"{label}: {message}")
+                    for error in field_errors for message in error.messages)
+            errors = forms.ValidationError(regrouped)
+        super()._update_errors(errors)
 
 
 def user_organisations(user):
@@ -44,12 +68,14 @@ def _object_form_id(request, model):
 
 class AnswerOptionInline(admin.TabularInline):
     model = AnswerOption
+    form = DraftModelForm
     fields = ["position", "value_type", "code", "display", "score", "exclusive", "system"]
     extra = 2
 
 
 class ItemConditionInline(admin.TabularInline):
     model = ItemCondition
+    form = DraftModelForm
     fk_name = "item"
     fields = ["position", "question", "operator", "answer"]
     extra = 1
@@ -66,6 +92,7 @@ class ItemConditionInline(admin.TabularInline):
 
 class ScoreBandInline(admin.TabularInline):
     model = ScoreBand
+    form = DraftModelForm
     fields = ["position", "min_score", "max_score", "label"]
     extra = 1
     verbose_name_plural = "score bands (e.g. 0 to 4: Minimal)"
@@ -87,6 +114,7 @@ class FlagRuleInline(admin.TabularInline):
 
 class FlagConditionInline(admin.TabularInline):
     model = FlagCondition
+    form = DraftModelForm
     fields = ["position", "question", "operator", "answer"]
     extra = 1
     verbose_name_plural = "conditions: raise the flag when"
@@ -104,6 +132,10 @@ class FlagRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "form", "severity"]
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its conditions name questions of this form: it cannot move to another.
+        return ["form"] if obj is not None else []
 
     def scope(self, request, queryset):
         return queryset.filter(form__in=Form.objects.visible_to(request.user))
@@ -172,7 +204,10 @@ class LibraryForm(forms.Form):
 def questionnaire_download(version) -> HttpResponse:
     """A version's Questionnaire as a JSON file to save."""
     name = slugify(version.title)[:60] or "questionnaire"
-    response = HttpResponse(json.dumps(version.definition, indent=2, ensure_ascii=False),
+    document = dict(version.definition)
+    if version.retired_at is not None:
+        document["status"] = "retired"  # other systems should not start using it
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False),
                             content_type="application/fhir+json; charset=utf-8")
     filename = re.sub(r"[^A-Za-z0-9._-]", "", f"{name}-v{version.number}.json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -636,7 +636,7 @@ class _Planner:
     def _initial(self, raw, link_id, planned) -> None:
         initials = ext.as_list(raw.get("initial"))
         first = initials[0] if initials and isinstance(initials[0], dict) else {}
-        kind, value = _value(first, "value")
+        kind, value = ext.value_of(first)
         text = v.answer_text(kind, value) if kind else ""
         if len(initials) > 1:
             self.note(link_id, "Only the first initial value was kept.")

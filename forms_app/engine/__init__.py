@@ -19,7 +19,8 @@ Pages
 
 Answers
     A flat ``{linkId: value}`` dict of JSON-safe values; see ``answers`` for the shape
-    per type.
+    per type. ``initial[x]`` (the first) and ``answerOption.initialSelected`` pre-fill a
+    question's field (``Item.initial``); one that does not fit the question is ignored.
 
 Standard extensions read
     questionnaire-itemControl (drop-down, radio-button, help, flyover), minValue,

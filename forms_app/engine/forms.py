@@ -10,6 +10,7 @@ form's clean() applies "required" only if the submitted answers show it.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .answers import to_initial
 from .fields import (
     DateAnswerField,
     DateTimeAnswerField,
@@ -85,6 +86,8 @@ def _number_widget(item: Item) -> forms.Widget:
 
 def build_field(item: Item, *, required: bool) -> forms.Field:
     common = {"label": item.text, "help_text": item.help_text, "required": required}
+    if item.initial is not None:
+        common["initial"] = to_initial(item, item.initial)
     choices = [(option.code, option.display) for option in item.options]
     kind = item.type
     if kind in ("string", "text", "url"):

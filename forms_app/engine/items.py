@@ -131,6 +131,7 @@ class Item:
     calculation: Calculation | None = None
     bands: tuple[Band, ...] = ()
     code: tuple[dict, ...] = field(default=())  # item.code Codings, echoed nowhere yet
+    initial: Any = None  # a pre-filled answer, in the stored answer shape (see answers)
 
     @property
     def is_answerable(self) -> bool:

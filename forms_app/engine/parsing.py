@@ -245,8 +245,55 @@ def _build_item(raw, link_id, item_type, value_sets, problems, **placement) -> I
         other_label=text_ext(ext.OTHER_LABEL),
         bands=_bands(raw, item_type, problem),
         code=tuple(c for c in ext.as_list(raw.get("code")) if isinstance(c, dict)),
+        initial=_initial(raw, item_type, options, unit),
         **placement,
     )
+
+
+def _initial(raw: dict, item_type: str, options: list[Option], unit) -> Any:
+    """The first initial[x] (or initialSelected options) as a stored answer, or None.
+
+    A pre-filled value only saves the patient typing, so one that does not fit the
+    question is ignored rather than refused: the patient answers it as usual.
+    """
+    if item_type in ("choice", "open-choice"):
+        raw_options = ext.as_list(raw.get("answerOption"))
+        selected = {
+            option.code
+            for option, raw_option in zip(options, raw_options, strict=False)
+            if isinstance(raw_option, dict) and raw_option.get("initialSelected") is True
+        }
+        codes = [option.code for option in options if option.code in selected]
+        if not codes:
+            return None
+        return codes if raw.get("repeats") is True else codes[0]
+    initials = ext.as_list(raw.get("initial"))
+    if not initials or not isinstance(initials[0], dict):
+        return None
+    kind, value = ext.value_of(initials[0])
+    expected = {"boolean": "Boolean", "integer": "Integer", "decimal": "Decimal",
+                "quantity": "Quantity", "date": "Date", "dateTime": "DateTime",
+                "time": "Time", "string": "String", "text": "String", "url": "Uri"}
+    if kind != expected.get(item_type) and not (item_type == "url" and kind == "String"):
+        return None
+    if item_type == "boolean":
+        return value if isinstance(value, bool) else None
+    if item_type == "integer":
+        return value if _is_int(value) else None
+    if item_type in ("decimal", "quantity"):
+        number = to_decimal(value)
+        if number is None:
+            return None
+        if item_type == "decimal":
+            return format(number, "f")
+        return {"value": format(number, "f"), "unit": (unit or {}).get("code")}
+    if item_type == "date":
+        return value if isinstance(value, str) and to_date(value) and len(value) == 10 else None
+    if item_type == "dateTime":
+        return value if isinstance(value, str) and to_datetime(value) else None
+    if item_type == "time":
+        return to_time(value)
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _is_int(value: Any) -> bool:

@@ -2,6 +2,7 @@
 show an item, score bands and flag rules. Published into the Questionnaire by
 forms_app.design.export; the engine interprets them (see forms_app.engine)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from forms_app.models.core import Form, Item
@@ -62,6 +63,11 @@ class ScoreBand(models.Model):
 
     def __str__(self):
         return self.label
+
+    def clean(self):
+        if self.min_score is not None and self.max_score is not None \
+                and self.min_score > self.max_score:
+            raise ValidationError({"max_score": "The band ends before it starts."})
 
 
 class FlagRule(models.Model):

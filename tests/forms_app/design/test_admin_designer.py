@@ -9,7 +9,15 @@ from forms_app.management.demo_data import ensure_demo
 from forms_app.models import FlagRule, Form, FormVersion, Item
 from forms_app.selectors import compiled_version
 from patients.models import AuditEvent
-from tests.factories.forms_app import FormFactory, ItemFactory
+from tests.factories.forms_app import (
+    AnswerOptionFactory,
+    FlagConditionFactory,
+    FlagRuleFactory,
+    FormFactory,
+    ItemConditionFactory,
+    ItemFactory,
+    ScoreBandFactory,
+)
 from tests.factories.patients import CareTeamFactory, OrganisationFactory, UserFactory
 from tests.forms_app.design.admin_helpers import change_url, errors_of, post_change
 
@@ -84,6 +92,34 @@ def build_two_question_score(client, organisation) -> Form:
     return form
 
 
+def mood_check(organisation) -> Form:
+    """The same form as build_two_question_score, saved directly (for tests of what staff
+    do with a form once it exists)."""
+    form = FormFactory(organisation=organisation, title="Mood check")
+    page_1 = ItemFactory(form=form, link_id="page-1", type=Item.Type.GROUP, text="Interest",
+                         position=0)
+    page_2 = ItemFactory(form=form, link_id="page-2", type=Item.Type.GROUP, text="Mood",
+                         position=1)
+    total = ItemFactory(form=form, link_id="total", type=Item.Type.INTEGER, position=2,
+                        text="Total score", calculation=Item.Calculation.SCORE_SUM)
+    questions = []
+    for page, link_id, text in ((page_1, "interest", "Little interest or pleasure"),
+                                (page_2, "down", "Feeling down, depressed or hopeless")):
+        question = ItemFactory(form=form, parent=page, link_id=link_id, text=text,
+                               type=Item.Type.CHOICE, required=True, position=0)
+        for n, (code, display, score) in enumerate(FREQUENCY):
+            AnswerOptionFactory(item=question, code=code, display=display, score=score,
+                                position=n)
+        questions.append(question)
+    total.score_items.set(questions)
+    ItemConditionFactory(item=page_2, question=questions[0], operator=">", answer="0")
+    ScoreBandFactory(item=total, min_score=0, max_score=2, label="Minimal")
+    ScoreBandFactory(item=total, min_score=3, max_score=6, label="Significant")
+    rule = FlagRuleFactory(form=form, code="low-mood", message="Call the patient today.")
+    FlagConditionFactory(rule=rule, question=questions[1], operator="=", answer="3")
+    return form
+
+
 def test_build_publish_and_score_a_form_through_the_admin(staff):
     client, user, organisation = staff
     form = build_two_question_score(client, organisation)
@@ -142,7 +178,7 @@ def test_preview_the_draft_page_by_page_saves_nothing(staff):
 
 def test_preview_a_published_version(staff):
     client, user, organisation = staff
-    form = build_two_question_score(client, organisation)
+    form = mood_check(organisation)
     from forms_app import services
 
     version = services.publish_form(form=form, by=user)
@@ -160,8 +196,6 @@ def test_publishing_an_invalid_draft_lists_every_reason(staff):
     early = ItemFactory(form=form, parent=page, link_id="early", type=Item.Type.STRING,
                         position=1)
     ItemFactory(form=form, parent=page, link_id="colour", type=Item.Type.CHOICE, position=6)
-    from tests.factories.forms_app import ItemConditionFactory
-
     ItemConditionFactory(item=early, question=later, operator="=", answer="true")
     response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]), {})
     assert response.status_code == 400
@@ -176,7 +210,7 @@ def test_publishing_an_invalid_draft_lists_every_reason(staff):
 
 def test_condition_answer_is_checked_when_saved(staff):
     client, _user, organisation = staff
-    form = build_two_question_score(client, organisation)
+    form = mood_check(organisation)
     interest = form.items.get(link_id="interest")
     page_2 = form.items.get(link_id="page-2")
     response = post_change(client, change_url(page_2), inlines={"conditions": [
@@ -236,10 +270,62 @@ def test_retire_a_version_and_copy_a_form_through_admin_actions(staff):
 
 def test_designer_pages_render(staff):
     client, _user, organisation = staff
-    form = build_two_question_score(client, organisation)
+    form = mood_check(organisation)
     for url in (reverse("admin:forms_app_form_changelist"),
                 reverse("admin:forms_app_form_import"),
                 reverse("admin:forms_app_form_library"),
                 change_url(form), change_url(form.items.get(link_id="total")),
                 change_url(FlagRule.objects.get(form=form))):
         assert client.get(url).status_code == 200, url
+
+
+def test_deleting_a_question_a_condition_needs_is_refused_not_a_crash(staff):
+    client, _user, organisation = staff
+    form = mood_check(organisation)
+    interest = form.items.get(link_id="interest")
+    response = client.get(change_url(form))
+    from tests.forms_app.design.admin_helpers import page_data
+
+    data = page_data(response)
+    index = next(key.split("-")[1] for key, value in data.items()
+                 if key.startswith("items-") and key.endswith("-id") and value == str(
+                     interest.pk))
+    data[f"items-{index}-DELETE"] = "on"
+    data["_save"] = "Save"
+    response = client.post(change_url(form), data)
+    assert response.status_code == 200
+    assert "protected" in errors_of(response).lower() or "would require deleting" in (
+        response.content.decode())
+    assert form.items.filter(link_id="interest").exists()
+
+
+def test_export_a_version_as_a_fhir_questionnaire(staff):
+    client, user, organisation = staff
+    form = mood_check(organisation)
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    from forms_app import services
+
+    version = services.publish_form(form=form, by=user)
+    response = client.get(reverse("admin:forms_app_formversion_export", args=[version.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert 'filename="mood-check-v1.json"' in response["Content-Disposition"]
+    document = response.json()
+    assert document == version.definition
+    Questionnaire.model_validate(document)
+    from forms_app.design.services import retire_version
+
+    retire_version(version=version, by=user)
+    response = client.get(reverse("admin:forms_app_formversion_export", args=[version.pk]))
+    assert response.json()["status"] == "retired"
+
+
+def test_an_item_row_missing_a_field_it_needs_says_what_to_fix(staff):
+    client, _user, organisation = staff
+    form = FormFactory(organisation=organisation)
+    response = post_change(client, change_url(form), inlines={"items": [
+        {"position": "0", "link_id": "waist", "type": "quantity", "text": "Waist"}]})
+    assert response.status_code == 200
+    assert "Unit code: A number with a unit needs its unit" in errors_of(response)
+    assert not form.items.exists()
