@@ -294,17 +294,20 @@ CELERY_BEAT_SCHEDULE.update({
                                "schedule": 600.0},
 })
 # --- Cache -------------------------------------------------------------------
-# One cache shared by every web process (API throttle counts, and anything else that
-# must agree across processes): Redis when there is one (REDIS_URL, else a Redis
-# broker's URL), else this process's memory, which suits the single-process embedded run.
-REDIS_URL = env("REDIS_URL") or (
-    CELERY_BROKER_URL if (CELERY_BROKER_URL or "").startswith(("redis://", "rediss://"))
-    else None)
-if REDIS_URL:
+# One cache shared by every web process: API throttle counts, login lockouts and rate
+# limits must agree across processes. Redis in production (REDIS_CACHE_URL); this
+# process's memory in the single-process embedded run. Its own Redis database, never
+# the broker's: clearing a cache must not drop queued tasks.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL") or env("REDIS_URL")
+if REDIS_CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "pf-cache"}}
+                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if PRODUCTION and not REDIS_CACHE_URL:
+    raise ImproperlyConfigured(
+        "Production needs a shared cache for throttles, login lockouts and rate limits: "
+        "set REDIS_CACHE_URL")
 
 # --- REST API (forms_app.api) -----------------------------------------------------
 REST_FRAMEWORK = {
@@ -435,23 +438,6 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses locked-out logins before checking
     "django.contrib.auth.backends.ModelBackend",
 ]
-
-# --- Caches: shared state for lockouts and rate limits (issue 7) -----------------------
-# The lead may merge this with the API throttling cache: both want one shared Redis.
-# Lockout counters and rate limits must be shared by every web process, so production
-# uses Redis (REDIS_CACHE_URL, else the broker's Redis); the embedded run keeps them in
-# process memory.
-# Its own Redis database, never the broker's: clearing a cache must not drop tasks.
-REDIS_CACHE_URL = env("REDIS_CACHE_URL")
-if REDIS_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf"}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if PRODUCTION and not REDIS_CACHE_URL:
-    raise ImproperlyConfigured(
-        "Production needs a shared cache for login lockouts and rate limits: set "
-        "REDIS_CACHE_URL")
 
 # django-axes: lock a username from an IP after repeated failures; counted in the shared
 # cache, or in the database when there is no shared cache (the embedded run, tests).

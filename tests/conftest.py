@@ -15,6 +15,16 @@ def service_unavailable(reason: str):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate limits, throttles and lockouts count in the cache; every test starts at zero,
+    # or tests that all come from 127.0.0.1 would trip each other's limits.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request):
     # Only integration tests talk to the real broker and worker; everything else runs
     # tasks in-process so that a stray publish never leaks into another test's queue.
