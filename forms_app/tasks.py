@@ -52,8 +52,10 @@ def sweep_unfiled_submissions() -> int:
 def apply_retention_task() -> dict:
     """Delete drafts and answers past their form's retention (forms_app/retention.py)."""
     from forms_app.retention import apply_retention
+    from patients.services import forget_expired_staff_sessions
 
     totals = apply_retention()
+    forget_expired_staff_sessions(now=timezone.now())
     logger.info("Retention: %(drafts_deleted)d drafts, %(answers_deleted)d answers deleted",
                 totals)
     return totals

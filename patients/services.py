@@ -174,3 +174,17 @@ def reset_second_factor_devices(*, user, by, ip_address=None) -> int:
                  detail={"devices": removed})
     end_user_sessions(user=user, by=by, reason="devices reset", ip_address=ip_address)
     return removed
+
+
+def forget_expired_staff_sessions(*, now) -> int:
+    """Drop the session index rows of sessions past their absolute lifetime (their
+    sessions are dead anyway); run by the periodic retention task."""
+    import datetime
+
+    from django.conf import settings
+
+    from patients.models import StaffSession
+
+    cutoff = now - datetime.timedelta(seconds=settings.STAFF_SESSION_MAX_SECONDS)
+    deleted, _ = StaffSession.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

@@ -71,3 +71,15 @@ def test_forms_without_a_policy_use_the_defaults(settings):
 def test_the_task_is_scheduled(settings):
     assert settings.CELERY_BEAT_SCHEDULE["apply-retention"]["task"] == (
         "forms_app.tasks.apply_retention_task")
+
+
+def test_the_task_forgets_dead_staff_sessions(settings):
+    from patients.models import StaffSession
+    from tests.factories.patients import UserFactory
+
+    user = UserFactory(password=None)
+    old = timezone.now() - datetime.timedelta(seconds=settings.STAFF_SESSION_MAX_SECONDS + 60)
+    StaffSession.objects.create(session_key="old", user=user, started_at=old)
+    StaffSession.objects.create(session_key="live", user=user)
+    apply_retention_task.delay()
+    assert list(StaffSession.objects.values_list("session_key", flat=True)) == ["live"]

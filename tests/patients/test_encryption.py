@@ -33,7 +33,7 @@ def test_every_encrypted_model_is_found():
 def test_raw_rows_hold_no_plaintext():
     world = build_world()
     values = raw_values()
-    assert len(values) >= 3
+    assert len(values) >= 2  # the answers and the record entry (plus the canary if present)
     for value in values:
         assert ANSWER_MARKER not in value and world.patient.family_name not in value
         assert value.startswith("gAAAA")  # a Fernet token
