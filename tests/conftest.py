@@ -37,16 +37,6 @@ def _tasks_in_process(request):
     celery_app.conf.task_always_eager = previous
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Rate-limit and lockout counters live in the cache: one test's link openings must
-    # not count against the next (tests run within a minute of each other, same IP).
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-
-
 @pytest.fixture
 def otp_login():
     """Log a staff user in with a verified second factor (a static backup device)."""

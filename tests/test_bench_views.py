@@ -41,7 +41,8 @@ def test_bench_refused_in_production(monkeypatch):
 
     for name, value in {"DJANGO_ENV": "production", "BENCH": "1", "SECRET_KEY": "x" * 50,
                         "ALLOWED_HOSTS": "a.example", "DATABASE_URL": "sqlite:///x",
-                        "FIELD_ENCRYPTION_KEYS": "k", "DJANGO_DEBUG": "0"}.items():
+                        "FIELD_ENCRYPTION_KEYS": "k", "DJANGO_DEBUG": "0",
+                        "REDIS_CACHE_URL": "redis://127.0.0.1:6379/15"}.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ImproperlyConfigured, match="BENCH"):
         importlib.reload(config.settings)

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 
 from forms_app.engine import CompiledForm
+from forms_app.views.patient import page_blocks
 
 SESSION_KEY = "form_preview"
 
@@ -53,7 +54,8 @@ def preview(request, *, key: str, compiled: CompiledForm, heading: str):
             return HttpResponseRedirect(request.path + _page_url(first))
         form = compiled.form_class(step, answers=answers)(data=request.POST, prefix=step)
         if not form.is_valid():
-            return _render_page(request, compiled, step, form, enabled, heading, status=400)
+            return _render_page(request, compiled, step, form, enabled, heading, status=400,
+                                answers=answers)
         answers = compiled.prune({**answers, **form.cleaned_data})
         _save_answers(request, key, answers)
         enabled = compiled.enabled_page_keys(answers)
@@ -77,15 +79,16 @@ def preview(request, *, key: str, compiled: CompiledForm, heading: str):
             "form_title": compiled.title, "preview_heading": heading, "no_pages": True})
     form = compiled.form_class(step, answers=answers)(
         initial=compiled.initial_for_page(step, answers), prefix=step)
-    return _render_page(request, compiled, step, form, enabled, heading)
+    return _render_page(request, compiled, step, form, enabled, heading, answers=answers)
 
 
-def _render_page(request, compiled, step, form, enabled, heading, status=200):
+def _render_page(request, compiled, step, form, enabled, heading, status=200, answers=None):
     index = enabled.index(step)
     page = compiled.page(step)
     wizard = {"form": form, "management_form": PreviewStepForm(initial={"preview_step": step})}
     return render(request, "forms_app/preview/page.html", {
         "wizard": wizard,
+        "blocks": page_blocks(compiled, page, form, answers or {}),
         "page": page,
         "page_number": index + 1,
         "page_count": len(enabled),

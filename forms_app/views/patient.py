@@ -194,6 +194,21 @@ def validated_answers(compiled, step_data: dict):
     return compiled.prune(answers), None
 
 
+def page_blocks(compiled, page, form, answers) -> list[dict]:
+    """The page's display text, sub-group headings and questions, in the form's order:
+    what templates/forms_app/patient/page.html renders (the journey and staff preview)."""
+    blocks = []
+    for item in compiled.visible_items(page.key, answers):
+        if item.link_id in form.fields:
+            if not form[item.link_id].is_hidden:
+                blocks.append({"field": form[item.link_id]})
+        elif item.type == "display" and item.text:
+            blocks.append({"display": item.text})
+        elif item.type == "group" and item.text and item.link_id != page.key:
+            blocks.append({"heading": item.text})
+    return blocks
+
+
 @method_decorator(never_cache, name="dispatch")
 class AnswerWizard(WizardView):
     """One page of the form at a time (django-formtools), saved as the patient goes."""
@@ -302,18 +317,8 @@ class AnswerWizard(WizardView):
         page = next(p for p in self.compiled.pages if p.key == self.steps.current)
         visible_fields = [f for f in form if not f.is_hidden]
         single_question = len(visible_fields) == 1
-        # The page's display text, sub-group headings and questions, in the form's order.
-        blocks = []
-        for item in self.compiled.visible_items(page.key, self.draft_answers):
-            if item.link_id in form.fields:
-                if not form[item.link_id].is_hidden:
-                    blocks.append({"field": form[item.link_id]})
-            elif item.type == "display" and item.text:
-                blocks.append({"display": item.text})
-            elif item.type == "group" and item.text and item.link_id != page.key:
-                blocks.append({"heading": item.text})
         context.update(
-            blocks=blocks,
+            blocks=page_blocks(self.compiled, page, form, self.draft_answers),
             page=page,
             page_number=keys.index(self.steps.current) + 1,
             page_count=len(keys),

@@ -92,10 +92,17 @@ def test_admin_upload_of_twenty_megabytes(staff):
     assert Form.objects.count() == forms
 
 
-def test_admin_upload_needs_an_organisation_of_the_user(staff):
-    client, _organisation = staff
-    from tests.factories.patients import OrganisationFactory
+def test_admin_upload_needs_an_organisation_of_the_user(client, otp_login):
+    # A team member (platform superusers administer every organisation).
+    from django.contrib.auth.models import Permission
 
+    from tests.factories.patients import OrganisationFactory, UserFactory
+
+    _user, _patient, team, _version = ensure_demo()
+    member = UserFactory()
+    team.members.add(member)
+    member.user_permissions.add(*Permission.objects.filter(content_type__app_label="forms_app"))
+    otp_login(client, member)
     response = upload(client, OrganisationFactory(), nested(1))
     assert response.status_code == 400
     assert not Form.objects.filter(title="").exists()

@@ -39,7 +39,9 @@ def test_the_code_sent_to_the_mobile_completes_the_check(
         client, issued, capsys, django_capture_on_commit_callbacks):
     code = dob_then_code(client, issued, capsys, django_capture_on_commit_callbacks)
     # Before the code, no question is shown.
-    assert client.get(reverse("patient:answer")).status_code == 404
+    # Not through the check yet: sent back to it, nothing of the form shown.
+    response = client.get(reverse("patient:answer"))
+    assert response.status_code == 302 and response.url == reverse("patient:verify")
     otc = OneTimeCode.objects.get(link=issued.link)
     assert code not in otc.code_hash and otc.pending_code is None  # hashed; clear copy gone
     page = client.get(reverse("patient:verify_code"))
@@ -96,7 +98,9 @@ def test_no_contact_on_record_means_no_code_and_a_clear_page(client, issued):
     patient.save(update_fields=["mobile", "email"])
     response = open_and_verify(client, issued.token)
     assert response.status_code == 409 and b"cannot send you a security code" in response.content
-    assert client.get(reverse("patient:answer")).status_code == 404
+    # Not through the check yet: sent back to it, nothing of the form shown.
+    response = client.get(reverse("patient:answer"))
+    assert response.status_code == 302 and response.url == reverse("patient:verify")
 
 
 def test_the_code_page_needs_the_date_of_birth_first(client, issued):
