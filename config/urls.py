@@ -15,5 +15,6 @@ urlpatterns = [
          name="accessibility"),
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"),
          name="privacy"),
+    path("worklist/", include("forms_app.filing.urls")),
     path("", include("forms_app.urls")),
 ]

@@ -1,3 +1,6 @@
 """Admin registrations, one module per area."""
 
-from forms_app.admin import core  # noqa: F401
+from forms_app.admin import (
+    core,  # noqa: F401
+    filing,  # noqa: F401
+)

@@ -11,6 +11,7 @@ from forms_app.models.core import (
     hash_token,
     new_reference,
 )
+from forms_app.models.filing import WorklistTask
 
 __all__ = [
     "AnswerOption",
@@ -20,6 +21,7 @@ __all__ = [
     "Link",
     "LinkStatus",
     "Submission",
+    "WorklistTask",
     "hash_token",
     "new_reference",
 ]
