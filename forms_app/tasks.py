@@ -6,7 +6,6 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 
 from forms_app import services
 from forms_app.filing import tasks as _filing_tasks  # noqa: F401  (registers its tasks)
@@ -59,10 +58,10 @@ def file_submission_task(self, submission_id: str) -> None:
 @shared_task(acks_late=True)
 def sweep_unfiled_submissions() -> int:
     """Re-enqueue submissions whose filing task was lost (broker down, worker killed)."""
-    cutoff = timezone.now() - datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
-    ids = list(Submission.objects.filter(state=Submission.State.SUBMITTED,
-                                         submitted_at__lt=cutoff)
-               .order_by("submitted_at").values_list("pk", flat=True)[:1000])
+    from forms_app.filing.services import claim_unfiled_for_sweep
+
+    ids = claim_unfiled_for_sweep(
+        older_than=datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES))
     for submission_id in ids:
         services.enqueue_filing(submission_id)
     if ids:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
@@ -159,3 +160,22 @@ def patient_copy_pdf(*, submission_id, ip_address=None) -> bytes:
     record_audit(by="patient", action=AuditEvent.Action.ANSWERS_DOWNLOADED,
                  patient=submission.link.patient, obj=submission, ip_address=ip_address)
     return submission_pdf(submission, compiled_version(submission.link.version))
+
+
+@transaction.atomic
+def claim_unfiled_for_sweep(*, older_than, limit=1000) -> list:
+    """Submissions still waiting to be filed after `older_than` and not re-enqueued in
+    that time either: mark them swept and return their ids for re-enqueueing.
+
+    Marking stops a backlog that is merely slow (still queued) from being enqueued
+    again on every sweep; SKIP LOCKED passes over rows a worker is filing right now.
+    """
+    now = timezone.now()
+    cutoff = now - older_than
+    ids = list(Submission.objects
+               .filter(state=Submission.State.SUBMITTED, submitted_at__lt=cutoff)
+               .filter(Q(filing_swept_at__isnull=True) | Q(filing_swept_at__lt=cutoff))
+               .order_by("submitted_at").select_for_update(skip_locked=True)
+               .values_list("pk", flat=True)[:limit])
+    Submission.objects.filter(pk__in=ids).update(filing_swept_at=now)
+    return ids

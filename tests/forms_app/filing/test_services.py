@@ -204,3 +204,20 @@ def test_staff_are_alerted_while_a_submission_stays_unfiled(clinic, settings, ca
     (message,) = mail.outbox
     assert message.to == ["support@example.nhs.uk"]
     assert clinic[2].family_name not in message.body
+
+
+def test_sweeper_re_enqueues_a_lost_filing_once_per_period(clinic, monkeypatch):
+    from forms_app.tasks import sweep_unfiled_submissions
+
+    enqueued = []
+    monkeypatch.setattr(services, "enqueue_filing", enqueued.append)
+    submission = submit_phq9(clinic)  # its on_commit publish never ran: lost
+    assert sweep_unfiled_submissions() == 0  # too recent: its task may still be queued
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    Submission.objects.filter(pk=submission.pk).update(submitted_at=long_ago)
+
+    assert sweep_unfiled_submissions() == 1
+    assert sweep_unfiled_submissions() == 0  # not again while it may still be queued
+    Submission.objects.filter(pk=submission.pk).update(filing_swept_at=long_ago)
+    assert sweep_unfiled_submissions() == 1
+    assert enqueued == [submission.pk, submission.pk]
