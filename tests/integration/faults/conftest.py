@@ -83,7 +83,7 @@ def record_counts(cursor):
     return submitted, filed, duplicates, states
 
 
-def test_db_counts():
+def shared_db_counts():
     with connection.cursor() as cursor:
         return record_counts(cursor)
 

@@ -24,7 +24,7 @@ from tests.integration.faults.conftest import (
     record_counts,
     record_outcome,
     run_driver,
-    test_db_counts,
+    shared_db_counts,
     wait_until,
 )
 
@@ -76,7 +76,7 @@ def test_broker_down_at_submit(broker, workers):
     broker.start()
     workers.start("sweeper", beat=True, **FAST_SWEEP)
     wait_until(all_filed(1), timeout=60, what="the sweeper to file it")
-    submitted_n, filed, duplicates, _ = test_db_counts()
+    submitted_n, filed, duplicates, _ = shared_db_counts()
     assert (submitted_n, filed, duplicates) == (1, 1, 0)
     record_outcome("broker stopped before submit", submitted=submitted_n, filed=filed,
                    duplicates=duplicates, note=f"submit answered in {took:.2f}s; "
@@ -98,7 +98,7 @@ def test_worker_child_killed_mid_filing(broker, workers, hooks):
 
         wait_until(all_filed(1), timeout=60, what="the redelivered task to file it")
         assert worker.poll() is None
-        submitted_n, filed, duplicates, _ = test_db_counts()
+        submitted_n, filed, duplicates, _ = shared_db_counts()
         assert (submitted_n, filed, duplicates) == (1, 1, 0)
         # The killed child had POSTed; the retry POSTed again and created nothing.
         assert (fake.requests, fake.creates) == (2, 1)
@@ -120,7 +120,7 @@ def test_whole_worker_killed_with_50_queued(broker, workers, hooks):
     started = time.monotonic()
     workers.start("b", concurrency=2, beat=True, **SLOWER_SWEEP)
     wait_until(all_filed(50), timeout=120, what="the restarted worker to file all 50")
-    submitted_n, filed, duplicates, _ = test_db_counts()
+    submitted_n, filed, duplicates, _ = shared_db_counts()
     assert (submitted_n, filed, duplicates) == (50, 50, 0)
     record_outcome("whole worker SIGKILLed with 50 queued", submitted=submitted_n,
                    filed=filed, duplicates=duplicates,
@@ -141,7 +141,7 @@ def test_same_task_delivered_twice_to_two_workers(broker, workers, hooks):
 
     wait_until(all_filed(1), timeout=60, what="filing")
     wait_until(lambda: broker_idle(broker.url), timeout=60, what="both deliveries to finish")
-    submitted_n, filed, duplicates, _ = test_db_counts()
+    submitted_n, filed, duplicates, _ = shared_db_counts()
     assert (submitted_n, filed, duplicates) == (1, 1, 0)
     submission.refresh_from_db()
     assert submission.filing_attempts == 1  # the second found it filed and did nothing
@@ -156,7 +156,7 @@ def test_external_fhir_server_500_then_timeout_then_success(broker, workers):
                       FHIR_SERVER_BASE_URL=fake.url, FHIR_SERVER_TIMEOUT_SECONDS="1")
         (submission,) = submit_phq9(phq9_clinic())
         wait_until(all_filed(1), timeout=60, what="filing after two failures")
-        submitted_n, filed, duplicates, _ = test_db_counts()
+        submitted_n, filed, duplicates, _ = shared_db_counts()
         assert (submitted_n, filed, duplicates) == (1, 1, 0)
         assert (fake.requests, fake.creates) == (3, 1)
         submission.refresh_from_db()
