@@ -25,6 +25,7 @@ urlpatterns = [
     path("whiteboard/", include("forms_app.whiteboard.urls")),
     path("kiosk/", include("forms_app.kiosk.urls")),  # clinic tablets (issue 4)
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
+    path("worklist/", include("forms_app.filing.urls")),
     path("", include("forms_app.urls")),
 ]
 

@@ -18,7 +18,7 @@ def questionnaire_response(submission, compiled) -> dict:
         "resourceType": "QuestionnaireResponse",
         "id": str(submission.id),
         "identifier": {
-            "system": f"{settings.SITE_URL}/fhir/submission",
+            "system": settings.FHIR_SUBMISSION_IDENTIFIER_SYSTEM,
             "value": str(submission.id),
         },
         "questionnaire": f"{version.definition.get('url')}|{version.number}",

@@ -22,8 +22,8 @@ from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
 from forms_app.models import Form, FormVersion, Link, Submission, hash_token
 from forms_app.selectors import compiled_version
-from patients.models import AuditEvent
-from patients.services import add_record_entry, record_audit
+from patients.models import AuditEvent, RecordEntry
+from patients.services import record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -245,44 +245,76 @@ def enqueue_filing(submission_id) -> bool:
 
 @transaction.atomic
 def file_submission(*, submission_id, by="system"):
-    """File a submitted form into the patient's record, exactly once.
+    """File a submitted form into every configured destination, exactly once.
 
     The submission row is locked for the whole filing, so two workers given the same
-    task run one after the other, and the second finds the entry already there.
+    task run one after the other, and the second finds it filed and does nothing. An
+    external FHIR server is protected by its conditional create instead: if this
+    transaction dies after the POST (worker killed, database restarted), the retry's
+    POST finds the first one by its identifier and creates nothing.
+    Returns the internal record entry (None when the internal record is not a
+    destination).
     """
+    from forms_app.filing import hooks
+    from forms_app.filing.destinations import Filing, configured_destinations
+    from forms_app.filing.services import escalate_flags, validated_response
+
+    hooks.pause("before-lock")
     submission = (Submission.objects.select_for_update(of=("self",))
-                  .select_related("link__version", "link__patient").get(pk=submission_id))
+                  .select_related("link__version", "link__patient", "link__care_team")
+                  .get(pk=submission_id))
     if submission.state == Submission.State.IN_PROGRESS:
         raise ServiceError("This submission has not been submitted yet.")
+    if submission.state == Submission.State.FILED:
+        return RecordEntry.objects.filter(source_kind=SUBMISSION_SOURCE,
+                                          source_id=submission.pk).first()
     compiled = compiled_version(submission.link.version)
-    entry, _created = add_record_entry(
-        patient=submission.link.patient,
-        source_kind=SUBMISSION_SOURCE,
-        source_id=submission.pk,
-        resource_type="QuestionnaireResponse",
-        resource=fhir.questionnaire_response(submission, compiled),
-        summary=submission.evaluation,
-        by=by,
-    )
-    if submission.state != Submission.State.FILED:
-        submission.state = Submission.State.FILED
-        submission.filed_at = entry.filed_at
-        submission.filing_attempts += 1
-        submission.last_error = ""
-        submission.save(update_fields=["state", "filed_at", "filing_attempts", "last_error"])
-    return entry
+    from forms_app.filing.pdf import submission_pdf
+
+    filing = Filing(
+        submission=submission, patient=submission.link.patient,
+        questionnaire_response=validated_response(fhir.questionnaire_response(
+            submission, compiled)),
+        evaluation=submission.evaluation, pdf=submission_pdf(submission, compiled), by=by)
+    results = {d.name: d.file(filing) for d in configured_destinations(SUBMISSION_SOURCE)}
+    hooks.pause("after-destinations")
+    submission.state = Submission.State.FILED
+    submission.filed_at = timezone.now()
+    submission.filing_attempts += 1
+    submission.last_error = ""
+    submission.save(update_fields=["state", "filed_at", "filing_attempts", "last_error"])
+    if "fhir" in results:
+        # (The internal record audits its own entry in add_record_entry.)
+        record_audit(by=by, action=AuditEvent.Action.FILED_EXTERNALLY,
+                     patient=submission.link.patient, obj=submission,
+                     detail={"status": results["fhir"]["status"],
+                             "location": results["fhir"]["location"]})
+    escalate_flags(submission=submission, by=by)
+    return results["internal"]["entry"] if "internal" in results else None
 
 
 @transaction.atomic
-def record_filing_failure(*, submission_id, error: Exception) -> None:
-    """Show staff that filing failed; the message names the error class, not the data."""
-    submission = Submission.objects.select_for_update().get(pk=submission_id)
+def record_filing_failure(*, submission_id, error: Exception, final: bool = True) -> None:
+    """Show staff that a filing attempt failed, and, when final, that filing failed.
+
+    The message is our own FilingError text (written to carry no patient data) or
+    just the error's class name for anything else.
+    """
+    from forms_app.filing.destinations import FilingError
+
+    submission = (Submission.objects.select_for_update(of=("self",))
+                  .select_related("link__patient").get(pk=submission_id))
     if submission.state == Submission.State.FILED:
         return
-    submission.state = Submission.State.FAILED
+    message = str(error) if isinstance(error, FilingError) else type(error).__name__
     submission.filing_attempts += 1
-    submission.last_error = type(error).__name__
-    submission.save(update_fields=["state", "filing_attempts", "last_error"])
-    record_audit(by="system", action=AuditEvent.Action.FILING_FAILED,
-                 patient=submission.link.patient, obj=submission,
-                 detail={"error": type(error).__name__})
+    submission.last_error = message if final else f"{message} (retrying)"
+    fields = ["filing_attempts", "last_error"]
+    if final:
+        submission.state = Submission.State.FAILED
+        fields.append("state")
+    submission.save(update_fields=fields)
+    if final:
+        record_audit(by="system", action=AuditEvent.Action.FILING_FAILED,
+                     patient=submission.link.patient, obj=submission,
+                     detail={"error": message})

@@ -9,38 +9,60 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from forms_app import services
+from forms_app.filing import tasks as _filing_tasks  # noqa: F401  (registers its tasks)
+from forms_app.filing.destinations import PermanentFilingError
 from forms_app.models import Submission
 
 logger = logging.getLogger(__name__)
 
-FILING_MAX_RETRIES = 5
+
+def filing_backoff(retries: int) -> float:
+    """Seconds before retry number `retries + 1`: doubling from the base, capped."""
+    return min(settings.FILING_RETRY_BACKOFF_SECONDS * 2 ** retries, 300)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
-             max_retries=FILING_MAX_RETRIES)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def file_submission_task(self, submission_id: str) -> None:
     try:
         services.file_submission(submission_id=submission_id)
     except Submission.DoesNotExist:
         logger.warning("Submission %s no longer exists; nothing to file", submission_id)
+    except PermanentFilingError as exc:
+        # A refusal (4xx, invalid resource) will not change by retrying: show staff.
+        logger.error("Filing submission %s refused: %s", submission_id, exc)
+        services.record_filing_failure(submission_id=submission_id, error=exc)
     except Exception as exc:
-        if self.request.retries >= FILING_MAX_RETRIES:
-            logger.error("Filing submission %s failed: %s", submission_id, type(exc).__name__)
-            services.record_filing_failure(submission_id=submission_id, error=exc)
+        # A dead connection (database restart) must not poison the next attempt. (Not
+        # when run in-process: there the caller's transaction owns the connection.)
+        if not self.request.is_eager:
+            close_old_connections()
+        final = self.request.retries >= settings.FILING_MAX_RETRIES
+        logger.warning("Filing submission %s failed (attempt %d): %s", submission_id,
+                       self.request.retries + 1, type(exc).__name__)
+        try:
+            services.record_filing_failure(submission_id=submission_id, error=exc,
+                                           final=final)
+        except Exception:
+            # The database itself may be what failed; the retry still goes ahead.
+            if not self.request.is_eager:
+                close_old_connections()
+            logger.warning("Could not record the failed attempt for %s", submission_id)
+            if final:
+                raise
+        if final:
             return
-        # A dead connection (database restart) must not poison the next attempt.
-        close_old_connections()
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 5, 300)) from exc
-    logger.info("Filed submission %s", submission_id)
+        raise self.retry(exc=exc, countdown=filing_backoff(self.request.retries)) from exc
+    else:
+        logger.info("Filed submission %s", submission_id)
 
 
 @shared_task(acks_late=True)
 def sweep_unfiled_submissions() -> int:
     """Re-enqueue submissions whose filing task was lost (broker down, worker killed)."""
-    cutoff = timezone.now() - datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
-    ids = list(Submission.objects.filter(state=Submission.State.SUBMITTED,
-                                         submitted_at__lt=cutoff)
-               .order_by("submitted_at").values_list("pk", flat=True)[:1000])
+    from forms_app.filing.services import claim_unfiled_for_sweep
+
+    ids = claim_unfiled_for_sweep(
+        older_than=datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES))
     for submission_id in ids:
         services.enqueue_filing(submission_id)
     if ids:

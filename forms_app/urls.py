@@ -12,6 +12,8 @@ urlpatterns = [
     path("form/answer/", patient.AnswerWizard.as_view(), name="answer"),
     path("form/check/", patient.check_answers, name="check"),
     path("form/confirmation/", patient.confirmation, name="confirmation"),
+    path("form/confirmation/your-answers.pdf", patient.confirmation_pdf,
+         name="confirmation_pdf"),
     path("form/submitted/", patient.already_submitted, name="already_submitted"),
     path("form/keep-alive/", patient.keep_alive, name="keep_alive"),
     path("form/unavailable/", patient.link_unavailable, name="unavailable"),

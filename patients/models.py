@@ -147,6 +147,9 @@ class RecordEntry(models.Model):
     source_id = models.UUIDField()
     resource_type = models.CharField(max_length=50)
     resource = EncryptedJSONField()
+    # Documents filed with the resource (e.g. a readable PDF), encrypted like it: a
+    # list of FHIR Attachment objects ({"contentType", "title", "data" (base64), ...}).
+    attachments = EncryptedJSONField(null=True, blank=True)
     # Scores and flags stay in plain JSON so that worklists and whiteboards can query them.
     summary = models.JSONField(default=dict, blank=True)
     filed_at = models.DateTimeField(default=timezone.now)
@@ -214,6 +217,13 @@ class AuditEvent(models.Model):
         AUDIT_EXPORTED = "audit.exported"
         RETENTION_APPLIED = "retention.applied"
         KEYS_ROTATED = "encryption.rotated"
+        # Filing and escalation (forms_app.filing)
+        FILING_REQUESTED = "submission.filing_requested"
+        FILED_EXTERNALLY = "submission.filed_external"
+        ANSWERS_DOWNLOADED = "answers.downloaded"
+        WORKLIST_TASK_CREATED = "worklist.created"
+        WORKLIST_NOTIFIED = "worklist.notified"
+        WORKLIST_ACKNOWLEDGED = "worklist.acknowledged"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -36,7 +36,7 @@ def record_audit(*, by, action, organisation=None, patient=None, obj=None,
 
 @transaction.atomic
 def add_record_entry(*, patient, source_kind, source_id, resource_type, resource,
-                     summary, by) -> tuple[RecordEntry, bool]:
+                     summary, by, attachments=None) -> tuple[RecordEntry, bool]:
     """File a document into the record, once per source.
 
     Callers hold a lock on their source row, so the existence check and the insert do
@@ -52,6 +52,7 @@ def add_record_entry(*, patient, source_kind, source_id, resource_type, resource
         resource_type=resource_type,
         resource=resource,
         summary=summary,
+        attachments=attachments,
     )
     record_audit(by=by, action=AuditEvent.Action.FILED, patient=patient, obj=entry,
                  detail={"source_kind": source_kind, "source_id": str(source_id)})

@@ -1,3 +1,3 @@
 """Admin registrations, one module per area."""
 
-from forms_app.admin import api, core, delivery, retention  # noqa: F401
+from forms_app.admin import api, core, delivery, filing, retention  # noqa: F401

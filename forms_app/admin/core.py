@@ -432,10 +432,18 @@ class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="File selected submissions again")
     def file_again(self, request, queryset):
+        from forms_app.filing.services import FilingServiceError
+        from forms_app.filing.services import file_again as file_again_service
+
         queued = 0
         for submission in queryset.filter(
                 state__in=[Submission.State.SUBMITTED, Submission.State.FAILED]):
-            queued += services.enqueue_filing(submission.pk)
+            try:
+                file_again_service(submission_id=submission.pk, by=request.user)
+            except FilingServiceError as exc:
+                self.message_user(request, str(exc), level=messages.WARNING)
+            else:
+                queued += 1
         self.message_user(request, f"Queued {queued} submission(s) for filing.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -27,6 +27,7 @@ from forms_app.models.design import (
     Operator,
     ScoreBand,
 )
+from forms_app.models.filing import WorklistTask
 from forms_app.models.retention import RetentionPolicy
 from forms_app.models.whiteboard import Appointment
 
@@ -53,6 +54,7 @@ __all__ = [
     "RetentionPolicy",
     "ScoreBand",
     "Submission",
+    "WorklistTask",
     "hash_token",
     "new_reference",
 ]

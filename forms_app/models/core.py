@@ -458,6 +458,8 @@ class Submission(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     filed_at = models.DateTimeField(null=True, blank=True)
     filing_attempts = models.PositiveIntegerField(default=0)
+    # When the sweeper last re-enqueued it, so a backlog is not re-enqueued every sweep.
+    filing_swept_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     objects = SubmissionQuerySet.as_manager()

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +34,8 @@ from forms_app.views import one_time_code
 SESSION_LINK = "patient_link"          # set by the link, before the identity check
 SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
 SESSION_REFERENCE = "patient_reference"
+# The submission this session has just sent: the only one whose PDF it may download.
+SESSION_SUBMITTED = "patient_submitted"
 
 
 def patient_session_seconds() -> int:
@@ -357,6 +359,7 @@ def check_answers(request):
         if kiosk.is_kiosk(request):
             return kiosk.lock(request)
         request.session[SESSION_REFERENCE] = submitted.reference
+        request.session[SESSION_SUBMITTED] = str(submitted.pk)
         request.session.pop(SESSION_VERIFIED, None)
         return redirect("patient:confirmation")
     return render(request, "forms_app/patient/check.html", {
@@ -373,7 +376,25 @@ def confirmation(request):
     reference = request.session.get(SESSION_REFERENCE)
     if not reference:
         return redirect("patient:already_submitted")
-    return render(request, "forms_app/patient/confirmation.html", {"reference": reference})
+    return render(request, "forms_app/patient/confirmation.html", {
+        "reference": reference,
+        "can_download": bool(request.session.get(SESSION_SUBMITTED)),
+    })
+
+
+@never_cache
+@require_http_methods(["GET"])
+def confirmation_pdf(request):
+    """The patient's own copy of what they sent, for this session only (no id in the URL)."""
+    submission_id = request.session.get(SESSION_SUBMITTED)
+    if not submission_id:
+        return redirect("patient:already_submitted")
+    from forms_app.filing.services import patient_copy_pdf
+
+    pdf = patient_copy_pdf(submission_id=submission_id, ip_address=client_ip(request))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="your-answers.pdf"'
+    return response
 
 
 @never_cache

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import factory
 
 from forms_app import services
@@ -6,10 +9,12 @@ from forms_app.models import (
     FlagCondition,
     FlagRule,
     Form,
+    FormVersion,
     Item,
     ItemCondition,
     Operator,
     ScoreBand,
+    Submission,
 )
 from tests.factories.patients import OrganisationFactory
 
@@ -160,17 +165,38 @@ def bilingual_definition() -> dict:
 def version_from_definition(organisation, definition, *, by):
     """A published version holding ``definition`` as it is (the admin builds versions from
     a draft; an imported Questionnaire is stored the same way)."""
-    from forms_app.models import FormVersion
-
     form = FormFactory(organisation=organisation, title=definition["title"])
     return FormVersion.objects.create(form=form, number=1, title=definition["title"],
                                       definition=definition, published_by=by)
 
 
+LIBRARY = Path(__file__).resolve().parents[2] / "forms_app" / "library"
+
+
 def library_definition(name: str) -> str:
     """The text of a Questionnaire shipped in forms_app/library/ (e.g. "phq9")."""
-    from pathlib import Path
+    return (LIBRARY / f"{name}.json").read_text()
 
-    import forms_app
 
-    return (Path(forms_app.__file__).parent / "library" / f"{name}.json").read_text()
+def library_version(name: str, *, organisation, by=None) -> FormVersion:
+    """A published version of a library questionnaire (e.g. "phq9"), as it is on disk."""
+    return version_from_definition(organisation, json.loads(library_definition(name)), by=by)
+
+
+# --- Filing (issue 6) -------------------------------------------------------------------
+
+PHQ9_NONE, PHQ9_SEVERAL_DAYS = "LA6568-5", "LA6569-3"
+
+
+def phq9_answers(*, item9=PHQ9_NONE) -> dict:
+    answers = {f"phq9-{n}": PHQ9_SEVERAL_DAYS for n in range(1, 9)}
+    answers["phq9-9"] = item9
+    return answers
+
+
+def submitted(version, *, patient, care_team, by, answers) -> Submission:
+    """Issue a link and submit answers through the services, as the patient would."""
+    issued = services.issue_link(version=version, patient=patient, care_team=care_team,
+                                 by=by)
+    submission = Submission.objects.create(link=issued.link)
+    return services.submit(submission_id=submission.pk, answers=answers)
