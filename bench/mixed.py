@@ -7,7 +7,7 @@ whatever the server's speed, and times each request from when it was due (no
 coordinated omission). Bounded: DURATION seconds, every request times out after 10 s,
 127.0.0.1 only.
 
-Usage: python bench/mixed.py BASE_URL STATE_JSON DURATION SCALE > result.json
+Usage: python bench/mixed.py BASE_URL STATE_JSON DURATION SCALE SUBMIT_SESSIONS_FILE
 SCALE multiplies the per-second rates in RATES (a large trust's peak); 10 = ten times.
 """
 
@@ -39,10 +39,10 @@ def percentile(values, p):
     return values[k]
 
 
-async def main(base, state, duration, scale):
+async def main(base, state, duration, scale, submit_file):
     out = Path(state["out"])
     fresh = (out / "sessions_fresh10.txt").read_text().split()
-    submit = (out / "sessions_mixed_submit.txt").read_text().split()
+    submit = (out / submit_file).read_text().split()
     csrf, staff, team = state["csrf"], state["staff_session"], state["team"]
     patients = state["patients"]
     results = {name: [] for name in RATES}
@@ -120,6 +120,7 @@ async def main(base, state, duration, scale):
 
 
 if __name__ == "__main__":
-    base, state_path, duration, scale = sys.argv[1:5]
+    base, state_path, duration, scale, submit_file = sys.argv[1:6]
     state = json.loads(Path(state_path).read_text())
-    print(json.dumps(asyncio.run(main(base, state, float(duration), float(scale))), indent=1))
+    print(json.dumps(asyncio.run(main(base, state, float(duration), float(scale),
+                                      submit_file)), indent=1))
