@@ -76,7 +76,9 @@ async def main(base, state, duration, scale, submit_file):
         return "GET", f"/whiteboard/{team}/data.json", cookies(staff), None
 
     timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=256)
+    # At most 64 requests in flight: beyond that a request waits here (and its wait
+    # counts in its latency) rather than piling up in the server's listen queue.
+    connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(base, timeout=timeout, connector=connector,
                                      cookie_jar=aiohttp.DummyCookieJar()) as http:
         async def one(name, due):
