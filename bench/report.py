@@ -46,9 +46,13 @@ def main(results_path, out_path):
         "machine, with one command:",
         "",
         "```sh",
-        "make bench            # = .venv/bin/python bench/run.py (BENCH_DB=pf_bench8 "
-        "BENCH_REDIS_DB=10 for this run)",
+        r.get("command") or (
+            f"BENCH_DB={r['config']['db']} BENCH_REDIS_DB={r['config']['redis_db']} "
+            f"BENCH_BACKLOG={r['config']['backlog']} BENCH_BIG_ROWS={r['config']['big_rows']} "
+            "BENCH_FILING_TIMEOUT=240 .venv/bin/python bench/run.py"),
         "```",
+        "",
+        "(`make bench` runs the same with the defaults of bench/README.md.)",
         "",
         "gunicorn with 2 sync worker processes and persistent database connections "
         "(CONN_MAX_AGE=600), DEBUG off; PostgreSQL and Redis on 127.0.0.1; a real Celery "

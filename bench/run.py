@@ -172,7 +172,10 @@ def main():
                "config": {"db": DB, "redis_db": REDIS_DB, "duration_s": DURATION,
                           "connections": CONNECTIONS, "backlog": BACKLOG,
                           "big_rows": BIG_ROWS, "mixed_scale": MIXED_SCALE,
-                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count()}}
+                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count()},
+               "command": " ".join([*(f"{k}={v}" for k, v in sorted(os.environ.items())
+                                      if k.startswith("BENCH_")),
+                                    ".venv/bin/python bench/run.py"])}
     run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"])
     t0 = time.monotonic()
     if os.environ.get("BENCH_REUSE_SEED"):
