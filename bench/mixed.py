@@ -7,7 +7,7 @@ whatever the server's speed, and times each request from when it was due (no
 coordinated omission). Bounded: DURATION seconds, every request times out after 10 s,
 127.0.0.1 only.
 
-Usage: python bench/mixed.py BASE_URL STATE_JSON DURATION SCALE > result.json
+Usage: python bench/mixed.py BASE_URL STATE_JSON DURATION SCALE SUBMIT_SESSIONS_FILE
 SCALE multiplies the per-second rates in RATES (a large trust's peak); 10 = ten times.
 """
 
@@ -39,10 +39,10 @@ def percentile(values, p):
     return values[k]
 
 
-async def main(base, state, duration, scale):
+async def main(base, state, duration, scale, submit_file):
     out = Path(state["out"])
     fresh = (out / "sessions_fresh10.txt").read_text().split()
-    submit = (out / "sessions_mixed_submit.txt").read_text().split()
+    submit = (out / submit_file).read_text().split()
     csrf, staff, team = state["csrf"], state["staff_session"], state["team"]
     patients = state["patients"]
     results = {name: [] for name in RATES}
@@ -76,7 +76,9 @@ async def main(base, state, duration, scale):
         return "GET", f"/whiteboard/{team}/data.json", cookies(staff), None
 
     timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=256)
+    # At most 64 requests in flight: beyond that a request waits here (and its wait
+    # counts in its latency) rather than piling up in the server's listen queue.
+    connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(base, timeout=timeout, connector=connector,
                                      cookie_jar=aiohttp.DummyCookieJar()) as http:
         async def one(name, due):
@@ -120,6 +122,7 @@ async def main(base, state, duration, scale):
 
 
 if __name__ == "__main__":
-    base, state_path, duration, scale = sys.argv[1:5]
+    base, state_path, duration, scale, submit_file = sys.argv[1:6]
     state = json.loads(Path(state_path).read_text())
-    print(json.dumps(asyncio.run(main(base, state, float(duration), float(scale))), indent=1))
+    print(json.dumps(asyncio.run(main(base, state, float(duration), float(scale),
+                                      submit_file)), indent=1))

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -102,9 +103,34 @@ def _query(request):
     return query
 
 
+def _fragment_html(team, start, end, privacy) -> str:
+    """The refreshing part of the board, rendered once per board and privacy mode.
+
+    It depends on nothing in the request (no CSRF token, no user), so every screen
+    polling the same board shares one rendering for the cache's few seconds; rendering
+    hundreds of rows costs far more than reading them.
+    """
+    seconds = settings.WHITEBOARD_CACHE_SECONDS
+    key = (f"whiteboard:html:{team.pk}:{start.isoformat()}:{end.isoformat()}:"
+           f"{privacy:d}")
+    html = cache.get(key) if seconds else None
+    if html is None:
+        board = _board(team, start, end)
+        html = render_to_string("forms_app/whiteboard/_board.html", {
+            "board": board,
+            "team": team,
+            "privacy": privacy,
+            "chart": completion_chart(board),
+            "window_end": end - datetime.timedelta(microseconds=1),
+            "single_day": end - start <= datetime.timedelta(days=1),
+        })
+        if seconds:
+            cache.set(key, html, seconds)
+    return html
+
+
 def _context(request, team, query):
     start, end = query.window()
-    board = _board(team, start, end)
     privacy = query.cleaned_data.get("privacy", False)
     params = request.GET.urlencode()
     suffix = f"?{params}" if params else ""
@@ -112,12 +138,9 @@ def _context(request, team, query):
             "end": (timezone.localdate(end) - datetime.timedelta(days=1)).isoformat()}
     toggled = {**base, **({} if privacy else {"privacy": "on"})}
     return {
-        "board": board,
+        "board_html": _fragment_html(team, start, end, privacy),
         "team": team,
         "privacy": privacy,
-        "chart": completion_chart(board),
-        "window_end": end - datetime.timedelta(microseconds=1),
-        "single_day": end - start <= datetime.timedelta(days=1),
         "refresh_seconds": settings.WHITEBOARD_REFRESH_SECONDS,
         "fragment_url": reverse("whiteboard:fragment", args=[team.pk]) + suffix,
         "data_url": reverse("whiteboard:data", args=[team.pk]) + suffix,
@@ -154,8 +177,9 @@ def fragment(request, team_id):
     if query.errors:
         return _private(render(request, "forms_app/whiteboard/_errors.html",
                                {"query": query}, status=400))
-    return _private(render(request, "forms_app/whiteboard/_board.html",
-                           _context(request, team, query)))
+    start, end = query.window()
+    html = _fragment_html(team, start, end, query.cleaned_data.get("privacy", False))
+    return _private(HttpResponse(html))
 
 
 def _json_body(team, query) -> tuple[bytes, str]:

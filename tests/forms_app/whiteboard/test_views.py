@@ -180,3 +180,18 @@ def test_set_appointment_refuses_naive_times_and_audits(demo):
     assert not hasattr(link, "appointment") or link.appointment is None
     whiteboard_services.set_appointment(link=link, by=user, location="Bed 1")
     assert AuditEvent.objects.filter(action=AuditEvent.Action.APPOINTMENT_SET).count() == 1
+
+
+def test_screens_share_one_build_within_the_cache_time(client, demo, otp_login, settings,
+                                                       django_assert_num_queries):
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, team, version = demo
+    make_links(version=version, team=team, count=3)
+    otp_login(client, user)
+    urls = _urls(team)
+    first = client.get(urls["fragment"]).content
+    # Later polls within the cache time: session, user, device and team only.
+    with django_assert_num_queries(4):
+        assert client.get(urls["fragment"]).content == first
+    with django_assert_num_queries(4):
+        assert first.decode() in client.get(urls["board"]).content.decode()
