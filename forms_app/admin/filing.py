@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 
 from forms_app.filing import services
 from forms_app.models import WorklistTask
+from patients.admin_site import ScopedAdminMixin
 
 
 @admin.register(WorklistTask)
-class WorklistTaskAdmin(admin.ModelAdmin):
+class WorklistTaskAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["submission", "patient", "care_team", "created_at", "notified_at",
                     "acknowledged_at", "acknowledged_by"]
     list_filter = [("acknowledged_at", admin.EmptyFieldListFilter)]
@@ -16,9 +17,10 @@ class WorklistTaskAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["acknowledge"]
 
-    def get_queryset(self, request):
-        return WorklistTask.objects.visible_to(request.user).select_related(
-            "submission", "patient", "care_team", "acknowledged_by")
+    def scope(self, request, queryset):
+        return queryset.filter(pk__in=WorklistTask.objects.visible_to(request.user)
+                               ).select_related("submission", "patient", "care_team",
+                                                "acknowledged_by")
 
     def has_add_permission(self, request):
         return False

@@ -247,9 +247,17 @@ class AnswerWizard(WizardView):
         return response
 
     def get_form_list(self):
-        enabled = self.compiled.enabled_page_keys(self.draft_answers)
-        form_list = OrderedDict(
-            (key, self.compiled.form_class(key, answers=self.draft_answers)) for key in enabled)
+        # formtools asks for the form list dozens of times a request (every steps.*
+        # lookup); build it once per state of the answers, which is what it depends on.
+        cached = getattr(self, "_form_list_for", None)
+        if cached is not None and cached[0] == self.draft_answers:
+            form_list = cached[1]
+        else:
+            enabled = self.compiled.enabled_page_keys(self.draft_answers)
+            form_list = OrderedDict(
+                (key, self.compiled.form_class(key, answers=self.draft_answers))
+                for key in enabled)
+            self._form_list_for = (dict(self.draft_answers), form_list)
         # formtools clears these after each valid step; keep them present.
         self._resolved_form_list = form_list
         self._cache_signature = None

@@ -111,6 +111,10 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"kiosk:start", STAFF),
     (r"kiosk:(hand_back|unlock)", PUBLIC),
     (r"set_language", PUBLIC),  # the language switcher (POST; GET redirects)
+    # Flag worklists (issue 6): acknowledge is POST only (405 on GET).
+    (r"worklist:list", STAFF),
+    (r"worklist:acknowledge", GUARDED),
+    (r"admin:forms_app_worklisttask_.*", ADMIN_ONLY),
     # Whiteboards (issue 8).
     (r"whiteboard:(board|fragment)", STAFF),
     (r"whiteboard:data", Rule(guarded=True, right_team_reaches=True, json=True)),
@@ -186,6 +190,7 @@ KWARGS = {
         else str(world.users["right_team"].totpdevice_set.get().pk)),
     "team_id": lambda world, ident: str(world.team.pk),
     "list_id": lambda world, ident: str(uuid.uuid4()),
+    "task_id": lambda world, ident: str(uuid.uuid4()),
 }
 
 
