@@ -27,7 +27,7 @@ def raw_values():
 def test_every_encrypted_model_is_found():
     found = {model._meta.label: set(fields) for model, fields in encrypted_fields()}
     assert found["forms_app.Submission"] == {"answers", "draft_answers", "wizard_state"}
-    assert found["patients.RecordEntry"] == {"resource"}
+    assert found["patients.RecordEntry"] == {"resource", "attachments"}
 
 
 def test_raw_rows_hold_no_plaintext():
