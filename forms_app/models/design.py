@@ -23,28 +23,45 @@ ANSWER_HELP = ("yes/no: true or false; choice: the option's code (or, with more/
                "written.")
 
 
-class ItemCondition(models.Model):
-    """Show ``item`` (a question, group or page) only when an earlier answer meets this."""
+class Condition(models.Model):
+    """An answer compared with a value: what shows an item, or what raises a flag."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="conditions")
     # RESTRICT: a question that a condition depends on cannot be deleted on its own
     # (that would silently show the item to everyone), but the whole form can.
-    question = models.ForeignKey(Item, on_delete=models.RESTRICT, related_name="+",
-                                 help_text="An earlier question in this form.")
+    question = models.ForeignKey(Item, on_delete=models.RESTRICT, related_name="+")
     operator = models.CharField(max_length=6, choices=Operator.choices, default=Operator.EQUALS)
     answer = models.CharField(max_length=255, blank=True, help_text=ANSWER_HELP)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
 
     def __str__(self):
         return f"{self.question.link_id} {self.operator} {self.answer}"
 
+    def owner(self):
+        """The item whose visibility this condition governs, if any."""
+        return None
+
     def clean(self):
         from forms_app.design.validation import clean_condition
 
-        clean_condition(self, owner=self.item if self.item_id else None)
+        clean_condition(self, owner=self.owner())
+
+
+class ItemCondition(Condition):
+    """Show ``item`` (a question, group or page) only when an earlier answer meets this."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="conditions")
+    question = models.ForeignKey(Item, on_delete=models.RESTRICT, related_name="+",
+                                 help_text="An earlier question in this form.")
+
+    class Meta(Condition.Meta):
+        pass
+
+    def owner(self):
+        return self.item if self.item_id else None
 
 
 class ScoreBand(models.Model):
@@ -102,21 +119,12 @@ class FlagRule(models.Model):
         return self.code
 
 
-class FlagCondition(models.Model):
+class FlagCondition(Condition):
+    """One condition of a flag rule; any question or calculated score of the form."""
+
     rule = models.ForeignKey(FlagRule, on_delete=models.CASCADE, related_name="conditions")
     question = models.ForeignKey(Item, on_delete=models.RESTRICT, related_name="+",
                                  help_text="Any question or calculated score in this form.")
-    operator = models.CharField(max_length=6, choices=Operator.choices, default=Operator.EQUALS)
-    answer = models.CharField(max_length=255, blank=True, help_text=ANSWER_HELP)
-    position = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self):
-        return f"{self.question.link_id} {self.operator} {self.answer}"
-
-    def clean(self):
-        from forms_app.design.validation import clean_condition
-
-        clean_condition(self, owner=None)
+    class Meta(Condition.Meta):
+        pass
