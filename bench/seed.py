@@ -32,7 +32,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     BACKEND_SESSION_KEY,
     HASH_SESSION_KEY,
@@ -237,14 +236,16 @@ def main():
                   started=started, now=now)
 
 
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
 def make_sessions(*, user, device, organisation, teams, v10, v50, spare, patients,
                   state10, draft10, today_rows, started, now):
     """Sessions of staff and of patients at each point of the journey, as files."""
     log("patient sessions")
     staff_key, staff_session = session_row({
-        SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0]
-        if hasattr(settings, "AUTHENTICATION_BACKENDS")
-        else "django.contrib.auth.backends.ModelBackend",
+        # The backend that signs staff in (axes' backend comes first but loads no users).
+        SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: MODEL_BACKEND,
         HASH_SESSION_KEY: user.get_session_auth_hash(),
         DEVICE_ID_SESSION_KEY: device.persistent_id,
     })
