@@ -11,6 +11,7 @@ from forms_app.admin.design import (
     AnswerOptionInline,
     DraftModelForm,
     FlagRuleInline,
+    FormPartAdminMixin,
     ItemConditionInline,
     LibraryForm,
     ScoreBandInline,
@@ -251,7 +252,7 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
+class ItemAdmin(FormChangeAuditMixin, FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     fieldsets = ITEM_FIELDSETS
     form = DraftModelForm
@@ -268,11 +269,6 @@ class ItemAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = item_score_items_queryset(request)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def scope(self, request, queryset):
-        return queryset.filter(form__in=Form.objects.visible_to(request.user))
-
-    def has_module_permission(self, request):
-        return False  # reached from a form's page, not the index
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "form":

@@ -127,8 +127,19 @@ class FlagConditionInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class FormPartAdminMixin(ScopedAdminMixin):
+    """An admin for a part of a form (an item, a flag rule): reached from the form's own
+    page, and scoped through the form it belongs to."""
+
+    def scope(self, request, queryset):
+        return queryset.filter(form__in=Form.objects.visible_to(request.user))
+
+    def has_module_permission(self, request):
+        return False  # reached from a form's page, not the index
+
+
 @admin.register(FlagRule)
-class FlagRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class FlagRuleAdmin(FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["code", "form", "severity"]
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
@@ -137,11 +148,6 @@ class FlagRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
         # Its conditions name questions of this form: it cannot move to another.
         return ["form"] if obj is not None else []
 
-    def scope(self, request, queryset):
-        return queryset.filter(form__in=Form.objects.visible_to(request.user))
-
-    def has_module_permission(self, request):
-        return False  # reached from a form's page, not the index
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "form":
