@@ -7,6 +7,8 @@ from django.conf import settings
 # callers look for the FHIR edges.
 from forms_app.design.export import draft_to_questionnaire, questionnaire_url
 
+FORM_VERSION_EXTENSION = "https://fhir.patient-forms.nhs.uk/StructureDefinition/form-version"
+
 __all__ = ["draft_to_questionnaire", "questionnaire_response", "questionnaire_url"]
 
 
@@ -14,6 +16,10 @@ def questionnaire_response(submission, compiled) -> dict:
     """The completed submission as a FHIR R4 QuestionnaireResponse."""
     link = submission.link
     version = link.version
+    published = f"{version.definition.get('url')}|{version.number}"
+    # The instrument's own canonical where the form came from one (an EHR then knows
+    # this is a response to, say, the HL7 PHQ-9), with the published version beside it.
+    derived = version.definition.get("derivedFrom") or [published]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": str(submission.id),
@@ -21,7 +27,8 @@ def questionnaire_response(submission, compiled) -> dict:
             "system": settings.FHIR_SUBMISSION_IDENTIFIER_SYSTEM,
             "value": str(submission.id),
         },
-        "questionnaire": f"{version.definition.get('url')}|{version.number}",
+        "questionnaire": derived[0],
+        "extension": [{"url": FORM_VERSION_EXTENSION, "valueCanonical": published}],
         "status": "completed",
         "subject": {
             "identifier": {

@@ -12,6 +12,10 @@ from django.db.models import Prefetch
 
 from forms_app.design import values as v
 from forms_app.engine import extensions as ext
+from forms_app.engine.expressions import ExpressionError, parse_expression, to_fhirpath
+from forms_app.engine.items import Item as EngineItem
+from forms_app.engine.items import Option
+from forms_app.engine.rules import designer_value_path
 from forms_app.models import FlagRule, Item, ItemCondition
 
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
@@ -20,10 +24,9 @@ SCORE_TOTAL_EXPRESSION = "%resource.repeat(item).answer.value.ordinal().sum()"
 
 
 def score_sum_expression(link_ids) -> str:
-    return " + ".join(
-        f"%resource.repeat(item).where(linkId='{link_id}').answer.value.ordinal()"
-        for link_id in link_ids
-    )
+    # sum() rather than "a + b": in FHIRPath one unanswered term would empty a "+".
+    ids = " | ".join(f"'{link_id}'" for link_id in link_ids)
+    return f"%resource.repeat(item).where(linkId in ({ids})).answer.value.ordinal().sum()"
 
 
 def questionnaire_url(form) -> str:
@@ -222,8 +225,12 @@ def _item(item, draft: Draft) -> dict:
     if item.help_text and item.type == Item.Type.DISPLAY:
         # A display item cannot hold a help child item.
         extensions.append(_extension(ext.HELP_TEXT, "String", item.help_text))
+    if item.hidden:
+        extensions.append(_extension(ext.HIDDEN, "Boolean", True))
     if calculated:
-        extensions += _calculation(item)
+        extensions += _calculation(item, draft)
+    extensions += [e for e in item.fhir_extensions if e.get("url") != ext.CALCULATED_EXPRESSION
+                   or item.calculation == Item.Calculation.EXPRESSION]
     extensions += [_band(band) for band in item.bands.all()]
     extensions += [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id == item.pk]
     if extensions:
@@ -251,9 +258,39 @@ def _item(item, draft: Draft) -> dict:
     return data
 
 
-def _calculation(item) -> list[dict]:
+def _formula_as_fhirpath(item, draft: Draft) -> str | None:
+    """The designer's formula compiled to FHIRPath (what other systems evaluate)."""
+    try:
+        formula = parse_expression(item.formula)
+    except ExpressionError:
+        return None
+    by_link_id = {i.link_id: i for i in draft.items}
+    if any(name not in by_link_id for name in formula.references):
+        return None
+
+    def value_of(link_id: str) -> str:
+        target = by_link_id[link_id]
+        kinds = {"coding": "Coding", "string": "String", "integer": "Integer"}
+        options = tuple(Option(o.code, o.display, kinds[o.value_type])
+                        for o in target.options.all())
+        return designer_value_path(EngineItem(link_id, v.fhir_type(target.type)[0],
+                                              options=options))
+
+    return to_fhirpath(formula, value_of)
+
+
+def _calculation(item, draft: Draft) -> list[dict]:
+    if item.calculation == Item.Calculation.EXPRESSION:
+        return []  # kept verbatim in fhir_extensions
     if item.calculation == Item.Calculation.FORMULA:
-        return [_extension(ext.COMPUTED, "String", item.formula)]
+        # Both: our formula for the designer, and the same as FHIRPath for everyone else
+        # (the engine evaluates the formula's FHIRPath; they cannot disagree).
+        found = [_extension(ext.COMPUTED, "String", item.formula)]
+        expression = _formula_as_fhirpath(item, draft)
+        if expression:
+            found.append({"url": ext.CALCULATED_EXPRESSION,
+                          "valueExpression": {"language": FHIRPATH, "expression": expression}})
+        return found
     if item.calculation == Item.Calculation.SCORE_TOTAL:
         expression = SCORE_TOTAL_EXPRESSION
     else:
@@ -275,12 +312,20 @@ def draft_to_questionnaire(form, *, version_number: int, draft: Draft | None = N
         "status": "active",
         "publisher": form.organisation.name,
     }
+    if form.source_url:
+        source = form.source_url + (f"|{form.source_version}" if form.source_version else "")
+        questionnaire["derivedFrom"] = [source]
+    if form.source_identifier:
+        questionnaire["identifier"] = form.source_identifier
     if form.description:
         questionnaire["description"] = form.description
+    if form.copyright:
+        questionnaire["copyright"] = form.copyright
     if form.code:
         questionnaire["code"] = [_coding(form.code_system, form.code, form.code_display)]
-    root_rules = [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id is None]
-    if root_rules:
-        questionnaire["extension"] = root_rules
+    root_extensions = list(form.fhir_extensions) + [
+        _flag_rule(rule) for rule in draft.flag_rules if rule.item_id is None]
+    if root_extensions:
+        questionnaire["extension"] = root_extensions
     questionnaire["item"] = [_item(item, draft) for item in draft.children.get(None, [])]
     return questionnaire

@@ -24,9 +24,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 from forms_app.design import values as v
 from forms_app.engine import extensions as ext
-from forms_app.engine.rules import _SUM_ALL, _TERM
+from forms_app.engine.rules import CALCULABLE_TYPES
+
+# The calculatedExpressions the designer writes for its own kinds of total
+# (export.SCORE_TOTAL_EXPRESSION, export.score_sum_expression, and the sum of terms it
+# wrote before), read back into those kinds so that staff can go on editing them. Every
+# other FHIRPath calculation is kept verbatim and evaluated as FHIRPath.
+_SUM_ALL = re.compile(
+    r"%resource\.(?:item|repeat\(item\))\.answer\.value\.(?:ordinal|weight)\(\)\.sum\(\)"
+)
+_SUM_OF = re.compile(
+    r"%resource\.repeat\(item\)\.where\(linkIdin\((?P<ids>'[^']+'(?:\|'[^']+')*)\)\)"
+    r"\.answer\.value\.(?:ordinal|weight)\(\)\.sum\(\)"
+)
+_TERM = re.compile(
+    r"%resource(?:\.(?:item|repeat\(item\))|\.where\(linkId\s*=\s*'[^']+'\))*"
+    r"\.where\(linkId\s*=\s*'(?P<link_id>[^']+)'\)\.answer\.value\.(?:ordinal|weight)\(\)"
+)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_JSON_DEPTH = 60
@@ -58,6 +76,13 @@ METADATA_KEYS = ("id", "meta", "implicitRules", "language", "text", "url", "iden
                  "publisher", "contact", "useContext", "jurisdiction", "purpose",
                  "copyright", "approvalDate", "lastReviewDate", "effectivePeriod",
                  "derivedFrom")
+# Of those, what says which instrument this is: kept on the draft, exported again and
+# named in every QuestionnaireResponse, so an EHR can tell a response is to the HL7 PHQ-9.
+# A Questionnaire this platform exported names its source in derivedFrom (its own url is
+# the published version's), so a re-import keeps the original instrument.
+SOURCE_KEYS = ("url", "version", "identifier", "copyright", "derivedFrom")
+# Form-level extensions kept verbatim (the engine evaluates them).
+FORM_EXTENSIONS = frozenset({ext.VARIABLE, ext.LAUNCH_CONTEXT})
 ROOT_KEYS = frozenset({"resourceType", "title", "description", "code", "item", "extension",
                        "contained", *METADATA_KEYS})
 STRING_EXTENSIONS = {
@@ -106,8 +131,13 @@ class Plan:
     flag_rules: list[PlannedRule] = field(default_factory=list)
     report: list[dict[str, str]] = field(default_factory=list)
 
-    def note(self, item: str | None, message: str) -> None:
-        self.report.append({"item": item or "", "message": message})
+    def note(self, item: str | None, message: str, *, clinical: bool = False) -> None:
+        """``clinical``: what was lost changes clinical meaning (a score, condition,
+        requirement, validation or repeat); publishing waits until staff accept it."""
+        entry: dict[str, Any] = {"item": item or "", "message": message}
+        if clinical:
+            entry["clinical"] = True
+        self.report.append(entry)
 
 
 # --- Refusing what cannot be read at all --------------------------------------------
@@ -197,6 +227,17 @@ def check_questionnaire(data: Any) -> dict:
 
 # --- Reading a Questionnaire into a plan --------------------------------------------
 
+def _jsonable(value: Any) -> Any:
+    """Parsed JSON (numbers read as Decimal) as plain JSON values for a JSONField."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -221,8 +262,8 @@ class _Planner:
         self.renamed: dict[str, str] = {}
         self.taken: set[str] = set()
 
-    def note(self, item, message):
-        self.plan.note(item, message)
+    def note(self, item, message, *, clinical=False):
+        self.plan.note(item, message, clinical=clinical)
 
     # Form level.
 
@@ -234,7 +275,8 @@ class _Planner:
         plan.form["title"] = title[:200]
         plan.form["description"] = _text(data.get("description"))
         self._code(None, data.get("code"), plan.form)
-        dropped = [key for key in METADATA_KEYS if key in data]
+        self._source(data)
+        dropped = [key for key in METADATA_KEYS if key in data and key not in SOURCE_KEYS]
         if dropped:
             self.note(None, "Not kept, as a new draft has its own: " + ", ".join(dropped) + ".")
         for key in data:
@@ -244,6 +286,8 @@ class _Planner:
             url = extension.get("url") if isinstance(extension, dict) else None
             if url == ext.FLAG_RULE:
                 self._flag_rule(None, extension)
+            elif url in FORM_EXTENSIONS:
+                plan.form.setdefault("fhir_extensions", []).append(_jsonable(extension))
             else:
                 self.note(None, f"The extension {url} is not supported and was left out.")
         for raw in data["item"]:
@@ -256,6 +300,23 @@ class _Planner:
                                 "and was left out.")
         self._resolve()
         return plan
+
+    def _source(self, data: dict) -> None:
+        form = self.plan.form
+        derived = [d for d in ext.as_list(data.get("derivedFrom")) if isinstance(d, str)]
+        url, _, version = derived[0].partition("|") if derived else (
+            data.get("url"), None, data.get("version"))
+        if isinstance(url, str) and url.startswith(f"{settings.SITE_URL}/fhir/Questionnaire/"):
+            url = version = None  # one of this platform's own versions: no outside source
+        if isinstance(url, str) and url:
+            form["source_url"] = url[:500]
+        if isinstance(version, str) and version:
+            form["source_version"] = version[:100]
+        identifiers = [i for i in ext.as_list(data.get("identifier")) if isinstance(i, dict)]
+        if identifiers:
+            form["source_identifier"] = _jsonable(identifiers[:10])
+        if isinstance(data.get("copyright"), str):
+            form["copyright"] = data["copyright"][:5000]
 
     def _code(self, link_id, codes, target) -> None:
         codes = [c for c in ext.as_list(codes) if isinstance(c, dict) and c.get("code")]
@@ -304,22 +365,20 @@ class _Planner:
             self.note(_text(original_id) or None,
                       f'Left out: the item type "{item_type}" cannot be answered on a '
                       "patient form here" + (" (nor its sub-items)." if raw.get("item")
-                                             else "."))
+                                             else "."), clinical=True)
             return
         if raw.get("modifierExtension"):
             self.note(_text(original_id) or None,
                       "Left out: it has a modifier extension, which changes its meaning in "
-                      "a way this platform cannot honour.")
-            return
-        if ext.extension_value(raw, ext.HIDDEN) is True:
-            self.note(_text(original_id) or None,
-                      "Left out: it is hidden from patients (questionnaire-hidden).")
+                      "a way this platform cannot honour.", clinical=True)
             return
         calculation = self._calculation_of(raw, _text(original_id), item_type)
         if calculation is False:
             return
         link_id = self._link_id(original_id)
         fields: dict[str, Any] = {"text": _text(raw.get("text")), "type": item_type}
+        if ext.extension_value(raw, ext.HIDDEN) is True:
+            fields["hidden"] = True
         planned = PlannedItem(link_id=link_id, parent=parent, fields=fields)
         self.plan.items.append(planned)
         if calculation:
@@ -381,28 +440,30 @@ class _Planner:
         expression = ext.extension_value(raw, ext.CALCULATED_EXPRESSION)
         if computed is None and expression is None:
             return None
-        if item_type not in ("integer", "decimal"):
-            self.note(link_id, f"Left out: a calculated {item_type} item is not supported "
-                               "(only whole and decimal numbers).")
+        if item_type not in CALCULABLE_TYPES:
+            self.note(link_id, f"Left out: a calculated {item_type} item cannot be shown.",
+                      clinical=True)
             return False
-        if isinstance(computed, str):
+        if isinstance(computed, str) and item_type in ("integer", "decimal"):
             return "formula", computed
         text = expression.get("expression") if isinstance(expression, dict) else None
         text = re.sub(r"\s+", "", text) if isinstance(text, str) else ""
         if _SUM_ALL.fullmatch(text):
             return "score-total", None
+        if match := _SUM_OF.fullmatch(text):
+            return "score-sum", [part.strip("'") for part in match["ids"].split("|")]
         body = text[1:-1] if text.startswith("(") and text.endswith(")") else text
         matches = [_TERM.fullmatch(term) for term in body.split("+")] if body else []
         if matches and all(matches):
             return "score-sum", [match["link_id"] for match in matches if match]
-        self.note(link_id, "Left out: its calculatedExpression is not a plain sum of answer "
-                           f"scores, which is all that is supported: {text[:200]}")
-        return False
+        # Any other FHIRPath: kept verbatim (_extensions) and evaluated as written.
+        return "expression", None
 
     def _flags(self, raw, link_id, item_type, fields, *, calculated) -> None:
         if raw.get("required") is True:
             if item_type in ("group", "display") or calculated:
-                self.note(link_id, "required was left out: only questions can be required.")
+                self.note(link_id, "required was left out: only questions can be required.",
+                          clinical=True)
             else:
                 fields["required"] = True
         if raw.get("repeats") is True:
@@ -410,10 +471,10 @@ class _Planner:
                 fields["type"] = "multiple-choice"
             elif item_type == "group":
                 self.note(link_id, "Repeating groups are not supported yet: imported as a "
-                                   "group answered once.")
+                                   "group answered once.", clinical=True)
             else:
                 self.note(link_id, "Repeated answers are not supported for this type: "
-                                   "imported as a question answered once.")
+                                   "imported as a question answered once.", clinical=True)
         if raw.get("readOnly") is True and not calculated and item_type != "display":
             self.note(link_id, "readOnly was left out: patients can answer this question.")
         max_length = raw.get("maxLength")
@@ -430,8 +491,12 @@ class _Planner:
         for extension in ext.as_list(raw.get("extension")):
             url = extension.get("url") if isinstance(extension, dict) else None
             kind, value = ext.value_of(extension) if isinstance(extension, dict) else (None, None)
-            if url in (ext.COMPUTED, ext.CALCULATED_EXPRESSION):
+            if url == ext.COMPUTED or (url == ext.CALCULATED_EXPRESSION
+                                       and fields.get("calculation") != "expression"):
                 continue  # read by _calculation_of
+            if url in ext.EXPRESSION_EXTENSIONS:
+                fields.setdefault("fhir_extensions", []).append(_jsonable(extension))
+                continue
             if url == ext.ITEM_CONTROL:
                 code = ext.item_control(raw)
                 if code in CONTROLS and fields["type"] in v.CHOICE_TYPES:
@@ -445,7 +510,8 @@ class _Planner:
                 try:
                     v.limit_value(fields["type"], text)
                 except ValueError as error:
-                    self.note(link_id, f"{name.replace('_', ' ')} was left out: {error}.")
+                    self.note(link_id, f"{name.replace('_', ' ')} was left out: {error}.",
+                              clinical=True)
                 else:
                     fields[name] = text
             elif url == ext.MIN_LENGTH and isinstance(value, int) and value >= 0:
@@ -505,7 +571,7 @@ class _Planner:
                 and conditions and all(isinstance(q, str) and op in OPERATORS
                                        for q, op, _ in conditions)):
             self.note(link_id, f'The flag rule "{code}" was left out: it needs a code, a '
-                               "severity, a message and conditions.")
+                               "severity, a message and conditions.", clinical=True)
             return
         self.plan.flag_rules.append(PlannedRule(code[:64], severity, message, behavior,
                                                 link_id, conditions))
@@ -533,7 +599,7 @@ class _Planner:
         for option in options:
             if option["code"] in codes:
                 self.note(link_id, f'A second option with the code "{option["code"]}" was '
-                                   "left out.")
+                                   "left out.", clinical=True)
                 continue
             codes.add(option["code"])
             selected = option.pop("selected", False)
@@ -671,7 +737,8 @@ class _Planner:
                     or kind == "Reference":
                 self.note(link_id, "A condition was left out (it names no question, has an "
                                    "unknown operator or compares a reference): the item is "
-                                   "shown more often than the source intended; review it.")
+                                   "shown more often than the source intended; review it.",
+                          clinical=True)
                 continue
             planned.conditions.append((question, operator, v.answer_text(kind, value)))
 
@@ -692,28 +759,28 @@ class _Planner:
                     self.note(item.link_id, f'Its condition on "{question}" was left out, as '
                                             "that question was not imported: the item is "
                                             "shown more often than the source intended; "
-                                            "review it.")
+                                            "review it.", clinical=True)
                     continue
                 kept.append((target, operator, answer))
             item.conditions = kept
             targets = [resolve(link_id) for link_id in item.score_items]
             if None in targets:
                 self.note(item.link_id, "Its sum names questions that were not imported; "
-                                        "they were left out of the sum.")
+                                        "they were left out of the sum.", clinical=True)
             item.score_items = [t for t in targets if t]
         for rule in self.plan.flag_rules:
             rule.item = resolve(rule.item) if rule.item else None
             targets = [(resolve(q), op, answer) for q, op, answer in rule.conditions]
             if any(t[0] is None for t in targets):
                 self.note(rule.item, f'Flag rule "{rule.code}" names a question that was not '
-                                     "imported; that condition was left out.")
+                                     "imported; that condition was left out.", clinical=True)
             rule.conditions = [t for t in targets if t[0]]
         codes: set[str] = set()
         rules = []
         for rule in self.plan.flag_rules:
             if rule.code in codes or not rule.conditions:
                 self.note(rule.item, f'Flag rule "{rule.code}" was left out (a duplicate code '
-                                     "or no conditions left).")
+                                     "or no conditions left).", clinical=True)
                 continue
             codes.add(rule.code)
             rules.append(rule)

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from .extensions import ITEM_WEIGHT
 from .items import Item
 from .values import (
     format_date,
@@ -128,14 +129,14 @@ def _choice_display(item: Item, value: Any) -> str:
     return option.display if option else str(value)
 
 
-def fhir_answers(item: Item, value: Any) -> list[dict]:
+def fhir_answers(item: Item, value: Any, *, scored: bool = False) -> list[dict]:
     """The QuestionnaireResponse ``answer`` list for a stored answer."""
     if is_empty(value):
         return []
     kind = item.type
     if kind in ("choice", "open-choice"):
         values = value if isinstance(value, list) else [value]
-        return [_fhir_choice(item, v) for v in values]
+        return [_fhir_choice(item, v, scored) for v in values]
     if kind == "boolean":
         return [{"valueBoolean": bool(value)}]
     if kind == "integer":
@@ -162,7 +163,7 @@ def fhir_answers(item: Item, value: Any) -> list[dict]:
     return [{"valueString": str(value)}]
 
 
-def _fhir_choice(item: Item, value: Any) -> dict:
+def _fhir_choice(item: Item, value: Any, scored: bool = False) -> dict:
     if isinstance(value, dict):
         return {"valueString": value["other"]}
     option = item.option(value)
@@ -170,7 +171,10 @@ def _fhir_choice(item: Item, value: Any) -> dict:
         return {"valueString": str(value)}
     if option.kind == "Coding":
         coding = {"system": option.system, "code": option.code, "display": option.display}
-        return {"valueCoding": {k: v for k, v in coding.items() if v}}
+        coding = {k: v for k, v in coding.items() if v}
+        if scored and option.score is not None:
+            coding["extension"] = [{"url": ITEM_WEIGHT, "valueDecimal": option.score}]
+        return {"valueCoding": coding}
     if option.kind == "Integer":
         return {"valueInteger": option.raw}
     return {"value" + option.kind: option.raw}

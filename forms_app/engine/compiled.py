@@ -10,11 +10,12 @@ from typing import Any
 from .answers import fits, to_initial
 from .conditions import condition_holds
 from .errors import DefinitionError
+from .evaluation import ResponseContext, as_answer, as_score
 from .forms import EngineForm, build_form_class
 from .items import EnableWhen, Item, Page
 from .parsing import walk_definition
-from .rules import apply_rules
-from .scoring import Evaluation, compute_bands, compute_scores, raised_flags
+from .rules import apply_rules, variables_of
+from .scoring import Evaluation, compute_bands, raised_flags
 from .summary import SummaryPage, response_items, summary_pages
 from .translation import languages, translate_definition
 
@@ -27,11 +28,18 @@ class CompiledForm:
     def __init__(self, definition: dict):
         walk = walk_definition(definition)
         flag_rules = apply_rules(walk, definition) if walk.items else []
+        self.variables = variables_of(
+            definition if isinstance(definition, dict) else {},
+            lambda message: walk.problems.append(f"The form: {message}"),
+        )
         if walk.problems:
             raise DefinitionError(walk.problems)
         self.definition = definition
         self.title: str = str(definition.get("title") or definition.get("name") or "")
         self.url: str | None = definition.get("url")
+        self.version: str | None = definition.get("version")
+        self.description: str = str(definition.get("description") or "")
+        self._calculated = [item for item in walk.items.values() if item.calculation]
         self.items: dict[str, Item] = walk.items
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
@@ -79,10 +87,13 @@ class CompiledForm:
 
     def _dynamic_questions(self, page: Page) -> list[Item]:
         on_page = {item.link_id for item in page.items}
+        # An enableWhenExpression may read anything, this page included.
         return [
             item
             for item in page.questions
             if any(ew.questions & on_page for ew in self._conditions_of(item))
+            or any(self.items[a].enable_expression is not None
+                   for a in (*item.ancestors, item.link_id))
         ]
 
     # Visibility.
@@ -104,6 +115,10 @@ class CompiledForm:
                 continue
             if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
                 continue
+            if item.enable_expression is not None and not assume:
+                context = ResponseContext(self, enabled, kept)
+                if context.evaluate(item, item.enable_expression) != [True]:
+                    continue
             enabled.add(link_id)
             value = answers.get(link_id)
             if item.is_question and value is not None and fits(item, value):
@@ -204,15 +219,77 @@ class CompiledForm:
         page_ids = {i.link_id for i in self.page(item.page_key).items}
         return item.link_id in self._walk(context, assume=frozenset(page_ids))[0]
 
-    def initial_for_page(self, page_key: str, answers: Mapping[str, Any]) -> dict[str, Any]:
-        kept = self.prune(answers)
-        return {
+    def initial_for_page(
+        self,
+        page_key: str,
+        answers: Mapping[str, Any],
+        launch: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The page's answers so far, and for questions not yet answered, the value of
+        their initialExpression (``launch`` holds the launch context, e.g. "patient"
+        as a FHIR Patient) where it gives one that fits the question."""
+        enabled, kept = self._walk(answers)
+        initial = {
             item.link_id: to_initial(item, kept[item.link_id])
             for item in self.page(page_key).questions
             if item.link_id in kept
         }
+        pending = [
+            item for item in self.page(page_key).questions
+            if item.initial_expression is not None and item.link_id not in kept
+        ]
+        if pending:
+            context = ResponseContext(self, enabled, kept, launch)
+            for item in pending:
+                value = as_answer(item, context.evaluate(item, item.initial_expression))
+                if value is not None and fits(item, value):
+                    initial[item.link_id] = to_initial(item, value)
+        return initial
+
+    def constraint_errors(self, page_key: str, answers: Mapping[str, Any]) -> dict[str, str]:
+        """{linkId: the author's message} for each enabled question on the page whose
+        targetConstraint is false for ``answers`` (empty, i.e. unanswered, passes)."""
+        checked = [item for item in self.page(page_key).questions if item.constraints]
+        if not checked:
+            return {}
+        enabled, kept = self._walk(answers)
+        context = ResponseContext(self, enabled, self._calculate(enabled, kept))
+        errors: dict[str, str] = {}
+        for item in checked:
+            if item.link_id not in enabled or item.link_id not in kept:
+                continue
+            for constraint in item.constraints:
+                if constraint.severity == "error" and context.evaluate(
+                    item, constraint.expression
+                ) == [False]:
+                    errors[item.link_id] = constraint.human
+                    break
+        return errors
 
     # Readings of a complete set of answers.
+
+    def _calculate(
+        self, enabled: set[str], kept: Mapping[str, Any], launch=None
+    ) -> dict[str, Any]:
+        """The kept answers with every enabled calculated item's value added.
+
+        Form order, twice, so that a total placed before the totals it adds up still
+        sees them; a calculation with no value (an unanswered source) is left out.
+        """
+        if not self._calculated:
+            return dict(kept)
+        context = ResponseContext(self, enabled, kept, launch)
+        for _ in range(2):
+            for item in self._calculated:
+                if item.link_id in enabled:
+                    result = context.evaluate(item, item.calculation.expression)
+                    context.set(item.link_id, as_answer(item, result))
+        return context.values
+
+    def values(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Kept answers and calculated values: what the filed response holds."""
+        enabled, kept = self._walk(answers)
+        return self._calculate(enabled, kept)
 
     def summary(self, answers: Mapping[str, Any]) -> list[SummaryPage]:
         enabled, kept = self._walk(answers)
@@ -220,8 +297,12 @@ class CompiledForm:
 
     def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
         enabled, kept = self._walk(answers)
-        scores = compute_scores(self.items, enabled, kept)
-        values = {**kept, **scores}
+        values = self._calculate(enabled, kept)
+        scores = {}
+        for item in self._calculated:
+            score = as_score(item, values.get(item.link_id))
+            if score is not None:
+                scores[item.link_id] = score
         return Evaluation(
             scores=scores,
             bands=compute_bands(self.items, values),
@@ -230,5 +311,5 @@ class CompiledForm:
 
     def response_items(self, answers: Mapping[str, Any]) -> list[dict]:
         enabled, kept = self._walk(answers)
-        scores = compute_scores(self.items, enabled, kept)
-        return response_items(self.items, self.top_level, enabled, {**kept, **scores})
+        return response_items(self.items, self.top_level, enabled,
+                              self._calculate(enabled, kept))

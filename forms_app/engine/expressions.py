@@ -202,3 +202,38 @@ def _call(name: str, args: list[Decimal]) -> Decimal:
     if name == "max":
         return max(args)
     return abs(args[0])
+
+
+def to_fhirpath(expression: Expression, value_of: Callable[[str], str]) -> str:
+    """The same arithmetic written in FHIRPath, so that one evaluator runs every formula.
+
+    ``value_of(linkId)`` gives the FHIRPath of an item's value as a number (empty when
+    unanswered). FHIRPath propagates empty through arithmetic and gives empty for a
+    division by zero, as this language's None does; ``min``/``max`` are written so that
+    one missing argument makes the result missing too.
+    """
+    return _fhirpath(expression.tree, value_of)
+
+
+def _fhirpath(node: Any, value_of: Callable[[str], str]) -> str:
+    tag = node[0]
+    if tag == "num":
+        return format(node[1], "f")
+    if tag == "ref":
+        return f"({value_of(node[1])})"
+    if tag == "neg":
+        return f"(0 - {_fhirpath(node[1], value_of)})"
+    if tag == "call":
+        name, args = node[1], [_fhirpath(arg, value_of) for arg in node[2]]
+        if name == "round":
+            places = args[1] if len(args) > 1 else "0"
+            return f"({args[0]}).round({places})"
+        if name == "abs":
+            return f"({args[0]}).abs()"
+        combined = args[0] + "".join(f".combine({arg})" for arg in args[1:])
+        return f"iif(({combined}).count() = {len(args)}, ({combined}).{name}(), {{}})"
+    _, op, left, right = node
+    left_text, right_text = _fhirpath(left, value_of), _fhirpath(right, value_of)
+    if op == "^":
+        return f"({left_text}).power({right_text})"
+    return f"({left_text} {op} {right_text})"

@@ -18,9 +18,23 @@ ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
-CALCULATED_EXPRESSION = (
-    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
-)
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
+CALCULATED_EXPRESSION = SDC + "calculatedExpression"
+ENABLE_WHEN_EXPRESSION = SDC + "enableWhenExpression"
+INITIAL_EXPRESSION = SDC + "initialExpression"
+ANSWER_EXPRESSION = SDC + "answerExpression"
+LAUNCH_CONTEXT = SDC + "launchContext"
+OBSERVATION_EXTRACT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract"
+VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+TARGET_CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/targetConstraint"
+ENTRY_FORMAT = "http://hl7.org/fhir/StructureDefinition/entryFormat"
+CHOICE_ORIENTATION = "http://hl7.org/fhir/StructureDefinition/questionnaire-choiceOrientation"
+# Every SDC expression extension the engine evaluates (the importer keeps them verbatim).
+EXPRESSION_EXTENSIONS = frozenset({
+    CALCULATED_EXPRESSION, ENABLE_WHEN_EXPRESSION, INITIAL_EXPRESSION, VARIABLE,
+    TARGET_CONSTRAINT,
+})
+FHIRPATH_LANGUAGE = "text/fhirpath"
 
 # Our own extensions.
 BASE = "https://fhir.patient-forms.nhs.uk/StructureDefinition/"

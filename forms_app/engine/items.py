@@ -83,16 +83,32 @@ class FlagRule:
 
 @dataclass(frozen=True)
 class Calculation:
-    """How a read-only score or computed item gets its value.
+    """How a read-only score or computed item gets its value: a FHIRPath expression
+    (a fhirpath.FhirPath) evaluated against the response so far. ``source`` says where
+    it came from: "sdc" (calculatedExpression) or "designer" (our formula syntax,
+    compiled to FHIRPath; ``formula`` keeps the staff's own text)."""
 
-    kind "ordinal-sum": sum of the scores of chosen options, of ``link_ids`` or of
-    every scored answer when ``link_ids`` is empty; kind "arithmetic": ``expression``
-    (an expressions.Expression) over other items' values.
-    """
+    expression: Any
+    source: str = "sdc"
+    formula: str = ""
 
-    kind: str
-    link_ids: tuple[str, ...] = ()
-    expression: Any = None
+
+@dataclass(frozen=True)
+class Variable:
+    """An SDC ``variable``: a named FHIRPath expression, %name in later expressions."""
+
+    name: str
+    expression: Any
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An SDC targetConstraint on an item: ``expression`` must not be false."""
+
+    key: str
+    human: str
+    expression: Any
+    severity: str = "error"
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +145,10 @@ class Item:
     unit: dict | None = None  # {"system", "code", "display"}
     other_label: str = ""
     calculation: Calculation | None = None
+    enable_expression: Any = None  # SDC enableWhenExpression (a fhirpath.FhirPath)
+    initial_expression: Any = None  # SDC initialExpression
+    variables: tuple[Variable, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
     bands: tuple[Band, ...] = ()
     code: tuple[dict, ...] = field(default=())  # item.code Codings, echoed nowhere yet
     initial: Any = None  # a pre-filled answer, in the stored answer shape (see answers)

@@ -1,37 +1,30 @@
-"""Pass two of compilation: conditions, calculations and flag rules.
+"""Pass two of compilation: conditions, expressions, calculations and flag rules.
 
 These refer to other items by linkId, so they are read once every item is known.
 
-Supported SDC calculatedExpression forms (FHIRPath, parsed by pattern, never run):
-
-* ``%resource.item.answer.value.ordinal().sum()`` or
-  ``%resource.repeat(item).answer.value.ordinal().sum()`` (``weight()`` may replace
-  ``ordinal()``): the sum of the scores of every chosen option on enabled questions.
-* A sum of terms ``<path>.where(linkId='q1').answer.value.ordinal()`` joined by ``+``,
-  where ``<path>`` starts with ``%resource`` and is any chain of ``.item``,
-  ``.repeat(item)`` and ``.where(linkId='...')`` steps; the last linkId in each term
-  names the scored question.
-
-Anything else is a DefinitionError: a score that silently does not appear is unsafe.
+Every expression is FHIRPath, parsed here by fhirpathpy and evaluated by the engine
+(``fhirpath``): SDC ``calculatedExpression``, ``enableWhenExpression``,
+``initialExpression``, ``variable`` and ``targetConstraint``, in the language
+"text/fhirpath". The designer's own ``computed`` formulas are compiled to FHIRPath here,
+so one evaluator runs them all. An expression that cannot be read, or one in another
+language, is a DefinitionError: a score or condition that silently does not apply is
+unsafe.
 """
 
-import re
 from dataclasses import replace
 from typing import Any
 
 from . import extensions as ext
 from .conditions import parse_enable_when
-from .expressions import ExpressionError, parse_expression
-from .items import Calculation, FlagRule, Item
+from .expressions import ExpressionError, parse_expression, to_fhirpath
+from .fhirpath import FhirPath, FhirPathError, compile_fhirpath
+from .items import Calculation, Constraint, FlagRule, Item, Variable
 from .parsing import Walk
 
 SEVERITIES = frozenset({"urgent", "routine"})
-_SUM_ALL = re.compile(
-    r"%resource\.(?:item|repeat\(item\))\.answer\.value\.(?:ordinal|weight)\(\)\.sum\(\)"
-)
-_TERM = re.compile(
-    r"%resource(?:\.(?:item|repeat\(item\))|\.where\(linkId\s*=\s*'[^']+'\))*"
-    r"\.where\(linkId\s*=\s*'(?P<link_id>[^']+)'\)\.answer\.value\.(?:ordinal|weight)\(\)"
+CALCULABLE_TYPES = frozenset(
+    {"integer", "decimal", "quantity", "string", "text", "boolean", "date", "dateTime",
+     "choice", "open-choice"}
 )
 _NUMERIC_TYPES = frozenset({"integer", "decimal", "quantity", "boolean"})
 
@@ -47,9 +40,9 @@ def apply_rules(walk: Walk, definition: dict) -> list[FlagRule]:
             _earlier_answerable(items, item),
             walk.problems,
         )
-        calculation = _calculation(item, raw, items, walk.problems)
-        if enable_when or calculation:
-            items[link_id] = replace(item, enable_when=enable_when, calculation=calculation)
+        expressions = _item_expressions(item, raw, items, walk.problems)
+        if enable_when or expressions:
+            items[link_id] = replace(item, enable_when=enable_when, **expressions)
     flag_rules = _flag_rules(None, definition, items, walk.problems)
     for link_id in items:
         flag_rules += _flag_rules(link_id, walk.raw[link_id], items, walk.problems)
@@ -82,50 +75,137 @@ def _any_answerable(items: dict[str, Item]):
     return lookup
 
 
-def _calculation(item: Item, raw: dict, items: dict[str, Item], problems) -> Calculation | None:
+def expression_of(value: Any, what: str, problem) -> FhirPath | None:
+    """A valueExpression's FHIRPath, or None with the reason recorded."""
+    if not isinstance(value, dict):
+        problem(f"{what} needs a valueExpression")
+        return None
+    language = value.get("language")
+    if language != ext.FHIRPATH_LANGUAGE:
+        problem(f'{what} is written in "{language}"; only FHIRPath (text/fhirpath) is '
+                "supported")
+        return None
+    try:
+        return compile_fhirpath(value.get("expression"))
+    except FhirPathError as error:
+        problem(f"{what} cannot be read: {error}")
+        return None
+
+
+def variables_of(element: dict, problem) -> tuple[Variable, ...]:
+    variables = []
+    for extension in ext.extensions(element, ext.VARIABLE):
+        value = extension.get("valueExpression")
+        name = value.get("name") if isinstance(value, dict) else None
+        if not isinstance(name, str) or not name.isidentifier():
+            problem("a variable needs a name made of letters, digits and underscores")
+            continue
+        expression = expression_of(value, f'variable "{name}"', problem)
+        if expression is not None:
+            variables.append(Variable(name, expression))
+    return tuple(variables)
+
+
+def _item_expressions(item: Item, raw: dict, items: dict[str, Item], problems) -> dict:
     def problem(message: str) -> None:
         problems.append(f'Item "{item.link_id}": {message}')
 
-    computed = ext.extension_value(raw, ext.COMPUTED)
-    if computed is not None:
-        try:
-            expression = parse_expression(computed)
-        except ExpressionError as error:
-            problem(f"the computed expression cannot be read: {error}")
-            return None
-        for name in expression.references:
-            target = items.get(name)
-            if target is None:
-                problem(f'the computed expression refers to "{name}", which does not exist')
-            elif target.read_only and target.order >= item.order:
-                problem(f'the computed expression refers to "{name}", which is not earlier')
-            elif target.type not in _NUMERIC_TYPES and not (
-                target.type in ("choice", "open-choice")
-                and any(option.numeric is not None for option in target.options)
-            ):
-                problem(f'the computed expression refers to "{name}", which has no number')
-        return Calculation("arithmetic", expression=expression)
+    found: dict[str, Any] = {}
+    calculation = _calculation(item, raw, items, problem)
+    if calculation is not None:
+        found["calculation"] = calculation
+    for url, name in ((ext.ENABLE_WHEN_EXPRESSION, "enable_expression"),
+                      (ext.INITIAL_EXPRESSION, "initial_expression")):
+        extension = ext.extension(raw, url)
+        if extension is not None:
+            what = url.rsplit("-", 1)[-1]
+            expression = expression_of(extension.get("valueExpression"), what, problem)
+            if expression is not None:
+                found[name] = expression
+    if "enable_expression" in found and item.enable_when is not None:
+        problem("it has both enableWhen and enableWhenExpression; use one")
+    variables = variables_of(raw, problem)
+    if variables:
+        found["variables"] = variables
+    constraints = _constraints(raw, problem)
+    if constraints:
+        found["constraints"] = constraints
+    return found
 
-    value = ext.extension_value(raw, ext.CALCULATED_EXPRESSION)
-    if value is None:
+
+def _constraints(raw: dict, problem) -> tuple[Constraint, ...]:
+    constraints = []
+    for extension in ext.extensions(raw, ext.TARGET_CONSTRAINT):
+        key = ext.extension_value(extension, "key")
+        human = ext.extension_value(extension, "human")
+        severity = ext.extension_value(extension, "severity") or "error"
+        if not isinstance(human, str) or not human.strip() or severity not in (
+            "error", "warning"
+        ):
+            problem("a targetConstraint needs a human message and severity error or warning")
+            continue
+        part = ext.extension(extension, "expression")
+        expression = expression_of(
+            part.get("valueExpression") if part else None, "targetConstraint", problem
+        )
+        if expression is not None:
+            constraints.append(Constraint(str(key or ""), human, expression, severity))
+    return tuple(constraints)
+
+
+def _quoted(link_id: str) -> str:
+    return "'" + link_id.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def designer_value_path(target: Item) -> str:
+    """FHIRPath of an item's answer as a number, as the designer's formulas read it."""
+    answer = f"%resource.repeat(item).where(linkId={_quoted(target.link_id)}).answer"
+    if target.type == "quantity":
+        return answer + ".value.value"
+    if target.type == "boolean":
+        return answer + ".value.select(iif($this, 1, 0))"
+    if target.type in ("choice", "open-choice") and not all(
+        option.kind == "Integer" for option in target.options
+    ):
+        return f"iif({answer}.exists(), {answer}.value.ordinal().sum(), {{}})"
+    return answer + ".value"
+
+
+def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calculation | None:
+    computed = ext.extension_value(raw, ext.COMPUTED)
+    sdc = ext.extension(raw, ext.CALCULATED_EXPRESSION)
+    if computed is None and sdc is None:
         return None
-    expression = value.get("expression") if isinstance(value, dict) else None
-    text = re.sub(r"\s+", "", expression) if isinstance(expression, str) else ""
-    if _SUM_ALL.fullmatch(text):
-        return Calculation("ordinal-sum")
-    if text.startswith("(") and text.endswith(")"):
-        text = text[1:-1]
-    terms = text.split("+") if text else []
-    matches = [_TERM.fullmatch(term) for term in terms]
-    if not matches or not all(matches):
-        problem("calculatedExpression is not one of the supported sums of ordinal values")
+    if item.type not in CALCULABLE_TYPES:
+        problem(f"a {item.type} item cannot be calculated")
         return None
-    link_ids = tuple(match["link_id"] for match in matches if match)
-    for link_id in link_ids:
-        target = items.get(link_id)
-        if target is None or not target.is_scored:
-            problem(f'calculatedExpression refers to "{link_id}", which is not a scored question')
-    return Calculation("ordinal-sum", link_ids=link_ids)
+    if computed is None:
+        expression = expression_of(sdc.get("valueExpression"), "calculatedExpression", problem)
+        return Calculation(expression) if expression is not None else None
+    if item.type not in ("integer", "decimal"):
+        problem("only integer and decimal items can have a formula")
+        return None
+    try:
+        formula = parse_expression(computed)
+    except ExpressionError as error:
+        problem(f"the computed expression cannot be read: {error}")
+        return None
+    for name in formula.references:
+        target = items.get(name)
+        if target is None:
+            problem(f'the computed expression refers to "{name}", which does not exist')
+            return None
+        if target.read_only and target.order >= item.order:
+            problem(f'the computed expression refers to "{name}", which is not earlier')
+            return None
+        if target.type not in _NUMERIC_TYPES and not (
+            target.type in ("choice", "open-choice")
+            and any(option.numeric is not None for option in target.options)
+        ):
+            problem(f'the computed expression refers to "{name}", which has no number')
+            return None
+    text = to_fhirpath(formula, lambda name: designer_value_path(items[name]))
+    return Calculation(compile_fhirpath(text), source="designer", formula=computed)
 
 
 def _flag_rules(owner: str | None, element: dict, items, problems) -> list[FlagRule]:

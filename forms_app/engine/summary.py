@@ -44,9 +44,15 @@ def response_items(
     top_level: list[str],
     enabled: set[str],
     values: Mapping[str, Any],
+    *,
+    scored: bool = False,
 ) -> list[dict]:
     """Nested like the Questionnaire: groups hold ``item``, a question's children go
-    under its first answer (FHIR's rule), hidden and unanswered items are left out."""
+    under its first answer (FHIR's rule), hidden and unanswered items are left out.
+
+    ``scored``: each chosen option's score on its Coding (itemWeight), for FHIRPath's
+    ordinal(); the filed response leaves them out, as the Questionnaire holds them.
+    """
 
     def node(link_id: str) -> dict | None:
         item = items[link_id]
@@ -61,7 +67,7 @@ def response_items(
                 return None
             entry["item"] = children
             return entry
-        answers = fhir_answers(item, values.get(link_id))
+        answers = fhir_answers(item, values.get(link_id), scored=scored)
         if answers:
             entry["answer"] = answers
             if children:

@@ -51,7 +51,17 @@ class Form(models.Model):
                             help_text="A code for the whole questionnaire, e.g. LOINC 44249-1.")
     code_display = models.CharField("code display", max_length=500, blank=True)
     # What an import could not represent, by item: kept so that staff can always see it.
+    # Entries marked "clinical" block publishing until accepted (accept_import_notes).
     import_report = models.JSONField(default=list, blank=True, editable=False)
+    # The instrument an import came from (its canonical url, version, identifiers and
+    # copyright): exported again and named in each QuestionnaireResponse.
+    source_url = models.CharField("source canonical URL", max_length=500, blank=True)
+    source_version = models.CharField(max_length=100, blank=True)
+    source_identifier = models.JSONField(default=list, blank=True)
+    copyright = models.TextField(blank=True)
+    # Form-level SDC extensions kept verbatim from an import (variables, launch
+    # context), evaluated by the engine and exported as they came.
+    fhir_extensions = models.JSONField(default=list, blank=True)
     # Delivery (issue 5): when to chase a link not yet submitted, and whether the
     # identity check also needs a one-time code sent to the contact on record.
     reminder_days = models.CharField(
@@ -133,6 +143,7 @@ class Item(models.Model):
         SCORE_TOTAL = "score-total", "Total of every chosen option's score in the form"
         SCORE_SUM = "score-sum", "Sum of the chosen options' scores of the questions below"
         FORMULA = "formula", "Formula (see below)"
+        EXPRESSION = "expression", "FHIRPath calculatedExpression (imported)"
 
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="items")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
@@ -197,6 +208,12 @@ class Item(models.Model):
         help_text="Arithmetic over other questions' ids, e.g. "
                   "round(weight / (height / 100) ^ 2, 1); write ids with hyphens in "
                   "braces: {phq9-1}. Functions: round, min, max, abs.")
+    # Never shown to patients (questionnaire-hidden), e.g. a total used only by flags.
+    hidden = models.BooleanField(default=False)
+    # SDC expression extensions kept verbatim from an import (calculatedExpression,
+    # enableWhenExpression, initialExpression, variable, targetConstraint): FHIRPath
+    # the engine evaluates, exported as they came.
+    fhir_extensions = models.JSONField(default=list, blank=True)
     # A code for the question itself, e.g. LOINC.
     code_system = models.CharField("code system", max_length=200, blank=True)
     code = models.CharField(max_length=64, blank=True)

@@ -171,28 +171,33 @@ def test_bands_and_flags_problems():
     assert any("flag-rule" in p for p in found)
 
 
-def test_unsupported_calculated_expression():
-    found = problems(
-        choice("q1", "a", "b", scores=[0, 1]),
-        question(
-            "t",
-            "integer",
-            readOnly=True,
-            extension=[
-                {
-                    "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
-                    "sdc-questionnaire-calculatedExpression",
-                    "valueExpression": {
-                        "language": "text/fhirpath",
-                        "expression": "iif(%a > 1, 2, 3)",
-                    },
-                }
-            ],
-        ),
+def _calculated(expression, language="text/fhirpath"):
+    return question(
+        "t",
+        "integer",
+        readOnly=True,
+        extension=[
+            {
+                "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+                "sdc-questionnaire-calculatedExpression",
+                "valueExpression": {"language": language, "expression": expression},
+            }
+        ],
     )
+
+
+def test_calculated_expression_in_another_language_is_refused():
+    found = problems(choice("q1", "a", "b", scores=[0, 1]), _calculated("1 + 1", "text/cql"))
     assert found == [
-        'Item "t": calculatedExpression is not one of the supported sums of ordinal values'
+        'Item "t": calculatedExpression is written in "text/cql"; only FHIRPath '
+        "(text/fhirpath) is supported"
     ]
+
+
+def test_calculated_expression_that_is_not_fhirpath_is_refused():
+    found = problems(choice("q1", "a", "b", scores=[0, 1]), _calculated("iif(%a > 1, 2"))
+    assert len(found) == 1 and found[0].startswith(
+        'Item "t": calculatedExpression cannot be read: it is not valid FHIRPath')
 
 
 def test_computed_expression_problems():

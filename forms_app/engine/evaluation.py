@@ -1,0 +1,148 @@
+"""Evaluating a form's FHIRPath against the response so far.
+
+The response FHIRPath sees (``%resource``) is the QuestionnaireResponse the engine
+would file for the answers kept so far, with each chosen option's score written on its
+Coding (an itemWeight extension) so that ``ordinal()`` reads the instrument's own
+scores. ``%questionnaire`` is the definition, ``%patient`` the launch context's Patient,
+and the form's and enclosing items' ``variable``s are there by name.
+"""
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from fhirpathpy.engine.nodes import ResourceNode
+
+from .items import Item
+from .summary import response_items
+from .values import to_decimal
+
+
+class ResponseContext:
+    """One reading of the answers: builds %resource once per change of the values."""
+
+    def __init__(self, form, enabled: set[str], values: Mapping[str, Any],
+                 launch: Mapping[str, Any] | None = None):
+        self.form = form
+        self.enabled = enabled
+        self.values = dict(values)
+        self.launch = dict(launch or {})
+        self._resource: dict | None = None
+        self._root_variables: dict | None = None
+
+    def set(self, link_id: str, value: Any) -> None:
+        if value is None:
+            if self.values.pop(link_id, None) is not None:
+                self._changed()
+        elif self.values.get(link_id) != value:
+            self.values[link_id] = value
+            self._changed()
+
+    def _changed(self) -> None:
+        self._resource = None
+        self._root_variables = None
+
+    @property
+    def resource(self) -> dict:
+        if self._resource is None:
+            self._resource = {
+                "resourceType": "QuestionnaireResponse",
+                "status": "in-progress",
+                "item": response_items(
+                    self.form.items, self.form.top_level, self.enabled, self.values,
+                    scored=True,
+                ),
+            }
+        return self._resource
+
+    def _base_variables(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "questionnaire": self.form.definition,
+            **self.launch,
+        }
+
+    def variables_for(self, item: Item | None) -> dict[str, Any]:
+        if self._root_variables is None:
+            found = self._base_variables()
+            for variable in self.form.variables:
+                found[variable.name] = _collection(variable.expression.evaluate(
+                    self.resource, found))
+            self._root_variables = found
+        found = dict(self._root_variables)
+        if item is None:
+            return found
+        context = self.node_for(item)
+        found["context"] = context
+        for link_id in (*item.ancestors, item.link_id):
+            for variable in self.form.items[link_id].variables:
+                found[variable.name] = _collection(variable.expression.evaluate(
+                    self.resource, found))
+        return found
+
+    def node_for(self, item: Item) -> Any:
+        """%context for an item's expressions: its item in the response, or the response."""
+        path = [*item.ancestors, item.link_id]
+
+        def find(nodes, remaining):
+            for node in nodes:
+                if node.get("linkId") == remaining[0]:
+                    if len(remaining) == 1:
+                        return node
+                    inner = list(node.get("item") or [])
+                    for answer in node.get("answer") or []:
+                        inner += answer.get("item") or []
+                    return find(inner, remaining[1:])
+            return None
+
+        node = find(self.resource.get("item") or [], path)
+        if node is None:
+            return self.resource
+        return ResourceNode.create_node(node, "QuestionnaireResponse.item")
+
+    def evaluate(self, item: Item | None, expression) -> list:
+        variables = self.variables_for(item)
+        return expression.evaluate(self.resource, variables)
+
+
+def _collection(result: list) -> Any:
+    return result[0] if len(result) == 1 else result
+
+
+def as_answer(item: Item, result: list) -> Any:
+    """A calculated expression's result in the stored answer shape of ``item``, or None."""
+    if len(result) != 1:
+        return None
+    value = result[0]
+    kind = item.type
+    if kind in ("integer", "decimal", "quantity"):
+        if isinstance(value, dict):  # a Quantity
+            value = value.get("value")
+        number = to_decimal(value) if not isinstance(value, bool) else None
+        if number is None or not number.is_finite():
+            return None
+        if kind == "integer":
+            return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if item.max_decimal_places is not None:
+            number = number.quantize(Decimal(1).scaleb(-item.max_decimal_places),
+                                     rounding=ROUND_HALF_UP)
+        text = format(number, "f")
+        if kind == "quantity":
+            return {"value": text, "unit": (item.unit or {}).get("code")}
+        return text
+    if kind == "boolean":
+        return value if isinstance(value, bool) else None
+    if kind in ("choice", "open-choice"):
+        code = value.get("code") if isinstance(value, dict) else value
+        return code if isinstance(code, str) and item.option(code) is not None else None
+    if isinstance(value, bool | dict | list) or value is None:
+        return None
+    return str(value)
+
+
+def as_score(item: Item, value: Any) -> int | Decimal | None:
+    """A calculated number as Evaluation.scores holds it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = to_decimal(value.get("value") if isinstance(value, dict) else value)
+    return number if item.type in ("decimal", "quantity") else None
