@@ -207,8 +207,11 @@ class CompiledForm:
                 return self._walk(merged, _assume)[0]
 
             base = build_form_class(page_key, static, shown_dynamic, visibility)
+            if any(item.constraints for item in page.questions):
+                base.engine_constraints = staticmethod(
+                    lambda merged, _key=page_key: self.constraint_errors(_key, merged))
             self._form_classes[key] = base
-        if not shown_dynamic or not context:
+        if not (shown_dynamic or base.engine_constraints) or not context:
             return base
         return type(
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
@@ -260,7 +263,7 @@ class CompiledForm:
                 continue
             for constraint in item.constraints:
                 if constraint.severity == "error" and context.evaluate(
-                    item, constraint.expression
+                    item, constraint.expression, on_item=True
                 ) == [False]:
                     errors[item.link_id] = constraint.human
                     break
@@ -282,6 +285,7 @@ class CompiledForm:
         for _ in range(2):
             for item in self._calculated:
                 if item.link_id in enabled:
+                    context.set(item.link_id, None)  # never its own input
                     result = context.evaluate(item, item.calculation.expression)
                     context.set(item.link_id, as_answer(item, result))
         return context.values

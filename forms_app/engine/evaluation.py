@@ -100,9 +100,12 @@ class ResponseContext:
             return self.resource
         return ResourceNode.create_node(node, "QuestionnaireResponse.item")
 
-    def evaluate(self, item: Item | None, expression) -> list:
+    def evaluate(self, item: Item | None, expression, *, on_item: bool = False) -> list:
+        """``on_item``: evaluate on the item's own node (targetConstraint's context),
+        else on the whole response (the other expressions; %context is the item)."""
         variables = self.variables_for(item)
-        return expression.evaluate(self.resource, variables)
+        base = variables.get("context", self.resource) if on_item else self.resource
+        return expression.evaluate(base, variables)
 
 
 def _collection(result: list) -> Any:

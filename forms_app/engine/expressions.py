@@ -15,9 +15,10 @@ Grammar::
 answer as a number: a number question's value, a quantity's value, a choice's score
 (the sum for multiple choice), 1 or 0 for yes/no, or another computed item's value.
 ``round(x)`` rounds half up to a whole number, ``round(x, n)`` to n decimal places.
-``^`` takes whole-number exponents from -10 to 10. Arithmetic is exact Decimal
-arithmetic (28 significant digits). If any named item is unanswered, or the
-arithmetic is undefined (division by zero), the result is None: no score.
+``^`` takes whole-number exponents from -10 to 10. A formula is compiled to FHIRPath
+(``to_fhirpath``) and evaluated by the engine's one FHIRPath evaluator, with exact
+decimal arithmetic: if any named item is unanswered, or the arithmetic is undefined
+(division by zero), the result is empty: no score.
 
 Example, body mass index: ``round(weight / (height / 100) ^ 2, 1)``.
 """
@@ -25,7 +26,7 @@ Example, body mass index: ``round(weight / (height / 100) ^ 2, 1)``.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, DecimalException, localcontext
+from decimal import Decimal
 from typing import Any
 
 MAX_LENGTH = 1000
@@ -47,18 +48,6 @@ class Expression:
     text: str
     tree: Any
     references: tuple[str, ...]
-
-    def evaluate(self, resolve: Callable[[str], Decimal | None]) -> Decimal | None:
-        with localcontext() as context:
-            context.prec = 28
-            try:
-                return _evaluate(self.tree, resolve)
-            except (DecimalException, _Undefined, OverflowError):
-                return None
-
-
-class _Undefined(Exception):
-    """Raised inside evaluation for a missing answer or undefined arithmetic."""
 
 
 def parse_expression(text: str) -> Expression:
@@ -130,7 +119,13 @@ class _Parser:
         node = self.primary(depth)
         if self.at("^"):
             self.take()
-            node = ("bin", "^", node, self.unary(depth + 1))
+            exponent = self.unary(depth + 1)
+            literal = _literal(exponent)
+            if literal is not None and (
+                literal != literal.to_integral_value() or abs(literal) > 10
+            ):
+                raise ExpressionError("^ takes whole-number exponents from -10 to 10")
+            node = ("bin", "^", node, exponent)
         return node
 
     def primary(self, depth: int) -> Any:
@@ -160,48 +155,12 @@ class _Parser:
         raise ExpressionError(f'unexpected "{value}"')
 
 
-def _evaluate(node: Any, resolve: Callable[[str], Decimal | None]) -> Decimal:
-    tag = node[0]
-    if tag == "num":
+def _literal(node: Any) -> Decimal | None:
+    if node[0] == "num":
         return node[1]
-    if tag == "ref":
-        value = resolve(node[1])
-        if value is None:
-            raise _Undefined
-        return value
-    if tag == "neg":
-        return -_evaluate(node[1], resolve)
-    if tag == "call":
-        args = [_evaluate(arg, resolve) for arg in node[2]]
-        return _call(node[1], args)
-    _, op, left_node, right_node = node
-    left, right = _evaluate(left_node, resolve), _evaluate(right_node, resolve)
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op == "/":
-        if right == 0:
-            raise _Undefined
-        return left / right
-    if right != right.to_integral_value() or abs(right) > 10 or (left == 0 and right < 0):
-        raise _Undefined
-    return left ** int(right)
-
-
-def _call(name: str, args: list[Decimal]) -> Decimal:
-    if name == "round":
-        places = args[1] if len(args) > 1 else Decimal(0)
-        if places != places.to_integral_value() or not 0 <= places <= 10:
-            raise _Undefined
-        return args[0].quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
-    if name == "min":
-        return min(args)
-    if name == "max":
-        return max(args)
-    return abs(args[0])
+    if node[0] == "neg" and node[1][0] == "num":
+        return -node[1][1]
+    return None
 
 
 def to_fhirpath(expression: Expression, value_of: Callable[[str], str]) -> str:

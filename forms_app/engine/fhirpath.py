@@ -130,7 +130,26 @@ def _round(ctx, data, places=None):
     return number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
+def _power(ctx, data, exponent):
+    """FHIRPath power(): a negative base with a whole exponent is a number (fhirpathpy
+    gives empty); only a result that is not a real number is empty."""
+    if not data or not exponent:
+        return []
+    base = _number(get_data(arraify(data)[0]))
+    power = _number(get_data(arraify(exponent)[0]))
+    if base is None or power is None:
+        return []
+    if power == power.to_integral_value():
+        if base == 0 and power < 0:
+            return []
+        return base ** int(power)
+    if base < 0:
+        return []
+    return base ** power
+
+
 USER_FUNCTIONS = {
+    "power": {"fn": _power, "arity": {1: ["Number"]}},
     "ordinal": {"fn": _weights},
     "weight": {"fn": _weights},
     "answers": {"fn": _answers},

@@ -40,11 +40,24 @@ class EngineForm(forms.Form):
     engine_page_key: str = ""
     engine_context: dict = {}
     engine_dynamic: tuple[Item, ...] = ()
+    # ``engine_constraints(answers)`` -> {linkId: message}: the page's failed SDC
+    # targetConstraints, or None when the page has none.
+    engine_constraints = None
 
     def clean(self):
         cleaned = super().clean()
-        if not self.engine_dynamic:
-            return cleaned
+        if self.engine_dynamic:
+            cleaned = self._clean_dynamic(cleaned)
+        if type(self).engine_constraints is not None:
+            answers = {**self.engine_context, **cleaned}
+            for name in self.errors:
+                answers.pop(name, None)
+            for name, message in type(self).engine_constraints(answers).items():
+                if name in self.fields and name not in self._errors:
+                    self.add_error(name, message)
+        return cleaned
+
+    def _clean_dynamic(self, cleaned):
         answers = {**self.engine_context, **cleaned}
         for item in self.engine_dynamic:
             if item.link_id in self.errors:

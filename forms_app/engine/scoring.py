@@ -2,12 +2,12 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from .conditions import enable_when_holds
 from .items import FlagRule, Item
-from .values import is_empty, to_decimal
+from .values import to_decimal
 
 
 @dataclass(frozen=True)
@@ -40,76 +40,6 @@ class Evaluation:
             "bands": dict(self.bands),
             "flags": [flag.as_dict() for flag in self.flags],
         }
-
-
-def option_score(item: Item, value: Any) -> Decimal | None:
-    """The summed score of the chosen option(s); None when nothing scored was chosen."""
-    values = value if isinstance(value, list) else [value]
-    scores = [
-        option.score
-        for v in values
-        if isinstance(v, str)
-        and (option := item.option(v)) is not None
-        and option.score is not None
-    ]
-    return sum(scores, Decimal(0)) if scores else None
-
-
-def numeric_value(item: Item, value: Any) -> Decimal | None:
-    """An answer as a number for computed expressions."""
-    if is_empty(value):
-        return None
-    if item.type == "boolean":
-        return Decimal(1) if value else Decimal(0)
-    if item.type in ("choice", "open-choice"):
-        values = value if isinstance(value, list) else [value]
-        numbers = [
-            option.numeric
-            for v in values
-            if isinstance(v, str)
-            and (option := item.option(v)) is not None
-            and option.numeric is not None
-        ]
-        return sum(numbers, Decimal(0)) if numbers else None
-    return to_decimal(value)
-
-
-def compute_scores(
-    items: Mapping[str, Item], enabled: set[str], answers: Mapping[str, Any]
-) -> dict[str, int | Decimal]:
-    """Values of enabled calculated items, in form order (later ones may use earlier ones)."""
-    scores: dict[str, int | Decimal] = {}
-
-    def resolve(link_id: str) -> Decimal | None:
-        if link_id in scores:
-            return Decimal(scores[link_id])
-        if link_id not in enabled:
-            return None
-        return numeric_value(items[link_id], answers.get(link_id))
-
-    for item in items.values():
-        calculation = item.calculation
-        if calculation is None or item.link_id not in enabled:
-            continue
-        if calculation.kind == "arithmetic":
-            result = calculation.expression.evaluate(resolve)
-        else:
-            sources = calculation.link_ids or [
-                link_id for link_id, source in items.items() if source.is_scored
-            ]
-            parts = [option_score(items[s], answers.get(s)) for s in sources if s in enabled]
-            result = sum((p for p in parts if p is not None), Decimal(0))
-        if result is not None:
-            scores[item.link_id] = _typed(item, result)
-    return scores
-
-
-def _typed(item: Item, number: Decimal) -> int | Decimal:
-    if item.type == "integer":
-        return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if item.max_decimal_places is not None:
-        return number.quantize(Decimal(1).scaleb(-item.max_decimal_places), rounding=ROUND_HALF_UP)
-    return number
 
 
 def compute_bands(items: Mapping[str, Item], values: Mapping[str, Any]) -> dict[str, str]:
