@@ -103,6 +103,14 @@ class FormVersionInline(admin.TabularInline):
             reverse("admin:forms_app_formversion_export", args=[obj.pk]))
 
 
+def _note_status(entry: dict) -> str:
+    if not entry.get("clinical"):
+        return ""
+    if entry.get("accepted_at"):
+        return f"(changes clinical meaning; accepted by {entry.get('accepted_by')})"
+    return "(changes clinical meaning: publishing waits until it is accepted)"
+
+
 @admin.register(Form)
 class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "organisation", "latest_version_number", "updated_at"]
@@ -111,7 +119,7 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
               "import_report_display"]
     readonly_fields = ["import_report_display"]
     inlines = [ItemInline, FlagRuleInline, FormVersionInline]
-    actions = ["copy_forms"]
+    actions = ["copy_forms", "accept_import_notes"]
     change_form_template = "admin/forms_app/form/change_form.html"
     change_list_template = "admin/forms_app/form/change_list.html"
 
@@ -120,9 +128,16 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
         if not obj.import_report:
             return "Nothing was left out." if obj.pk else "-"
         return format_html_join(
-            "", "<p><strong>{}</strong> {}</p>",
-            ((entry.get("item") or "Questionnaire", entry.get("message", ""))
-             for entry in obj.import_report))
+            "", "<p><strong>{}</strong> {} {}</p>",
+            ((entry.get("item") or "Questionnaire", entry.get("message", ""),
+              _note_status(entry)) for entry in obj.import_report))
+
+    @admin.action(description="Accept clinical import notes (after putting them right)")
+    def accept_import_notes(self, request, queryset):
+        for form in queryset:
+            accepted = design_services.accept_import_notes(form=form, by=request.user)
+            self.message_user(request, f"{form.title}: {accepted} clinical import note(s) "
+                                       "accepted.")
 
     @admin.action(description="Copy selected forms to start new ones")
     def copy_forms(self, request, queryset):

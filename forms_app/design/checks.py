@@ -43,12 +43,28 @@ def draft_problems(form, draft: Draft | None = None) -> list[str]:
         if item.pk not in order:
             problems.append(f"{label(item)}: it sits in a group that is inside itself; "
                             "choose another page or group for it.")
+    problems += import_note_problems(form)
     problems += _link_id_problems(draft)
     for item in draft.items:
         problems += _item_problems(item, draft, order)
     problems += _flag_problems(draft, by_pk)
     problems += _reachability_problems(draft, order)
     return problems
+
+
+def pending_clinical_notes(form) -> list[dict]:
+    """Import notes that change clinical meaning and no one has accepted yet."""
+    return [entry for entry in form.import_report or []
+            if entry.get("clinical") and not entry.get("accepted_at")]
+
+
+def import_note_problems(form) -> list[str]:
+    return [
+        f'Import note on {entry.get("item") or "the questionnaire"}: {entry.get("message")} '
+        "This changes the form's clinical meaning: put it right, then accept the import "
+        'notes ("Accept clinical import notes" in the forms list).'
+        for entry in pending_clinical_notes(form)
+    ]
 
 
 def _link_id_problems(draft) -> list[str]:

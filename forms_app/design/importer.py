@@ -429,11 +429,10 @@ class _Planner:
             self.note(link_id, "Text to read cannot hold items; its sub-items were left out.")
         self._options(raw, link_id, item_type, planned)
         self._conditions(raw, link_id, planned)
-        if nested_questions:
-            self.note(link_id, "Questions nested under this question were placed after it, "
-                               "in the same page.")
-            for child in nested_questions:
-                self._item(child, parent=parent, depth=depth + 1)
+        for child in nested_questions:
+            # FHIR's answer.item: kept under the question, so the draft, the patient's
+            # page and the QuestionnaireResponse keep the Questionnaire's shape.
+            self._item(child, parent=link_id, depth=depth + 1)
 
     def _calculation_of(self, raw, link_id, item_type):
         computed = ext.extension_value(raw, ext.COMPUTED)

@@ -95,6 +95,27 @@ def import_questionnaire(*, data: dict, organisation, by, source: str = "") -> I
 
 
 @transaction.atomic
+def accept_import_notes(*, form: Form, by) -> int:
+    """Staff accept the import notes that change clinical meaning (having put right what
+    they could), so that the form can be published. Each entry records who and when;
+    returns how many were accepted."""
+    form = Form.objects.select_for_update().select_related("organisation").get(pk=form.pk)
+    now = timezone.now()
+    accepted = 0
+    for entry in form.import_report:
+        if entry.get("clinical") and not entry.get("accepted_at"):
+            entry["accepted_at"] = now.isoformat()
+            entry["accepted_by"] = getattr(by, "username", str(by))
+            accepted += 1
+    if accepted:
+        form.save(update_fields=["import_report", "updated_at"])
+        record_audit(by=by, action=AuditEvent.Action.FORM_CHANGED,
+                     organisation=form.organisation, obj=form,
+                     detail={"accepted_clinical_import_notes": accepted})
+    return accepted
+
+
+@transaction.atomic
 def copy_form(*, form: Form, by, title: str | None = None) -> Form:
     """A new draft with everything the form's draft has, to start a new form from."""
     data = draft_to_questionnaire(form, version_number=0)

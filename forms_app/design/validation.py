@@ -65,8 +65,10 @@ def clean_item(item) -> None:
         errors["required"] = "Pages, groups and text to read cannot be required."
     if item.parent_id is not None:
         parent = item.parent
-        if parent.type != "group":
-            errors["parent"] = "Items can only sit in a page or group."
+        if parent.type == "display":
+            # Under a question is FHIR's answer.item: kept so the response has the
+            # Questionnaire's shape (e.g. "What are you allergic to?" under "Any allergies?").
+            errors["parent"] = "Items can only sit in a page, a group or under a question."
         elif item.form_id and parent.form_id != item.form_id:
             errors["parent"] = "That page or group belongs to another form."
         elif item.pk is not None and parent.pk == item.pk:

@@ -1,0 +1,107 @@
+"""A corpus of Questionnaires written in the shape of published clinical forms.
+
+Each file in ``questionnaires/`` uses features the way the HL7 examples, the SDC
+implementation guide, LHC-Forms and CSIRO Smart Forms use them (itemWeight on answer
+options and on contained ValueSet concepts, SDC calculatedExpression, variable,
+enableWhenExpression, initialExpression with a launch context, targetConstraint,
+enableWhen on the same page, hidden totals, repeats, nested items, attachments); none
+is a copy of a published file. ``CASES`` says, per form, what a patient answers page by
+page and what the instrument's published scoring gives for those answers, or why the
+form cannot yet be published as its author wrote it.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+QUESTIONNAIRES = Path(__file__).parent / "questionnaires"
+
+
+def load(name: str) -> dict:
+    return json.loads((QUESTIONNAIRES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    # (page, {field: value}) in the order the patient sees them; values as a browser posts.
+    pages: list = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+    bands: dict = field(default_factory=dict)
+    flags: list = field(default_factory=list)
+    # linkIds that must be answered in the filed QuestionnaireResponse, and ones that
+    # must not be there (hidden by a condition, or hidden items).
+    filed: tuple = ()
+    not_filed: tuple = ()
+    # Why the form cannot be published as written (an import note that changes
+    # clinical meaning blocks publishing); None when it goes through end to end.
+    blocked: str | None = None
+
+
+PHQ9_CODES = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5",
+              "44253-3", "44260-8"]
+FREQUENCY = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
+
+
+def _scored(prefix_ids, scores, codes=FREQUENCY):
+    return {link_id: codes[score] for link_id, score in zip(prefix_ids, scores, strict=True)}
+
+
+CASES = [
+    Case("phq9-sdc",
+         pages=[("phq9", _scored([f"/{c}" for c in PHQ9_CODES], [1, 2, 0, 3, 1, 0, 2, 1, 1]))],
+         scores={"/44261-6": 11}, bands={"/44261-6": "Moderate"}, flags=["phq9-self-harm"],
+         filed=("/44260-8", "/44261-6")),
+    Case("gad7-valueset",
+         pages=[("gad7", _scored([f"gad7-{n}" for n in range(1, 8)], [1, 1, 2, 0, 3, 1, 2]))],
+         scores={"gad7-total": 10}, bands={"gad7-total": "Moderate"}, filed=("gad7-total",)),
+    Case("bmi-variables", pages=[("body", {"weight": "72.5", "height": "180"})],
+         scores={"bmi": "22.4"}, bands={"bmi": "Healthy weight"}, filed=("bmi",)),
+    Case("apgar",
+         pages=[("apgar", {"colour": "colour-1", "pulse": "pulse-2", "grimace": "grimace-2",
+                           "tone": "tone-2", "breathing": "breathing-1"})],
+         scores={"apgar-total": 8}, bands={"apgar-total": "Reassuring"}),
+    Case("gcs", pages=[("gcs", {"eye": "eye-3", "verbal": "verbal-4", "motor": "motor-5"})],
+         scores={"gcs-total": 12}),
+    Case("smoking-same-page",
+         pages=[("habits", {"smoke": "yes", "per-day": "10", "quit": "no"}),
+                ("more", {"notes": ""})],
+         filed=("smoke", "per-day", "quit")),
+    Case("enable-when-expression",
+         pages=[("about", {"sex": "male", "age": "40"}),
+                ("scan", {"claustrophobic": "no"})],
+         filed=("sex", "age", "claustrophobic"), not_filed=("pregnant",)),
+    Case("contact-constraints",
+         pages=[("contact", {"postcode": "ls1 4ap", "phone": "07700 900982",
+                             "email": "sal@example.com"})],
+         filed=("postcode", "phone", "email")),
+    Case("demographics-initial",
+         pages=[("details", {"family": "Jones", "dob_day": "15", "dob_month": "3",
+                             "dob_year": "1984"})],
+         scores={"age": dt.date.today().year - 1984}, filed=("family", "dob", "age")),
+    Case("audit-c",
+         pages=[("alcohol", {"audit-1": "2-3w", "audit-2": "3-4", "audit-3": "monthly"})],
+         scores={"audit-c-total": 6}, flags=["audit-c-positive"]),
+    Case("phq2-hidden-total",
+         pages=[("phq2", {"phq2-1": FREQUENCY[2], "phq2-2": FREQUENCY[1]})],
+         scores={"phq2-total": 3}, flags=["phq2-positive"], filed=("phq2-total",)),
+    Case("referral-long",
+         pages=[("you", {"preferred-name": "Sal", "first-language": "__other__",
+                         "first-language_other": "Cymraeg", "interpreter": "no"}),
+                ("problem", {"area": "22943007", "started_day": "1", "started_month": "9",
+                             "started_year": "2026", "pain": "6",
+                             "symptoms": ["bladder"]}),
+                ("back", {"leg-pain": "yes"}),
+                ("work", {"working": "no", "more": "I use a stick."})],
+         flags=["msk-red-flag"], filed=("leg-pain", "symptoms", "started"),
+         not_filed=("job", "hours-lost")),
+    Case("controls", pages=[("prefs", {"channels": ["sms", "letter"], "best-time": "Evening"})],
+         filed=("channels", "best-time")),
+    Case("family-history-repeats",
+         blocked="repeating groups (a relative, and their conditions) are answered once"),
+    Case("allergy-nested", pages=[("allergies", {"has-allergy": "yes",
+                                                 "allergy-detail": "Penicillin"})],
+         filed=("has-allergy", "allergy-detail")),
+    Case("wound-photo-attachment", blocked="attachment items (a photo) are not built yet"),
+]
