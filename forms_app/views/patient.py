@@ -174,13 +174,23 @@ _PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "link",
                 "link__version__form")
 
 
-def _verified_submission(request) -> Submission | None:
+_SUBMIT_FIELDS = (*_PAGE_FIELDS, "link__patient", "link__patient__organisation")
+
+
+def _verified_submission(request, *, for_submit=False) -> Submission | None:
     link_id = request.session.get(SESSION_VERIFIED)
     if not link_id:
         return None
     keep_alive_session(request)
-    submission = (Submission.objects.select_related("link__version").only(*_PAGE_FIELDS)
-                  .filter(link_id=link_id).first())
+    if for_submit:
+        # The final submit also audits, naming the patient and organisation: read them
+        # in the same query, and hand the row to services.submit.
+        rows = (Submission.objects.select_related("link__version",
+                                                  "link__patient__organisation")
+                .only(*_SUBMIT_FIELDS))
+    else:
+        rows = Submission.objects.select_related("link__version").only(*_PAGE_FIELDS)
+    submission = rows.filter(link_id=link_id).first()
     if submission is None or not submission.link.is_open_at(timezone.now()):
         return None
     return submission
@@ -500,7 +510,7 @@ def progress_text(number: int, count: int) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def check_answers(request):
-    submission = _verified_submission(request)
+    submission = _verified_submission(request, for_submit=request.method == "POST")
     if submission is None:
         return _lost(request, SESSION_VERIFIED)
     if submission.is_submitted:
@@ -513,7 +523,7 @@ def check_answers(request):
     if request.method == "POST":
         try:
             submitted = services.submit(submission_id=submission.pk, answers=answers,
-                                        ip_address=client_ip(request))
+                                        ip_address=client_ip(request), submission=submission)
         except services.AlreadySubmitted:
             if kiosk.is_kiosk(request):
                 return kiosk.lock(request)
