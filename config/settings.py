@@ -109,6 +109,23 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
+    # The patient pages: Jinja2 with nhsuk-frontend-jinja, templates in jinja2/ (found
+    # first, by the same names a Django template would have). Admin and staff pages stay
+    # Django templates in templates/ (docs/adr/0012-jinja2-for-patient-pages.md).
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "config.jinja2.environment",
+            "context_processors": [
+                "django.template.context_processors.i18n",
+                "django.contrib.messages.context_processors.messages",
+                "forms_app.context_processors.service",
+                "forms_app.context_processors.patient_session",
+            ],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

@@ -196,33 +196,46 @@ def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict) -> 
 
 
 @transaction.atomic
-def submit(*, submission_id, answers: dict, ip_address=None) -> Submission:
+def submit(*, submission_id, answers: dict, ip_address=None,
+           submission: Submission | None = None) -> Submission:
     """The patient's final submit: answers and state in one transaction, then filing.
 
     The submission row is the outbox: filing is enqueued only once this commits, and
-    the sweeper re-enqueues it if that publish is lost.
+    the sweeper re-enqueues it if that publish is lost. ``submission`` is the row the
+    caller has already read (with link__version and link__patient__organisation), so
+    it is not read again.
     """
-    submission = (Submission.objects.select_for_update()
-                  .select_related("link__version", "link__patient").get(pk=submission_id))
+    now = timezone.now()
+    if submission is None or submission.pk != submission_id:
+        submission = (Submission.objects
+                      .select_related("link__version", "link__patient__organisation")
+                      .get(pk=submission_id))
+    link = submission.link
     if submission.state != Submission.State.IN_PROGRESS:
         raise AlreadySubmitted("This form has already been submitted.")
-    now = timezone.now()
-    link = submission.link
     if not link.is_open_at(now):
         raise LinkClosed("This link has expired or been withdrawn.")
     compiled = compiled_version(link.version)
     kept = compiled.prune(answers)
-    submission.answers = kept
-    submission.evaluation = compiled.evaluate(kept).as_dict()
-    submission.state = Submission.State.SUBMITTED
-    submission.submitted_at = now
-    submission.updated_at = now
-    submission.wizard_state = None
-    submission.draft_answers = None
-    submission.save(update_fields=["answers", "evaluation", "state", "submitted_at",
-                                   "updated_at", "wizard_state", "draft_answers"])
+    evaluation = compiled.evaluate(kept).as_dict()
+    # One conditional UPDATE is the lock: it changes the row only while it is in progress
+    # and its link still open, so of two submits at once exactly one wins.
+    updated = Submission.objects.filter(
+        pk=submission.pk, state=Submission.State.IN_PROGRESS,
+        link__revoked_at__isnull=True, link__expires_at__gt=now,
+    ).update(answers=kept, evaluation=evaluation, state=Submission.State.SUBMITTED,
+             submitted_at=now, updated_at=now, wizard_state=None, draft_answers=None)
+    if not updated:
+        if Submission.objects.filter(pk=submission.pk).exclude(
+                state=Submission.State.IN_PROGRESS).exists():
+            raise AlreadySubmitted("This form has already been submitted.")
+        raise LinkClosed("This link has expired or been withdrawn.")
+    submission.answers, submission.evaluation = kept, evaluation
+    submission.state, submission.submitted_at = Submission.State.SUBMITTED, now
+    submission.updated_at, submission.wizard_state, submission.draft_answers = now, None, None
     record_audit(by="patient", action=AuditEvent.Action.SUBMITTED, patient=link.patient,
-                 obj=submission, ip_address=ip_address)
+                 organisation=link.patient.organisation, obj=submission,
+                 ip_address=ip_address)
     transaction.on_commit(lambda: enqueue_filing(submission.pk))
     return submission
 

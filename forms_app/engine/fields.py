@@ -70,7 +70,223 @@ def plain_number(number: Decimal) -> str:
     return format(number, "f")
 
 
-class EngineFieldMixin:
+# --- Rendering -----------------------------------------------------------------------
+# Each field says which NHS.UK component renders it and with which parameters, in the
+# shape of nhsuk-frontend-jinja's macros (jinja2/includes/fields.html calls them). The
+# parameters are built here, in Python, so a page renders each field with one macro
+# call and no template logic per widget (docs/adr/0012-jinja2-for-patient-pages.md).
+
+# Input widths (characters) for numbers: the smallest NHS.UK width that fits the limit.
+_WIDTHS = (2, 3, 4, 5, 10)
+# Units written before the number rather than after it.
+_PREFIX_UNITS = frozenset({"£", "$", "€"})
+# Widget attrs that are parameters of the input macro rather than plain attributes.
+_INPUT_PARAMS = ("inputmode", "autocomplete", "autocapitalize", "pattern")
+# Written by the macros themselves, or never written: `required` (the server validates;
+# the browser's own bubbles would pre-empt the NHS error summary), the unit (a suffix).
+_NOT_ATTRIBUTES = frozenset(
+    {"id", "name", "type", "value", "class", "required", "data-unit", "spellcheck", "rows",
+     "cols", *_INPUT_PARAMS}
+)
+
+
+def _label(bound, page_heading: bool) -> dict:
+    return {"text": str(bound.label), "size": "l" if page_heading else "m",
+            "isPageHeading": page_heading}
+
+
+def _common(bound, page_heading: bool, *, legend: bool) -> dict:
+    params = {"name": bound.html_name}
+    if bound.help_text:
+        params["hint"] = {"text": str(bound.help_text)}
+    if bound.errors:
+        params["errorMessage"] = {"text": str(bound.errors[0])}
+    if legend:
+        params["fieldset"] = {"legend": _label(bound, page_heading)}
+        params["idPrefix"] = bound.auto_id
+    else:
+        params["label"] = _label(bound, page_heading)
+        params["id"] = bound.auto_id
+    return params
+
+
+def _attributes(attrs: dict) -> dict:
+    return {
+        name: value for name, value in attrs.items()
+        if name not in _NOT_ATTRIBUTES and value is not None and value is not False
+    }
+
+
+def _input_params(bound, page_heading: bool, widget, value) -> dict:
+    attrs = widget.attrs
+    params = _common(bound, page_heading, legend=False)
+    params["type"] = attrs.get("type") or getattr(widget, "input_type", "text")
+    if value not in (None, ""):
+        params["value"] = value
+    for name in _INPUT_PARAMS:
+        if attrs.get(name):
+            params[name] = attrs[name]
+    if "spellcheck" in attrs:
+        params["spellcheck"] = str(attrs["spellcheck"]).lower() == "true"
+    if attrs.get("class"):
+        params["classes"] = attrs["class"]
+    params["attributes"] = _attributes(attrs)
+    return params
+
+
+def _choice_items(bound, chosen, conditional, *, exclusive=frozenset(), choices=None):
+    items = []
+    for value, text in (bound.field.choices if choices is None else choices):
+        value = str(value)
+        item = {"value": value, "text": str(text), "checked": value in chosen}
+        if value in exclusive:
+            item["behaviour"] = "exclusive"
+        if conditional and conditional.get(value):
+            item["conditional"] = {"html": conditional[value]}
+        items.append(item)
+    return items
+
+
+def _chosen(value) -> set[str]:
+    if value is None:
+        return set()
+    if isinstance(value, list | tuple):
+        return {str(v) for v in value}
+    return {str(value)}
+
+
+class RendersComponent:
+    """The NHS.UK component for a stock text, choice or number widget."""
+
+    def nhsuk_component(self, bound, *, page_heading=False, conditional=None):
+        """(macro name, parameters) for nhsuk-frontend-jinja: "input", "textarea",
+        "radios", "checkboxes", "select", "dateInput" or "dateTimeInput" (ours: a
+        date input and a time input in one fieldset).
+
+        ``conditional`` maps an option's value to HTML revealed under it (the NHS.UK
+        conditional reveal), for questions that depend on this one.
+        """
+        widget = self.widget
+        if isinstance(widget, forms.Textarea):
+            params = _common(bound, page_heading, legend=False)
+            params.update(value=bound.value() or "", rows=widget.attrs.get("rows", 5),
+                          attributes=_attributes(widget.attrs))
+            return "textarea", params
+        if isinstance(widget, forms.Select) and not isinstance(widget, forms.RadioSelect):
+            return "select", self._nhsuk_select(bound, page_heading)
+        if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+            return self._nhsuk_choices(bound, page_heading, conditional)
+        return "input", self._nhsuk_input(bound, page_heading)
+
+    def nhsuk_error_target(self, bound) -> str:
+        """The id the error summary links to: the input, or the first radio or box."""
+        return bound.auto_id
+
+    def _nhsuk_input(self, bound, page_heading):
+        return _input_params(bound, page_heading, self.widget, bound.value())
+
+    def _nhsuk_select(self, bound, page_heading):
+        params = _common(bound, page_heading, legend=False)
+        chosen = _chosen(bound.value())
+        params["items"] = [
+            {"value": str(value), "text": str(text), "selected": str(value) in chosen}
+            for value, text in self.choices
+        ]
+        return params
+
+    def _nhsuk_choices(self, bound, page_heading, conditional):
+        multiple = isinstance(self.widget, forms.CheckboxSelectMultiple)
+        params = _common(bound, page_heading, legend=True)
+        item = getattr(self, "item", None)
+        exclusive = frozenset(o.code for o in item.options if o.exclusive) if item else ()
+        params["items"] = _choice_items(bound, _chosen(bound.value()), conditional,
+                                        exclusive=exclusive)
+        # Two short answers (yes or no) sit side by side, unless one reveals a question.
+        choices = params["items"]
+        params["inline"] = (not multiple and not conditional and len(choices) == 2
+                            and all(len(c["text"]) <= 12 for c in choices))
+        return ("checkboxes" if multiple else "radios"), params
+
+
+def _number_width(item: Item) -> int:
+    limits = [Decimal(v) for v in (item.min_value, item.max_value) if isinstance(v, int | Decimal)]
+    digits = max((len(plain_number(abs(v))) + (v < 0) for v in limits), default=4)
+    places = item.max_decimal_places or (0 if item.type == "integer" else 2)
+    needed = digits + (places + 1 if places and item.type != "integer" else 0)
+    return next((width for width in _WIDTHS if width >= needed), _WIDTHS[-1])
+
+
+def _parts(bound, count: int) -> list:
+    """A multi-part field's raw parts: posted data, or the initial answer decompressed."""
+    value = bound.value()
+    if not isinstance(value, list | tuple):
+        value = bound.field.widget.decompress(value)
+    return [*value, *([None] * count)][:count]
+
+
+_DATE_PARTS = (("day", _("Day"), 2), ("month", _("Month"), 2), ("year", _("Year"), 4))
+
+
+def _date_items(bound, parts, *, autocomplete="off") -> list[dict]:
+    error = bool(bound.errors)
+    return [
+        {"id": f"{bound.auto_id}-{name}", "name": f"{bound.html_name}_{name}",
+         "label": str(label), "value": "" if value is None else str(value), "width": width,
+         "inputmode": "numeric", "autocomplete": autocomplete,
+         "classes": "nhsuk-input--error" if error else ""}
+        for (name, label, width), value in zip(_DATE_PARTS, parts, strict=False)
+    ]
+
+
+class RendersDate:
+    """A date (NHS.UK date input) or a date and time (the date input and a time box)."""
+
+    def nhsuk_error_target(self, bound) -> str:
+        return f"{bound.auto_id}-day"
+
+    def nhsuk_component(self, bound, *, page_heading=False, conditional=None):
+        with_time = isinstance(self.widget, DateTimePartsWidget)
+        parts = _parts(bound, 4 if with_time else 3)
+        params = _common(bound, page_heading, legend=True)
+        params.pop("idPrefix")
+        params.update(id=bound.auto_id, items=_date_items(bound, parts))
+        params["fieldset"]["role"] = "group"
+        if not with_time:
+            return "dateInput", params
+        # One fieldset around both (jinja2/includes/fields.html): the date input inside
+        # it has no fieldset, hint or error message of its own.
+        date = {"id": bound.auto_id, "items": params.pop("items"),
+                "formGroup": {"classes": "nhsuk-u-margin-bottom-4"}}
+        params.update(date=date, legend=params.pop("fieldset")["legend"])
+        params["time"] = {
+            "id": f"{bound.auto_id}-time", "name": f"{bound.html_name}_time",
+            "label": {"text": str(_("Time"))},
+            "hint": {"text": str(_("Use the 24-hour clock, for example 14:30"))},
+            "value": parts[3] or "", "width": 5, "spellcheck": False, "autocomplete": "off",
+            "formGroup": {"classes": "app-time-input"},
+            "classes": "nhsuk-input--error" if bound.errors else "",
+        }
+        return "dateTimeInput", params
+
+
+class RendersOpenChoice:
+    """Radios (or checkboxes) whose "Other" option reveals a text box for the details."""
+
+    def nhsuk_component(self, bound, *, page_heading=False, conditional=None):
+        multiple = self.widget.multiple
+        chosen_part, other = _parts(bound, 2)
+        params = _common(bound, page_heading, legend=True)
+        params["items"] = _choice_items(bound, _chosen(chosen_part), conditional,
+                                        choices=self.widget.choices)
+        params["other"] = {
+            "id": f"{bound.auto_id}-other", "name": f"{bound.html_name}_other",
+            "label": {"text": str(_("If other, give details"))}, "value": other or "",
+            "classes": "nhsuk-input--error" if bound.errors else "",
+        }
+        return ("checkboxes" if multiple else "radios"), params
+
+
+class EngineFieldMixin(RendersComponent):
     def __init__(self, item: Item, **kwargs):
         self.item = item
         kwargs.setdefault("error_messages", {})
@@ -121,6 +337,14 @@ class TextAnswerField(EngineFieldMixin, forms.CharField):
 
 class NumberAnswerField(EngineFieldMixin, forms.Field):
     """integer -> int, decimal -> exact str, quantity -> {"value": str, "unit": code}."""
+
+    def _nhsuk_input(self, bound, page_heading):
+        params = super()._nhsuk_input(bound, page_heading)
+        params["width"] = _number_width(self.item)
+        unit = self.widget.attrs.get("data-unit")
+        if unit:
+            params["prefix" if unit in _PREFIX_UNITS else "suffix"] = unit
+        return params
 
     def to_python(self, value):
         text = checked_text(self.item, value, SHORT_INPUT_LIMIT)
@@ -200,7 +424,7 @@ def _check_exclusive(item: Item, codes: list[str]) -> None:
             raise ValidationError(messages.exclusive(option.display), code="exclusive")
 
 
-class OpenChoiceField(EngineFieldMixin, forms.Field):
+class OpenChoiceField(RendersOpenChoice, EngineFieldMixin, forms.Field):
     """code, or {"other": text}; with repeats a list of codes and at most one such dict."""
 
     def __init__(self, item: Item, choices, **kwargs):
@@ -262,7 +486,7 @@ def parse_date_parts(item: Item, parts) -> dt.date | None:
         raise ValidationError(messages.not_real_date(item), code="invalid") from None
 
 
-class DateAnswerField(EngineFieldMixin, forms.Field):
+class DateAnswerField(RendersDate, EngineFieldMixin, forms.Field):
     widget = DatePartsWidget
 
     def to_python(self, value):
@@ -292,6 +516,9 @@ def _check_date_limits(item: Item, day: dt.date, today: dt.date) -> None:
 
 
 class TimeAnswerField(EngineFieldMixin, forms.Field):
+    def _nhsuk_input(self, bound, page_heading):
+        return {**super()._nhsuk_input(bound, page_heading), "width": 5, "spellcheck": False}
+
     def to_python(self, value):
         text = checked_text(self.item, value, SHORT_INPUT_LIMIT)
         if not text:
@@ -316,7 +543,7 @@ class TimeAnswerField(EngineFieldMixin, forms.Field):
             )
 
 
-class DateTimeAnswerField(EngineFieldMixin, forms.Field):
+class DateTimeAnswerField(RendersDate, EngineFieldMixin, forms.Field):
     """An aware ISO dateTime with seconds and offset, as FHIR requires."""
 
     widget = DateTimePartsWidget

@@ -6,8 +6,10 @@ a Referer header or the browser history beyond that first entry.
 """
 
 import copy
+import time
 from collections import OrderedDict
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -25,6 +27,7 @@ from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
 from forms_app import abuse, services
+from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
@@ -43,10 +46,20 @@ def patient_session_seconds() -> int:
     return settings.PATIENT_SESSION_SECONDS
 
 
-def keep_alive_session(request) -> None:
-    # An idle timeout: each patient request restarts the clock (set_expiry marks the
-    # session modified, so it is saved with the new expiry).
-    request.session.set_expiry(patient_session_seconds())
+SESSION_REFRESHED = "patient_refreshed"  # when the idle clock was last restarted
+REFRESH_EVERY_SECONDS = 60
+
+
+def keep_alive_session(request, *, force=False) -> None:
+    # An idle timeout: patient requests restart the clock. set_expiry marks the session
+    # modified, which costs a write of the session row, so it is done at most once a
+    # minute (the timeout is then up to a minute early, never late); a request that
+    # changes nothing else in the session writes nothing.
+    now = int(time.time())
+    last = request.session.get(SESSION_REFRESHED)
+    if force or not isinstance(last, int) or now - last >= REFRESH_EVERY_SECONDS:
+        request.session[SESSION_REFRESHED] = now
+        request.session.set_expiry(patient_session_seconds())
 
 
 def client_ip(request):
@@ -154,12 +167,33 @@ def verify(request):
                   status=200 if not form.errors else 400)
 
 
-def _verified_submission(request) -> Submission | None:
-    link = _session_link(request, SESSION_VERIFIED)
-    if link is None:
+# What a journey page reads, in one query: the submission, its link's dates and its
+# version's id. The definition is read only when the compiled version is not cached.
+_PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "link",
+                "link__expires_at", "link__revoked_at", "link__version",
+                "link__version__form")
+
+
+_SUBMIT_FIELDS = (*_PAGE_FIELDS, "link__patient", "link__patient__organisation")
+
+
+def _verified_submission(request, *, for_submit=False) -> Submission | None:
+    link_id = request.session.get(SESSION_VERIFIED)
+    if not link_id:
         return None
-    return (Submission.objects.select_related("link__version", "link__patient")
-            .filter(link=link).first())
+    keep_alive_session(request)
+    if for_submit:
+        # The final submit also audits, naming the patient and organisation: read them
+        # in the same query, and hand the row to services.submit.
+        rows = (Submission.objects.select_related("link__version",
+                                                  "link__patient__organisation")
+                .only(*_SUBMIT_FIELDS))
+    else:
+        rows = Submission.objects.select_related("link__version").only(*_PAGE_FIELDS)
+    submission = rows.filter(link_id=link_id).first()
+    if submission is None or not submission.link.is_open_at(timezone.now()):
+        return None
+    return submission
 
 
 class SubmissionStorage(BaseStorage):
@@ -196,19 +230,103 @@ def validated_answers(compiled, step_data: dict):
     return compiled.prune(answers), None
 
 
+# The hidden inputs naming the questions a page showed that depend on answers on the
+# same page, outside any conditional reveal: a POST that enables one not in this list
+# brings the page back with it shown, rather than an error for a question not yet seen.
+SHOWN_FIELD = "engine_shown"
+
+
+def reveal_target(compiled, on_page: set, item, form) -> tuple[str, str] | None:
+    """(controlling question, option value) when ``item`` is shown by one answer to a
+    radio or checkbox question on the same page: it goes inside that option's NHS.UK
+    conditional reveal. None for anything else (any other condition, or none here)."""
+    chain = [compiled.items[a].enable_when for a in item.ancestors] + [item.enable_when]
+    local = [ew for ew in chain if ew is not None and ew.questions & on_page]
+    if len(local) != 1 or len(local[0].conditions) != 1:
+        return None
+    condition = local[0].conditions[0]
+    field = form.fields.get(condition.question)
+    if (condition.operator != "=" or condition.kind not in ("Boolean", "Coding", "String")
+            or field is None or isinstance(field, OpenChoiceField)
+            or not isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)):
+        return None
+    if condition.kind == "Boolean":
+        value = "yes" if condition.answer else "no"
+    else:
+        value = str(condition.answer)
+    if value not in {str(choice) for choice, _ in field.choices}:
+        return None
+    return condition.question, value
+
+
+def _block(item, form, page):
+    if item.link_id in form.fields:
+        return None if form[item.link_id].is_hidden else {"field": form[item.link_id]}
+    if item.type == "display" and item.text:
+        return {"display": item.text}
+    if item.type == "group" and item.text and item.link_id != page.key:
+        return {"heading": item.text}
+    return None
+
+
 def page_blocks(compiled, page, form, answers) -> list[dict]:
     """The page's display text, sub-group headings and questions, in the form's order:
-    what templates/forms_app/patient/page.html renders (the journey and staff preview)."""
-    blocks = []
-    for item in compiled.visible_items(page.key, answers):
-        if item.link_id in form.fields:
-            if not form[item.link_id].is_hidden:
-                blocks.append({"field": form[item.link_id]})
-        elif item.type == "display" and item.text:
-            blocks.append({"display": item.text})
-        elif item.type == "group" and item.text and item.link_id != page.key:
-            blocks.append({"heading": item.text})
+    what jinja2/forms_app/patient/page.html renders (the journey and staff preview).
+
+    A question (or heading, or text) shown by one answer to a radio or checkbox question
+    on this page sits in that answer's conditional reveal (``reveals``: option value ->
+    blocks), so with JavaScript it appears in place and without it is always there.
+    Anything else is shown when ``answers`` (saved, or just posted) enable it. Each
+    block of such a question has ``shown`` set (see SHOWN_FIELD).
+    """
+    on_page = {item.link_id for item in page.items}
+    visible = {item.link_id for item in compiled.visible_items(page.key, answers)}
+    dynamic = {item.link_id for item in getattr(form, "engine_dynamic", ())}
+    blocks, by_id = [], {}
+    for item in page.items:
+        target = reveal_target(compiled, on_page, item, form)
+        if target is None and item.link_id not in visible:
+            continue
+        block = _block(item, form, page)
+        if block is None:
+            continue
+        if target is not None:
+            controller = by_id.get(target[0])
+            if controller is None:
+                continue  # its question is not on the page now, so neither is this
+            controller.setdefault("reveals", {}).setdefault(target[1], []).append(block)
+        else:
+            block["shown"] = item.link_id in dynamic
+            blocks.append(block)
+        by_id[item.link_id] = block
     return blocks
+
+
+def shown_questions(blocks) -> list[str]:
+    """The linkIds of the same-page-dependent questions shown outside any reveal."""
+    return [b["field"].name for b in blocks if b.get("shown") and "field" in b]
+
+
+class PageForms(OrderedDict):
+    """The enabled pages, in order, each building its form class only when asked for:
+    formtools reads the keys all the time, but a request needs one page's form."""
+
+    def __init__(self, compiled, answers, keys):
+        super().__init__((key, None) for key in keys)
+        self._compiled, self._answers = compiled, answers
+
+    def __getitem__(self, key):
+        form_class = super().__getitem__(key)
+        if form_class is None:
+            form_class = self._compiled.form_class(key, answers=self._answers)
+            super().__setitem__(key, form_class)
+        return form_class
+
+    def get(self, key, default=None):  # OrderedDict.get would skip __getitem__
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -254,9 +372,7 @@ class AnswerWizard(WizardView):
             form_list = cached[1]
         else:
             enabled = self.compiled.enabled_page_keys(self.draft_answers)
-            form_list = OrderedDict(
-                (key, self.compiled.form_class(key, answers=self.draft_answers))
-                for key in enabled)
+            form_list = PageForms(self.compiled, dict(self.draft_answers), enabled)
             self._form_list_for = (dict(self.draft_answers), form_list)
         # formtools clears these after each valid step; keep them present.
         self._resolved_form_list = form_list
@@ -296,7 +412,48 @@ class AnswerWizard(WizardView):
             # A tampered, skipped or out-of-date page: back to where the patient is.
             messages.warning(self.request, _("That page was out of date. Please try again."))
             return redirect("patient:answer")
-        return super().post(*args, **kwargs)
+        if goto:
+            return super().post(*args, **kwargs)
+        # formtools' own post, with one step added: questions the answers just enabled.
+        self.storage.current_step = management_form.cleaned_data["current_step"]
+        form = self.get_form(data=self.request.POST, files=self.request.FILES)
+        valid = form.is_valid()
+        self.page_answers = self._posted_answers(form)
+        unseen = self._unseen_questions(form)
+        if unseen:
+            # Shown now, for the first time, with what the patient typed kept and no
+            # error for a question they had not seen (no JavaScript, or a condition
+            # the page cannot reveal in place).
+            for link_id in unseen:
+                form.errors.pop(link_id, None)
+            self.new_questions = unseen
+            return self.render(form)
+        if not valid:
+            return self.render(form)
+        self.storage.set_step_data(self.steps.current, self.process_step(form))
+        self.storage.set_step_files(self.steps.current, self.process_step_files(form))
+        if self.steps.current == self.steps.last:
+            return self.render_done(form, **kwargs)
+        return self.render_next_step(form)
+
+    def _posted_answers(self, form) -> dict:
+        """The saved answers with this page's replaced by what was just posted."""
+        kept = {k: v for k, v in self.draft_answers.items() if k not in form.fields}
+        return {**kept, **getattr(form, "cleaned_data", {})}
+
+    def _unseen_questions(self, form) -> list[str]:
+        dynamic = getattr(form, "engine_dynamic", ())
+        if not dynamic:
+            return []
+        page = self.compiled.page(self.steps.current)
+        on_page = {item.link_id for item in page.items}
+        shown = set(self.request.POST.getlist(SHOWN_FIELD))
+        enabled = self.compiled.enabled_link_ids(self.page_answers)
+        return [
+            item.link_id for item in dynamic
+            if item.link_id in enabled and item.link_id not in shown
+            and reveal_target(self.compiled, on_page, item, form) is None
+        ]
 
     def process_step(self, form):
         self.draft_answers = self.compiled.prune({**self.draft_answers, **form.cleaned_data})
@@ -327,11 +484,15 @@ class AnswerWizard(WizardView):
         page = next(p for p in self.compiled.pages if p.key == self.steps.current)
         visible_fields = [f for f in form if not f.is_hidden]
         single_question = len(visible_fields) == 1
+        blocks = page_blocks(self.compiled, page, form,
+                             getattr(self, "page_answers", self.draft_answers))
         context.update(
-            blocks=page_blocks(self.compiled, page, form, self.draft_answers),
+            blocks=blocks,
+            shown_dynamic=shown_questions(blocks),
+            shown_name=SHOWN_FIELD,
+            new_questions=getattr(self, "new_questions", []),
             page=page,
-            page_number=keys.index(self.steps.current) + 1,
-            page_count=len(keys),
+            progress=progress_text(keys.index(self.steps.current) + 1, len(keys)),
             previous_step=self.steps.prev,
             single_question=single_question,
             return_to_check=self.storage.extra_data.get("return_to_check", False),
@@ -341,10 +502,15 @@ class AnswerWizard(WizardView):
         return context
 
 
+def progress_text(number: int, count: int) -> str:
+    # The msgid the Django template's blocktranslate had, so the Welsh catalogue keeps it.
+    return _("Page %(number)s of %(count)s") % {"number": number, "count": count}
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def check_answers(request):
-    submission = _verified_submission(request)
+    submission = _verified_submission(request, for_submit=request.method == "POST")
     if submission is None:
         return _lost(request, SESSION_VERIFIED)
     if submission.is_submitted:
@@ -357,7 +523,7 @@ def check_answers(request):
     if request.method == "POST":
         try:
             submitted = services.submit(submission_id=submission.pk, answers=answers,
-                                        ip_address=client_ip(request))
+                                        ip_address=client_ip(request), submission=submission)
         except services.AlreadySubmitted:
             if kiosk.is_kiosk(request):
                 return kiosk.lock(request)
@@ -411,7 +577,7 @@ def keep_alive(request):
     """The timeout warning's "Stay on this page" button: restart the idle clock."""
     if not request.session.get(SESSION_LINK):
         return _timed_out(request)
-    keep_alive_session(request)
+    keep_alive_session(request, force=True)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"seconds": patient_session_seconds()})
     # Without JavaScript there is no warning dialog; a plain POST just goes back.

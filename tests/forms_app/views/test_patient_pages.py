@@ -82,7 +82,7 @@ def test_a_form_version_carries_its_own_welsh(client, bilingual):
     assert "How will you travel to the hospital?" in page
     welsh(client)
     page = client.get(reverse("patient:answer")).content.decode()
-    assert "Sut byddwch yn teithio i&#x27;r ysbyty?" in page
+    assert "Sut byddwch yn teithio i&#39;r ysbyty?" in page  # escaped by Jinja (markupsafe)
     assert "Teithio a chyrraedd" in page and "Bws" in page
     assert "Rydym yn gofyn hyn i gynllunio parcio a thrafnidiaeth." in page
 
@@ -90,13 +90,19 @@ def test_a_form_version_carries_its_own_welsh(client, bilingual):
 def test_open_choice_and_date_time_widgets_render_and_validate(client, bilingual):
     open_and_verify(client, bilingual.token)
     page = client.get(reverse("patient:answer")).content.decode()
-    # Open choice: NHS radios, then a text box for "Other" details, always shown.
+    # Open choice: NHS radios; "Other" reveals a text box for the details (NHS.UK's
+    # conditional reveal: hidden only where the NHS.UK script runs, so always there
+    # without JavaScript).
     assert 'class="nhsuk-radios"' in page and 'value="__other__"' in page
-    assert 'name="travel-how_other"' in page and "conditional--hidden" not in page
+    other = page.index('value="__other__"')
+    assert 'data-aria-controls="conditional-id_travel-how-3"' in page[other:other + 200]
+    assert 'id="conditional-id_travel-how-3"' in page
+    assert 'name="travel-how_other"' in page[page.index('id="conditional-id_travel-how-3"'):]
     response = client.post(reverse("patient:answer"),
                            page_data("travel", {"how": "__other__", "how_other": ""}))
     assert response.status_code == 200 and b"nhsuk-error-summary" in response.content
-    assert b'href="#id_travel-how_0_0"' in response.content  # the summary links to a radio
+    assert b'href="#id_travel-how"' in response.content  # the summary links to a radio
+    assert b'id="id_travel-how" name="travel-how" type="radio"' in response.content
     response = client.post(reverse("patient:answer"),
                            page_data("travel", {"how": "", "how_other": "Taxi 🚕"}))
     page = response.content.decode()
@@ -107,7 +113,8 @@ def test_open_choice_and_date_time_widgets_render_and_validate(client, bilingual
         "arrival_day": "31", "arrival_month": "2", "arrival_year": "2030",
         "arrival_time": "09:30"}))
     assert b"must be a real date" in bad.content
-    assert b'href="#id_arrival-arrival_0"' in bad.content
+    assert b'href="#id_arrival-arrival-day"' in bad.content
+    assert b'id="id_arrival-arrival-day" name="arrival-arrival_day"' in bad.content
     good = client.post(reverse("patient:answer"), page_data("arrival", {
         "arrival_day": "1", "arrival_month": "6", "arrival_year": "2030",
         "arrival_time": "09:30"}))
