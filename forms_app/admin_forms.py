@@ -37,7 +37,9 @@ class PublishForm(forms.Form):
 def question_types():
     from forms_app.models import Item
 
-    return [(value, label) for value, label in Item.Type.choices if value != Item.Type.GROUP]
+    # Text to read goes last, so that a new question starts as a question.
+    types = [(v, label) for v, label in Item.Type.choices if v != Item.Type.GROUP]
+    return sorted(types, key=lambda choice: choice[0] == Item.Type.DISPLAY)
 
 
 class OutlineForm(forms.Form):

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -12,6 +13,7 @@ from forms_app.admin.design import (
     FormPartAdminMixin,
     ItemConditionInline,
     ItemForm,
+    LabelledTabularInline,
     LibraryForm,
     ScoreBandInline,
     UploadQuestionnaireForm,
@@ -69,7 +71,7 @@ class FormChangeAuditMixin:
         return super().log_deletions(request, queryset)
 
 
-class FormVersionInline(admin.TabularInline):
+class FormVersionInline(LabelledTabularInline):
     """The form's history: every published version, who published it, when and why."""
 
     model = FormVersion
@@ -360,7 +362,6 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
 class ItemAdmin(FormChangeAuditMixin, FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
     form = ItemForm
-    filter_horizontal = ["score_items"]
     search_fields = ["link_id", "text"]
     inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
     change_form_template = "admin/forms_app/item/change_form.html"
@@ -402,6 +403,9 @@ class ItemAdmin(FormChangeAuditMixin, FormPartAdminMixin, admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "score_items":
             kwargs["queryset"] = item_score_items_queryset(request)
+            # Ticks with a label each: the admin's filter widget names its icons with
+            # ARIA a plain span may not carry (axe: aria-prohibited-attr).
+            kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 

@@ -9,6 +9,7 @@ import re
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import models
 from django.db.models import Max
 from django.http import HttpResponse
 from django.urls import reverse
@@ -63,6 +64,30 @@ class DraftModelForm(forms.ModelForm):
         super()._update_errors(errors)
 
 
+class LabelledInlineFormSet(forms.BaseInlineFormSet):
+    """A tabular inline's fields named for assistive technology.
+
+    The admin's tabular inlines put a field's label in the column heading only, which
+    no screen reader ties to the input in each row (axe: "Form elements must have
+    labels"); each field gets its column name and row number as its accessible name.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = f"row {index + 1}" if index is not None else "new row"
+        for name, field in form.fields.items():
+            if field.widget.is_hidden:
+                continue
+            label = "Delete" if name == "DELETE" else capfirst(str(field.label or name))
+            # A foreign key's select sits inside the admin's related-object wrapper.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", f"{label}, {row}")
+
+
+class LabelledTabularInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
+
+
 def user_organisations(user):
     return Organisation.objects.of_user(user)
 
@@ -78,7 +103,7 @@ def _object_form_id(request, model):
     return model.objects.filter(pk=object_id).values_list("form_id", flat=True).first()
 
 
-class AnswerOptionInline(admin.TabularInline):
+class AnswerOptionInline(LabelledTabularInline):
     model = AnswerOption
     form = DraftModelForm
     fields = ["position", "value_type", "code", "display", "score", "exclusive", "system"]
@@ -160,7 +185,7 @@ def condition_form(questions):
     return type("BoundConditionForm", (ConditionForm,), {"questions": list(questions)})
 
 
-class ItemConditionInline(admin.TabularInline):
+class ItemConditionInline(LabelledTabularInline):
     model = ItemCondition
     form = ConditionForm
     fk_name = "item"
@@ -180,7 +205,7 @@ class ItemConditionInline(admin.TabularInline):
         return f"Shown when {condition_words(obj)}" if obj.pk else ""
 
 
-class ScoreBandInline(admin.TabularInline):
+class ScoreBandInline(LabelledTabularInline):
     model = ScoreBand
     form = DraftModelForm
     fields = ["position", "min_score", "max_score", "label"]
@@ -188,9 +213,11 @@ class ScoreBandInline(admin.TabularInline):
     verbose_name_plural = "score bands (e.g. 0 to 4: Minimal)"
 
 
-class FlagRuleInline(admin.TabularInline):
+class FlagRuleInline(LabelledTabularInline):
     model = FlagRule
     fk_name = "form"
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2,
+                                                                            "cols": 30})}}
     fields = ["position", "code", "severity", "message", "enable_behavior", "item"]
     extra = 0
     show_change_link = True  # its conditions are edited on the rule's own page
@@ -202,7 +229,7 @@ class FlagRuleInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class FlagConditionInline(admin.TabularInline):
+class FlagConditionInline(LabelledTabularInline):
     model = FlagCondition
     form = ConditionForm
     fields = ["question", "operator", "answer_choice", "answer", "in_words"]
@@ -239,6 +266,9 @@ class FlagRuleAdmin(FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["code", "form", "severity"]
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
+
+    class Media:
+        css = {"all": ["css/designer.css"]}
 
     def get_readonly_fields(self, request, obj=None):
         # Its conditions name questions of this form: it cannot move to another.

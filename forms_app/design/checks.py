@@ -11,8 +11,8 @@ import re
 from django.core.exceptions import ValidationError
 
 from forms_app.design import values as v
-from forms_app.design.validation import clean_item
 from forms_app.design.export import Draft, load_draft
+from forms_app.design.validation import clean_item
 from forms_app.engine import DefinitionError, compile_definition
 from forms_app.models import Item
 
