@@ -355,9 +355,11 @@ class ItemForm(DraftModelForm):
         item_type = data.get("type") or self.instance.type
         used = fields_for_type(item_type)
         for name in TYPED_FIELDS:
-            if name not in used and name not in self.fields:
-                model_field = self.instance._meta.get_field(name)
-                setattr(self.instance, name, model_field.get_default())
+            if name not in used:
+                default = self.instance._meta.get_field(name).get_default()
+                setattr(self.instance, name, default)
+                if name in self.fields:  # shown for the old type, posted back as it was
+                    data[name] = default
         return data
 
 

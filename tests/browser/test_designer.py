@@ -57,6 +57,7 @@ def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
 
     page.goto(base + "/admin/forms_app/form/add/")
     check_at_both_widths(page, screenshot, assert_accessible, "add-form")
+    page.locator("#id_organisation").select_option(index=1)
     page.get_by_label("Title").fill("Smoking check")
     page.get_by_label("Description").fill("Two short questions about smoking.")
     page.get_by_role("button", name="Save and add pages and questions").click()
