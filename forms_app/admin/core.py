@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -7,23 +8,29 @@ from django.utils.html import format_html, format_html_join
 
 from forms_app import services
 from forms_app.admin.design import (
-    ITEM_FIELDSETS,
     AnswerOptionInline,
-    DraftModelForm,
     FlagRuleInline,
     FormPartAdminMixin,
     ItemConditionInline,
+    ItemForm,
+    LabelledTabularInline,
     LibraryForm,
     ScoreBandInline,
     UploadQuestionnaireForm,
+    designer_context,
+    draft_problems_now,
+    frameable,
+    item_fieldsets,
     item_score_items_queryset,
+    located_problems,
     next_version_number,
     questionnaire_download,
     user_organisations,
 )
-from forms_app.admin_forms import IssueLinkForm, PublishForm
+from forms_app.admin_forms import IssueLinkForm, OutlineForm, PublishForm, TranslationsForm
 from forms_app.design import preview as design_preview
 from forms_app.design import services as design_services
+from forms_app.design import translations
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import draft_to_questionnaire, load_draft
 from forms_app.design.importer import ImportRefused, parse_upload
@@ -64,23 +71,7 @@ class FormChangeAuditMixin:
         return super().log_deletions(request, queryset)
 
 
-class ItemInline(admin.TabularInline):
-    model = Item
-    form = DraftModelForm
-    fields = ["position", "parent", "link_id", "prefix", "text", "type", "required",
-              "help_text"]
-    extra = 1
-    # Options, validation, conditions, scores and bands are edited on the item's own page.
-    show_change_link = True
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "parent":
-            form_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Item.objects.filter(form_id=form_id, type=Item.Type.GROUP)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class FormVersionInline(admin.TabularInline):
+class FormVersionInline(LabelledTabularInline):
     """The form's history: every published version, who published it, when and why."""
 
     model = FormVersion
@@ -118,10 +109,121 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
     fields = ["organisation", "title", "description", "code_system", "code", "code_display",
               "import_report_display"]
     readonly_fields = ["import_report_display"]
-    inlines = [ItemInline, FlagRuleInline, FormVersionInline]
+    # Items are edited as an outline of pages (outline_view), not as an inline table.
+    inlines = [FlagRuleInline, FormVersionInline]
     actions = ["copy_forms", "accept_import_notes"]
     change_form_template = "admin/forms_app/form/change_form.html"
     change_list_template = "admin/forms_app/form/change_list.html"
+
+    class Media:
+        css = {"all": ["css/designer.css"]}
+        js = ["js/designer.js"]
+
+    def get_inlines(self, request, obj):
+        # A new form is saved first (the add page says so); its outline, flag rules and
+        # history belong to the saved form.
+        return self.inlines if obj is not None else []
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_addanother" not in request.POST and "_popup" not in request.POST:
+            self.message_user(request, f"Saved {obj.title}. Now add its pages and questions.",
+                              messages.SUCCESS)
+            return redirect("admin:forms_app_form_change", obj.pk)
+        return super().response_add(request, obj, post_url_continue)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        form = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if form is not None:
+            context.update(designer_context(form))
+        response = super().change_view(request, object_id, form_url, context)
+        if form is not None:
+            # The phone-width preview beside the editor is a same-origin frame.
+            response._csp_replace = {"frame-src": ["'self'"]}
+        return response
+
+    def outline_view(self, request, form_id):
+        """One change to the outline (move, add), then back to the form's page."""
+        form = get_object_or_404(self.get_queryset(request), pk=form_id)
+        if not self.has_change_permission(request, form):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:forms_app_form_change", form.pk)
+        action = OutlineForm(request.POST, form=form)
+        anchor = ""
+        if not action.is_valid():
+            for errors in action.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+        else:
+            try:
+                anchor = self._outline_change(request, form, action.cleaned_data)
+            except ValidationError as error:
+                for message in error.messages:
+                    self.message_user(request, message, messages.ERROR)
+        url = reverse("admin:forms_app_form_change", args=[form.pk])
+        return redirect(f"{url}#{anchor or 'outline'}")
+
+    def translations_view(self, request, form_id):
+        """Every patient-facing text of the form beside its translation, one language at
+        a time; ``?missing=1`` shows only what is still untranslated."""
+        form = get_object_or_404(self.get_queryset(request), pk=form_id)
+        if not self.has_change_permission(request, form):
+            raise PermissionDenied
+        available = dict(translations.languages())
+        language = request.GET.get("language") or next(iter(available), "")
+        if language not in available:
+            return self._admin_page(request, "admin/forms_app/form/translations.html", {
+                "original": form, "title": f"Translations of {form.title}",
+                "unknown_language": True, "progress": translations.progress(load_draft(form))},
+                status=404)
+        missing_only = request.GET.get("missing") == "1"
+        draft = load_draft(form)
+        texts = translations.texts(draft, language)
+        if missing_only:
+            texts = [text for text in texts if not text.translated.strip()]
+        editor = TranslationsForm(request.POST if request.method == "POST" else None,
+                                  texts=texts, language_name=available[language])
+        if request.method == "POST" and editor.is_valid():
+            changed = design_services.save_translations(
+                form=form, language=language, changes=editor.changes(), by=request.user)
+            self.message_user(request, f"Saved {changed} translation(s) into "
+                                       f"{available[language]}.", messages.SUCCESS)
+            return redirect(request.get_full_path())
+        return self._admin_page(request, "admin/forms_app/form/translations.html", {
+            "original": form, "title": f"Translations of {form.title}",
+            "language": language, "language_name": available[language],
+            "missing_only": missing_only, "editor": editor,
+            "progress": translations.progress(draft),
+            "plain_options": translations.untranslatable_options(draft),
+        }, status=400 if editor.errors else 200)
+
+    def _outline_change(self, request, form, data) -> str:
+        action, by = data["action"], request.user
+        if action in ("up", "down"):
+            moved = design_services.move_item(item=data["item"], direction=action, by=by)
+            if not moved:
+                where = "first" if action == "up" else "last"
+                self.message_user(request, f"It is already {where}.", messages.INFO)
+            return f"item-{data['item'].pk}"
+        if action == "move":
+            item = design_services.move_to_page(item=data["item"], page=data["page"], by=by)
+            return f"item-{item.pk}"
+        if action == "add-question":
+            item = design_services.add_question(form=form, page=data["page"],
+                                                text=data["text"], item_type=data["type"],
+                                                by=by)
+            self.message_user(request, format_html(
+                'Added "{}". <a href="{}">Set its answers and options</a>.',
+                item.text[:80], reverse("admin:forms_app_item_change", args=[item.pk])),
+                messages.SUCCESS)
+            return f"item-{item.pk}"
+        page, _question = design_services.add_page(
+            form=form, title=data["title"], question_text=data["text"],
+            item_type=data["type"], by=by)
+        self.message_user(request, f'Added the page "{page.text[:80]}" with its first question.',
+                          messages.SUCCESS)
+        return f"item-{page.pk}"
 
     @admin.display(description="import report")
     def import_report_display(self, obj):
@@ -168,6 +270,11 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
                  name="forms_app_form_publish"),
             path("<uuid:form_id>/preview/", self.admin_site.admin_view(self.preview_view),
                  name="forms_app_form_preview"),
+            path("<uuid:form_id>/outline/", self.admin_site.admin_view(self.outline_view),
+                 name="forms_app_form_outline"),
+            path("<uuid:form_id>/translations/",
+                 self.admin_site.admin_view(self.translations_view),
+                 name="forms_app_form_translations"),
             path("import/", self.admin_site.admin_view(self.import_view),
                  name="forms_app_form_import"),
             path("library/", self.admin_site.admin_view(self.library_view),
@@ -212,11 +319,11 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
             context = {**self.admin_site.each_context(request), "opts": self.opts,
                        "original": form, "problems": problems,
                        "title": f"Preview {form.title}"}
-            return TemplateResponse(request, "admin/forms_app/form/preview_problems.html",
-                                    context, status=400)
-        return design_preview.preview(request, key=f"draft:{form.pk}",
-                                      compiled=compile_definition(definition),
-                                      heading=f"Draft of {form.title}")
+            return frameable(TemplateResponse(
+                request, "admin/forms_app/form/preview_problems.html", context, status=400))
+        return frameable(design_preview.preview(request, key=f"draft:{form.pk}",
+                                                compiled=compile_definition(definition),
+                                                heading=f"Draft of {form.title}"))
 
     def _admin_page(self, request, template, context, status=200):
         context = {**self.admin_site.each_context(request), "opts": self.opts, **context}
@@ -269,19 +376,51 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
 @admin.register(Item)
 class ItemAdmin(FormChangeAuditMixin, FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["link_id", "text", "type", "form"]
-    fieldsets = ITEM_FIELDSETS
-    form = DraftModelForm
-    filter_horizontal = ["score_items"]
+    form = ItemForm
+    search_fields = ["link_id", "text"]
+    inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
+    change_form_template = "admin/forms_app/item/change_form.html"
+
+    class Media:
+        css = {"all": ["css/designer.css"]}
+        js = ["js/designer.js"]
 
     def get_readonly_fields(self, request, obj=None):
         # Moving an item to another form would strand its conditions and children.
         return ["form"] if obj is not None else []
-    inlines = [AnswerOptionInline, ItemConditionInline, ScoreBandInline]
-    search_fields = ["link_id", "text"]
+
+    def get_fieldsets(self, request, obj=None):
+        # Only what the item's type needs: a yes/no question has no unit, score or bands.
+        return item_fieldsets(obj.type if obj is not None else None)
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return self.inlines
+        inlines = [ItemConditionInline]
+        if obj.has_options or obj.options.exists():
+            inlines.insert(0, AnswerOptionInline)
+        if obj.type in (Item.Type.INTEGER, Item.Type.DECIMAL) or obj.bands.exists():
+            inlines.append(ScoreBandInline)
+        return inlines
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        item = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if item is not None:
+            draft = load_draft(item.form)
+            context["item_problems"] = [
+                p for p in located_problems(draft_problems_now(item.form, draft))
+                if p["item_id"] == item.pk]
+            context["form_url_of_item"] = reverse("admin:forms_app_form_change",
+                                                  args=[item.form_id])
+        return super().change_view(request, object_id, form_url, context)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "score_items":
             kwargs["queryset"] = item_score_items_queryset(request)
+            # Ticks with a label each: the admin's filter widget names its icons with
+            # ARIA a plain span may not carry (axe: aria-prohibited-attr).
+            kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 

@@ -9,11 +9,23 @@ import re
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import models
 from django.db.models import Max
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.text import capfirst, slugify
 
+from forms_app.admin_forms import question_types
+from forms_app.design.checks import publish_problems
+from forms_app.design.export import draft_to_questionnaire, load_draft
 from forms_app.design.importer import MAX_UPLOAD_BYTES
+from forms_app.design.outline import (
+    condition_words,
+    earlier_questions,
+    groups,
+    outline,
+    short,
+)
 from forms_app.design.services import LIBRARY
 from forms_app.models import (
     AnswerOption,
@@ -22,6 +34,7 @@ from forms_app.models import (
     Form,
     Item,
     ItemCondition,
+    Operator,
     ScoreBand,
 )
 from patients.admin_site import ScopedAdminMixin
@@ -51,6 +64,30 @@ class DraftModelForm(forms.ModelForm):
         super()._update_errors(errors)
 
 
+class LabelledInlineFormSet(forms.BaseInlineFormSet):
+    """A tabular inline's fields named for assistive technology.
+
+    The admin's tabular inlines put a field's label in the column heading only, which
+    no screen reader ties to the input in each row (axe: "Form elements must have
+    labels"); each field gets its column name and row number as its accessible name.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = f"row {index + 1}" if index is not None else "new row"
+        for name, field in form.fields.items():
+            if field.widget.is_hidden:
+                continue
+            label = "Delete" if name == "DELETE" else capfirst(str(field.label or name))
+            # A foreign key's select sits inside the admin's related-object wrapper.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", f"{label}, {row}")
+
+
+class LabelledTabularInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
+
+
 def user_organisations(user):
     return Organisation.objects.of_user(user)
 
@@ -66,31 +103,109 @@ def _object_form_id(request, model):
     return model.objects.filter(pk=object_id).values_list("form_id", flat=True).first()
 
 
-class AnswerOptionInline(admin.TabularInline):
+class AnswerOptionInline(LabelledTabularInline):
     model = AnswerOption
     form = DraftModelForm
     fields = ["position", "value_type", "code", "display", "score", "exclusive", "system"]
     extra = 2
 
 
-class ItemConditionInline(admin.TabularInline):
+OPERATOR_CHOICES = [
+    (Operator.EQUALS, "is"),
+    (Operator.NOT_EQUALS, "is not"),
+    (Operator.GREATER, "is more than"),
+    (Operator.LESS, "is less than"),
+    (Operator.GREATER_OR_EQUAL, "is at least"),
+    (Operator.LESS_OR_EQUAL, "is at most"),
+    (Operator.EXISTS, "is answered (answer true) or not (false)"),
+]
+
+
+def question_label(question) -> str:
+    return short(question.text, 70) or question.link_id
+
+
+def coded_answers(question) -> list[tuple[str, str]]:
+    """The answers a condition can pick from a list: Yes/No, or the question's options."""
+    if question.type == Item.Type.BOOLEAN:
+        return [("true", "Yes"), ("false", "No")]
+    if question.has_options:
+        return [(option.code, option.display) for option in question.options.all()]
+    return []
+
+
+class ConditionForm(DraftModelForm):
+    """A condition in plain words: "Show this when <question> is <one of its answers>".
+
+    ``questions`` (set by condition_form) are the questions it may refer to; a question
+    with coded answers (yes/no, options) offers them as a list, grouped by question, so
+    that staff pick an answer rather than type a code. ``answer`` stays for numbers,
+    dates, text and scores.
+    """
+
+    questions: list = []
+    answer_choice = forms.ChoiceField(label="Answer", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        by_pk = {q.pk: q for q in self.questions}
+        question = self.fields["question"]
+        question.queryset = Item.objects.filter(pk__in=list(by_pk))
+        question.label_from_instance = lambda item: question_label(by_pk.get(item.pk, item))
+        question.label = "When the answer to"
+        self.fields["operator"].choices = OPERATOR_CHOICES
+        self.fields["operator"].label = "is"
+        self.fields["answer"].label = "Or a number, date or text"
+        self.fields["answer"].help_text = ""
+        groups = [(question_label(q), [(f"{q.pk}:{code}", display)
+                                       for code, display in coded_answers(q)])
+                  for q in self.questions if coded_answers(q)]
+        self.fields["answer_choice"].choices = [("", "Choose an answer"), *groups]
+        if self.instance.pk and self.instance.question_id in by_pk:
+            codes = dict(coded_answers(by_pk[self.instance.question_id]))
+            if self.instance.answer in codes:
+                self.initial["answer_choice"] = (f"{self.instance.question_id}:"
+                                                 f"{self.instance.answer}")
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("answer_choice") or ""
+        question = data.get("question")
+        if choice and question is not None:
+            question_pk, _, code = choice.partition(":")
+            if question_pk != str(question.pk):
+                self.add_error("answer_choice", "Choose an answer of the question chosen.")
+            else:
+                data["answer"] = code
+                self.instance.answer = code
+        return data
+
+
+def condition_form(questions):
+    return type("BoundConditionForm", (ConditionForm,), {"questions": list(questions)})
+
+
+class ItemConditionInline(LabelledTabularInline):
     model = ItemCondition
-    form = DraftModelForm
+    form = ConditionForm
     fk_name = "item"
-    fields = ["position", "question", "operator", "answer"]
+    fields = ["question", "operator", "answer_choice", "answer", "in_words"]
+    readonly_fields = ["in_words"]
     extra = 1
-    verbose_name = "condition: show this only when"
-    verbose_name_plural = "conditions: show this only when (empty: always shown)"
+    verbose_name = "condition"
+    verbose_name_plural = "show this only when (no conditions: always shown)"
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "question":
-            form_id = _object_form_id(request, Item)
-            kwargs["queryset"] = Item.objects.filter(form_id=form_id).exclude(
-                type__in=[Item.Type.GROUP, Item.Type.DISPLAY]).filter(calculation="")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_formset(self, request, obj=None, **kwargs):
+        questions = earlier_questions(load_draft(obj.form), obj) if obj is not None else []
+        kwargs["form"] = condition_form(questions)
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="in words")
+    def in_words(self, obj):
+        return f"Shown when {condition_words(obj)}" if obj.pk else ""
 
 
-class ScoreBandInline(admin.TabularInline):
+class ScoreBandInline(LabelledTabularInline):
     model = ScoreBand
     form = DraftModelForm
     fields = ["position", "min_score", "max_score", "label"]
@@ -98,9 +213,11 @@ class ScoreBandInline(admin.TabularInline):
     verbose_name_plural = "score bands (e.g. 0 to 4: Minimal)"
 
 
-class FlagRuleInline(admin.TabularInline):
+class FlagRuleInline(LabelledTabularInline):
     model = FlagRule
     fk_name = "form"
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2,
+                                                                            "cols": 30})}}
     fields = ["position", "code", "severity", "message", "enable_behavior", "item"]
     extra = 0
     show_change_link = True  # its conditions are edited on the rule's own page
@@ -112,19 +229,25 @@ class FlagRuleInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class FlagConditionInline(admin.TabularInline):
+class FlagConditionInline(LabelledTabularInline):
     model = FlagCondition
-    form = DraftModelForm
-    fields = ["position", "question", "operator", "answer"]
+    form = ConditionForm
+    fields = ["question", "operator", "answer_choice", "answer", "in_words"]
+    readonly_fields = ["in_words"]
     extra = 1
-    verbose_name_plural = "conditions: raise the flag when"
+    verbose_name = "condition"
+    verbose_name_plural = "raise the flag when"
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "question":
-            kwargs["queryset"] = Item.objects.filter(
-                form_id=_object_form_id(request, FlagRule)).exclude(
-                type__in=[Item.Type.GROUP, Item.Type.DISPLAY])
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_formset(self, request, obj=None, **kwargs):
+        questions = []
+        if obj is not None:
+            questions = [item for item in load_draft(obj.form).items if item.is_answerable]
+        kwargs["form"] = condition_form(questions)
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="in words")
+    def in_words(self, obj):
+        return f"Raised when {condition_words(obj)}" if obj.pk else ""
 
 
 class FormPartAdminMixin(ScopedAdminMixin):
@@ -143,6 +266,9 @@ class FlagRuleAdmin(FormPartAdminMixin, admin.ModelAdmin):
     list_display = ["code", "form", "severity"]
     fields = ["form", "item", "code", "severity", "message", "enable_behavior", "position"]
     inlines = [FlagConditionInline]
+
+    class Media:
+        css = {"all": ["css/designer.css"]}
 
     def get_readonly_fields(self, request, obj=None):
         # Its conditions name questions of this form: it cannot move to another.
@@ -171,6 +297,70 @@ ITEM_FIELDSETS = [
     ("Code (e.g. LOINC)", {"classes": ["collapse"],
                            "fields": ["code_system", "code", "code_display"]}),
 ]
+# Every setting that only some types have; the rest (words, type, page, id, code,
+# conditions) every item has.
+TYPED_FIELDS = ["required", "control", "initial", "min_value", "max_value", "min_length",
+                "max_length", "regex", "regex_message", "max_decimal_places",
+                "not_in_future", "unit_code", "unit_display", "unit_system", "short_label",
+                "required_message", "other_label", "calculation", "formula"]
+_ANSWERED = {"required", "initial", "short_label", "required_message"}
+_TYPE_FIELDS = {
+    "group": set(),
+    "display": set(),
+    "boolean": _ANSWERED,
+    "date": _ANSWERED | {"min_value", "max_value", "not_in_future"},
+    "dateTime": _ANSWERED | {"min_value", "max_value", "not_in_future"},
+    "time": _ANSWERED | {"min_value", "max_value"},
+    "integer": _ANSWERED | {"min_value", "max_value", "calculation", "formula"},
+    "decimal": _ANSWERED | {"min_value", "max_value", "max_decimal_places", "calculation",
+                            "formula"},
+    "quantity": _ANSWERED | {"min_value", "max_value", "max_decimal_places", "unit_code",
+                             "unit_display", "unit_system"},
+    "choice": _ANSWERED | {"control"},
+    "multiple-choice": _ANSWERED | {"control"},
+    "open-choice": _ANSWERED | {"control", "max_length", "other_label"},
+}
+_TEXT_FIELDS = _ANSWERED | {"min_length", "max_length", "regex", "regex_message"}
+
+
+def fields_for_type(item_type: str) -> set[str]:
+    """The typed settings an item of this type uses (see TYPED_FIELDS)."""
+    return _TYPE_FIELDS.get(item_type, _TEXT_FIELDS)
+
+
+def item_fieldsets(item_type: str | None):
+    """The item page's panels for a type: only what that type needs (a new item, whose
+    type is not known yet, shows everything)."""
+    if item_type is None:
+        return ITEM_FIELDSETS
+    used = fields_for_type(item_type)
+    fieldsets = []
+    for name, options in ITEM_FIELDSETS:
+        fields = [f for f in options["fields"]
+                  if f not in ("form", "position") and (f not in TYPED_FIELDS or f in used)]
+        if "score_items" in fields and "calculation" not in used:
+            fields.remove("score_items")
+        if name is not None and not fields:
+            continue
+        fieldsets.append((name, {**options, "fields": fields}))
+    return fieldsets
+
+
+class ItemForm(DraftModelForm):
+    """The item page's form: a change of type drops the settings the new type does not
+    have (they are no longer shown, so staff could not correct them)."""
+
+    def clean(self):
+        data = super().clean()
+        item_type = data.get("type") or self.instance.type
+        used = fields_for_type(item_type)
+        for name in TYPED_FIELDS:
+            if name not in used:
+                default = self.instance._meta.get_field(name).get_default()
+                setattr(self.instance, name, default)
+                if name in self.fields:  # shown for the old type, posted back as it was
+                    data[name] = default
+        return data
 
 
 def item_score_items_queryset(request):
@@ -222,3 +412,51 @@ def questionnaire_download(version) -> HttpResponse:
 
 def next_version_number(form) -> int:
     return (form.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def located_problems(problems) -> list[dict]:
+    """Each problem in words with the address of the page where it is fixed."""
+    located = []
+    for problem in problems:
+        url = None
+        if getattr(problem, "item_id", None):
+            url = reverse("admin:forms_app_item_change", args=[problem.item_id])
+        elif getattr(problem, "rule_id", None):
+            url = reverse("admin:forms_app_flagrule_change", args=[problem.rule_id])
+        located.append({"message": str(problem), "url": url,
+                        "item_id": getattr(problem, "item_id", None)})
+    return located
+
+
+def draft_problems_now(form, draft=None) -> list:
+    """What would stop the draft being published, as the designer edits it."""
+    draft = draft or load_draft(form)
+    definition = draft_to_questionnaire(form, version_number=next_version_number(form),
+                                        draft=draft)
+    return publish_problems(form, definition, draft)
+
+
+def designer_context(form) -> dict:
+    """What the form's change page shows beside its fields: the outline, the problems
+    and where to move or add things."""
+    draft = load_draft(form)
+    problems = located_problems(draft_problems_now(form, draft))
+    problem_items = {p["item_id"] for p in problems if p["item_id"]}
+    return {
+        "outline": outline(draft),
+        "outline_items": draft.items,
+        "outline_groups": groups(draft),
+        "question_types": question_types(),
+        "problems": problems,
+        "problem_items": problem_items,
+        "preview_url": reverse("admin:forms_app_form_preview", args=[form.pk]),
+        "outline_url": reverse("admin:forms_app_form_outline", args=[form.pk]),
+    }
+
+
+def frameable(response):
+    """Let the designer's own page show this response in its preview frame (same origin
+    only; everything else still may not frame it)."""
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    response._csp_replace = {"frame-ancestors": ["'self'"]}
+    return response

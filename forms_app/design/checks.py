@@ -8,12 +8,33 @@ reworded to name the question the same way.
 
 import re
 
+from django.core.exceptions import ValidationError
+
 from forms_app.design import values as v
 from forms_app.design.export import Draft, load_draft
+from forms_app.design.validation import clean_item
 from forms_app.engine import DefinitionError, compile_definition
 from forms_app.models import Item
 
 _ENGINE_ITEM = re.compile(r'^Item "(?P<link_id>[^"]+)": ')
+
+
+class Problem(str):
+    """A problem in words, remembering the item or flag rule it is about (if any), so
+    that the designer can link each problem to the page where it is fixed."""
+
+    item_id: int | None
+    rule_id: int | None
+
+    def __new__(cls, message: str, *, item=None, rule=None):
+        problem = super().__new__(cls, message)
+        problem.item_id = getattr(item, "pk", None)
+        problem.rule_id = getattr(rule, "pk", None)
+        return problem
+
+
+def about(item, message: str) -> Problem:
+    return Problem(f"{label(item)}: {message}", item=item)
 
 
 def label(item) -> str:
@@ -36,13 +57,13 @@ def draft_problems(form, draft: Draft | None = None) -> list[str]:
     problems: list[str] = []
     all_items = list(form.items.all())
     if not all_items:
-        return ["Add at least one question before publishing."]
+        return [Problem("Add at least one question before publishing.")]
     order = {item.pk: index for index, item in enumerate(draft.items)}
     by_pk = {item.pk: item for item in draft.items}
     for item in all_items:
         if item.pk not in order:
-            problems.append(f"{label(item)}: it sits in a group that is inside itself; "
-                            "choose another page or group for it.")
+            problems.append(about(item, "it sits in a group that is inside itself; "
+                                        "choose another page or group for it."))
     problems += import_note_problems(form)
     problems += _link_id_problems(draft)
     for item in draft.items:
@@ -76,8 +97,9 @@ def _link_id_problems(draft) -> list[str]:
             ids.append(f"{item.link_id}-help")  # the help text's own id in the document
         for link_id in ids:
             if link_id in seen:
-                problems.append(f'{label(item)}: the id "{link_id}" is also used by '
-                                f"{seen[link_id]}; every id in a form must be different.")
+                problems.append(about(item, f'the id "{link_id}" is also used by '
+                                            f"{seen[link_id]}; every id in a form must be "
+                                            "different."))
             else:
                 seen[link_id] = label(item)
     return problems
@@ -87,10 +109,18 @@ def _item_problems(item, draft, order) -> list[str]:
     problems = []
 
     def problem(message):
-        problems.append(f"{label(item)}: {message}")
+        problems.append(about(item, message))
 
     if item.parent_id is not None and item.parent_id not in order:
         problem("its page or group belongs to another form.")
+    try:
+        # What saving its own page would refuse: an item added from the outline has
+        # only its words until staff open it (a quantity needs its unit, and so on).
+        clean_item(item)
+    except ValidationError as error:
+        for messages in error.message_dict.values():
+            for message in messages:
+                problem(message[:1].lower() + message[1:])
     if not item.text.strip() and item.type != Item.Type.GROUP and not item.calculation:
         problem("it has no text; write the words patients will see.")
     if item.type == Item.Type.GROUP and not draft.children.get(item.pk):
@@ -105,7 +135,7 @@ def _item_problems(item, draft, order) -> list[str]:
                 f'"{item.get_type_display()}"; delete the options or change the type.')
     problems += _condition_problems(item, order)
     if item.calculation:
-        problems += [f"{label(item)}: {message}" for message in _calculation_problems(item)]
+        problems += [about(item, message) for message in _calculation_problems(item)]
     if list(item.bands.all()) and item.type not in ("integer", "decimal"):
         problem("score bands need a whole or decimal number, usually a calculated score.")
     return problems
@@ -115,24 +145,24 @@ def _condition_problems(item, order) -> list[str]:
     problems = []
     for condition in item.conditions.all():
         question = condition.question
-        where = f'{label(item)}: its condition on "{question.link_id}"'
+        where = f'its condition on "{question.link_id}"'
         if question.form_id != item.form_id or question.pk not in order:
-            problems.append(f"{where} refers to a question in another form.")
+            problems.append(about(item, f"{where} refers to a question in another form."))
             continue
         if order[question.pk] >= order[item.pk]:
-            problems.append(f"{where} refers to a question that comes later in the form "
-                            "(or to the item itself); conditions can only refer to "
-                            "earlier questions.")
+            problems.append(about(item, f"{where} refers to a question that comes later in "
+                                        "the form (or to the item itself); conditions can "
+                                        "only refer to earlier questions."))
             continue
         if not question.is_answerable or question.calculation:
-            problems.append(f"{where} refers to something the patient does not answer; "
-                            "choose a question.")
+            problems.append(about(item, f"{where} refers to something the patient does not "
+                                        "answer; choose a question."))
             continue
         try:
             v.condition_answer(question, list(question.options.all()), condition.operator,
                                condition.answer)
         except ValueError as error:
-            problems.append(f"{where}: {error}.")
+            problems.append(about(item, f"{where}: {error}."))
     return problems
 
 
@@ -156,22 +186,26 @@ def _flag_problems(draft, by_pk) -> list[str]:
     problems = []
     for rule in draft.flag_rules:
         where = f'Flag rule "{rule.code}"'
+
+        def problem(message, rule=rule, where=where):
+            problems.append(Problem(f"{where}: {message}", rule=rule))
+
         conditions = list(rule.conditions.all())
         if not conditions:
-            problems.append(f"{where}: add at least one condition.")
+            problem("add at least one condition.")
         for condition in conditions:
             question = condition.question
             if question.pk not in by_pk:
-                problems.append(f'{where}: "{question.link_id}" is not in this form.')
+                problem(f'"{question.link_id}" is not in this form.')
                 continue
             if not question.is_answerable:
-                problems.append(f'{where}: "{question.link_id}" has no answer to test.')
+                problem(f'"{question.link_id}" has no answer to test.')
                 continue
             try:
                 v.condition_answer(question, list(question.options.all()),
                                    condition.operator, condition.answer)
             except ValueError as error:
-                problems.append(f'{where}: its condition on "{question.link_id}": {error}.')
+                problem(f'its condition on "{question.link_id}": {error}.')
     return problems
 
 
@@ -187,18 +221,19 @@ def _reachability_problems(draft, order) -> list[str]:
         met = [c.question_id in reachable for c in conditions]
         if conditions and not (any(met) if item.enable_behavior == "any" else all(met)):
             if item.parent_id is None:
-                problems.append(f"{label(item)}: this page can never be shown, because "
-                                "its conditions depend on questions that are never shown.")
+                problems.append(about(item, "this page can never be shown, because its "
+                                            "conditions depend on questions that are never "
+                                            "shown."))
             continue
         reachable.add(item.pk)
     return problems
 
 
-def reworded(problem: str, items_by_link_id: dict) -> str:
+def reworded(problem: str, items_by_link_id: dict) -> Problem:
     match = _ENGINE_ITEM.match(problem)
     if match and match["link_id"] in items_by_link_id:
-        return f"{label(items_by_link_id[match['link_id']])}: {problem[match.end():]}"
-    return problem
+        return about(items_by_link_id[match["link_id"]], problem[match.end():])
+    return Problem(problem)
 
 
 def publish_problems(form, definition: dict, draft: Draft | None = None) -> list[str]:

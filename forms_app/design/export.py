@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 
 from forms_app.design import values as v
+from forms_app.design.translation_codec import element
 from forms_app.engine import extensions as ext
 from forms_app.engine.expressions import ExpressionError, parse_expression, to_fhirpath
 from forms_app.engine.items import Item as EngineItem
@@ -82,6 +83,14 @@ def _extension(url, kind, value) -> dict:
     return {"url": url, f"value{kind}": value}
 
 
+def _translated(data: dict, name: str, translations, field: str) -> dict:
+    """``data`` with the translations of ``field`` on its "_<name>" element."""
+    carried = element(translations, field)
+    if carried:
+        data["_" + name] = carried
+    return data
+
+
 def _coding(system, code, display) -> dict:
     coding = {}
     if system:
@@ -141,7 +150,8 @@ def _option(option, initial: str) -> dict:
         except ValueError:
             data = {"valueString": option.code}
     else:
-        data = {"valueCoding": _coding(option.system, option.code, option.display)}
+        data = {"valueCoding": _translated(_coding(option.system, option.code, option.display),
+                                           "display", option.translations, "display")}
     extensions = []
     if option.score is not None:
         extensions.append(_extension(ext.ORDINAL_VALUE, "Decimal",
@@ -175,6 +185,7 @@ def _item(item, draft: Draft) -> dict:
         data["prefix"] = item.prefix
     if item.text:  # FHIR strings are never empty
         data["text"] = item.text
+        _translated(data, "text", item.translations, "text")
     data["type"] = item_type
     if item.code:
         data["code"] = [_coding(item.code_system, item.code, item.code_display)]
@@ -208,7 +219,9 @@ def _item(item, draft: Draft) -> dict:
     if item.regex:
         extensions.append(_extension(ext.REGEX, "String", item.regex))
     if item.regex_message:
-        extensions.append(_extension(ext.REGEX_MESSAGE, "String", item.regex_message))
+        extensions.append(_translated(_extension(ext.REGEX_MESSAGE, "String",
+                                                 item.regex_message),
+                                      "valueString", item.translations, "regex_message"))
     if item.max_decimal_places is not None:
         extensions.append(_extension(ext.MAX_DECIMAL_PLACES, "Integer",
                                      item.max_decimal_places))
@@ -217,14 +230,16 @@ def _item(item, draft: Draft) -> dict:
     if item.unit_code:
         extensions.append(_extension(ext.UNIT, "Coding", _coding(
             item.unit_system, item.unit_code, item.unit_display)))
-    for url, text in ((ext.SHORT_LABEL, item.short_label),
-                      (ext.REQUIRED_MESSAGE, item.required_message),
-                      (ext.OTHER_LABEL, item.other_label)):
-        if text:
-            extensions.append(_extension(url, "String", text))
+    for url, name in ((ext.SHORT_LABEL, "short_label"),
+                      (ext.REQUIRED_MESSAGE, "required_message"),
+                      (ext.OTHER_LABEL, "other_label")):
+        if getattr(item, name):
+            extensions.append(_translated(_extension(url, "String", getattr(item, name)),
+                                          "valueString", item.translations, name))
     if item.help_text and item.type == Item.Type.DISPLAY:
         # A display item cannot hold a help child item.
-        extensions.append(_extension(ext.HELP_TEXT, "String", item.help_text))
+        extensions.append(_translated(_extension(ext.HELP_TEXT, "String", item.help_text),
+                                      "valueString", item.translations, "help_text"))
     if item.hidden:
         extensions.append(_extension(ext.HIDDEN, "Boolean", True))
     if calculated:
@@ -251,8 +266,10 @@ def _item(item, draft: Draft) -> dict:
                 if child in draft.items]
     if item.help_text and item.type != Item.Type.DISPLAY:
         # The SDC way of attaching help: a display child marked with itemControl "help".
-        children.insert(0, {"linkId": f"{item.link_id}-help", "text": item.help_text,
-                            "type": "display", "extension": [_item_control("help")]})
+        help_item = _translated({"linkId": f"{item.link_id}-help", "text": item.help_text},
+                                "text", item.translations, "help_text")
+        children.insert(0, {**help_item, "type": "display",
+                            "extension": [_item_control("help")]})
     if children:
         data["item"] = children
     return data
@@ -309,16 +326,19 @@ def draft_to_questionnaire(form, *, version_number: int, draft: Draft | None = N
         "version": str(version_number),
         "name": "".join(ch for ch in form.title.title() if ch.isalnum())[:60] or "Form",
         "title": form.title,
-        "status": "active",
-        "publisher": form.organisation.name,
     }
+    _translated(questionnaire, "title", form.translations, "title")
+    questionnaire["status"] = "active"
+    questionnaire["publisher"] = form.organisation.name
     if form.source_url:
         source = form.source_url + (f"|{form.source_version}" if form.source_version else "")
         questionnaire["derivedFrom"] = [source]
     if form.source_identifier:
         questionnaire["identifier"] = form.source_identifier
     if form.description:
+        # Shown to patients before page one (the start page), in their language.
         questionnaire["description"] = form.description
+        _translated(questionnaire, "description", form.translations, "description")
     if form.copyright:
         questionnaire["copyright"] = form.copyright
     if form.code:

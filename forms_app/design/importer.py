@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 
 from forms_app.design import values as v
+from forms_app.design.translation_codec import TRANSLATION, merge, read_element
 from forms_app.engine import extensions as ext
 from forms_app.engine.rules import CALCULABLE_TYPES
 
@@ -67,7 +68,7 @@ HELP_CONTROLS = frozenset({"help", "flyover"})
 ITEM_KEYS = frozenset({
     "linkId", "text", "type", "prefix", "required", "repeats", "readOnly", "maxLength",
     "answerOption", "answerValueSet", "enableWhen", "enableBehavior", "initial", "code",
-    "item", "extension",
+    "item", "extension", "_text",
 })
 # Questionnaire elements that describe the source document rather than the form: a new
 # draft has its own id, url, version, status and dates, so these are reported, not kept.
@@ -84,7 +85,7 @@ SOURCE_KEYS = ("url", "version", "identifier", "copyright", "derivedFrom")
 # Form-level extensions kept verbatim (the engine evaluates them).
 FORM_EXTENSIONS = frozenset({ext.VARIABLE, ext.LAUNCH_CONTEXT})
 ROOT_KEYS = frozenset({"resourceType", "title", "description", "code", "item", "extension",
-                       "contained", *METADATA_KEYS})
+                       "contained", "_title", "_description", *METADATA_KEYS})
 STRING_EXTENSIONS = {
     ext.SHORT_LABEL: "short_label",
     ext.REQUIRED_MESSAGE: "required_message",
@@ -92,6 +93,10 @@ STRING_EXTENSIONS = {
     ext.OTHER_LABEL: "other_label",
     ext.REGEX: "regex",
 }
+# Our text extensions whose "_valueString" carries translations, and the draft field each
+# fills (the pattern itself, regex, is not text patients read).
+TRANSLATED_EXTENSIONS = {url: name for url, name in STRING_EXTENSIONS.items()
+                         if name != "regex"} | {ext.HELP_TEXT: "help_text"}
 LIMITS = {
     "prefix": 20, "short_label": 200, "required_message": 300, "regex_message": 300,
     "other_label": 100, "regex": 500, "initial": 500, "code": 64, "code_system": 200,
@@ -274,6 +279,11 @@ class _Planner:
             self.note(None, "The title was cut to 200 characters.")
         plan.form["title"] = title[:200]
         plan.form["description"] = _text(data.get("description"))
+        translations: dict = {}
+        merge(translations, "title", self._read(None, "_title", data.get("_title")))
+        merge(translations, "description",
+              self._read(None, "_description", data.get("_description")))
+        plan.form["translations"] = translations
         self._code(None, data.get("code"), plan.form)
         self._source(data)
         dropped = [key for key in METADATA_KEYS if key in data and key not in SOURCE_KEYS]
@@ -317,6 +327,18 @@ class _Planner:
             form["source_identifier"] = _jsonable(identifiers[:10])
         if isinstance(data.get("copyright"), str):
             form["copyright"] = data["copyright"][:5000]
+    def _read(self, link_id, key: str, value) -> dict[str, str]:
+        """The translations on a "_" element; anything else on it is reported."""
+        if value is None:
+            return {}
+        others = [e.get("url") if isinstance(e, dict) else "?"
+                  for e in ext.as_list(value.get("extension") if isinstance(value, dict)
+                                       else None)
+                  if not (isinstance(e, dict) and e.get("url") == TRANSLATION)]
+        if others or not isinstance(value, dict):
+            self.note(link_id, f'The element "{key}" is not supported (other than its '
+                               f"translations) and was left out: {', '.join(map(str, others))}.")
+        return read_element(value)
 
     def _code(self, link_id, codes, target) -> None:
         codes = [c for c in ext.as_list(codes) if isinstance(c, dict) and c.get("code")]
@@ -376,7 +398,9 @@ class _Planner:
         if calculation is False:
             return
         link_id = self._link_id(original_id)
-        fields: dict[str, Any] = {"text": _text(raw.get("text")), "type": item_type}
+        fields: dict[str, Any] = {"text": _text(raw.get("text")), "type": item_type,
+                                  "translations": merge({}, "text", self._read(
+                                      _text(original_id), "_text", raw.get("_text")))}
         if ext.extension_value(raw, ext.HIDDEN) is True:
             fields["hidden"] = True
         planned = PlannedItem(link_id=link_id, parent=parent, fields=fields)
@@ -404,6 +428,7 @@ class _Planner:
                                    "publishing.")
         self._flags(raw, link_id, item_type, fields, calculated=bool(calculation))
         help_texts = self._extensions(raw, link_id, planned)
+        help_translations: list[dict[str, str]] = []
         children = ext.as_list(raw.get("item"))
         nested_questions = []
         for child in children:
@@ -412,7 +437,8 @@ class _Planner:
                                or ext.item_control(child) in HELP_CONTROLS):
                 # FHIR shows a question's display children next to it: its help text.
                 help_texts.append(_text(child.get("text")))
-                extra = set(child) - {"linkId", "text", "type", "extension"}
+                help_translations.append(self._read(link_id, "_text", child.get("_text")))
+                extra = set(child) - {"linkId", "text", "type", "extension", "_text"}
                 if extra or any(e.get("url") != ext.ITEM_CONTROL
                                 for e in ext.as_list(child.get("extension"))
                                 if isinstance(e, dict)):
@@ -425,6 +451,7 @@ class _Planner:
         help_text = "\n\n".join(t for t in help_texts if t.strip())
         if help_text:
             fields["help_text"] = help_text
+            self._help_translations(fields, help_translations)
         if item_type == "display" and children:
             self.note(link_id, "Text to read cannot hold items; its sub-items were left out.")
         self._options(raw, link_id, item_type, planned)
@@ -433,6 +460,18 @@ class _Planner:
             # FHIR's answer.item: kept under the question, so the draft, the patient's
             # page and the QuestionnaireResponse keep the Questionnaire's shape.
             self._item(child, parent=link_id, depth=depth + 1)
+
+    @staticmethod
+    def _help_translations(fields, found: list[dict[str, str]]) -> None:
+        """Help from several display children is joined as its English is; so are its
+        translations, for the languages every part has."""
+        translated = [part for part in found if part]
+        if not translated:
+            return
+        common = set.intersection(*(set(part) for part in found)) if found else set()
+        merge(fields["translations"], "help_text",
+              {language: "\n\n".join(part[language] for part in found)
+               for language in sorted(common)})
 
     def _calculation_of(self, raw, link_id, item_type):
         computed = ext.extension_value(raw, ext.COMPUTED)
@@ -520,10 +559,15 @@ class _Planner:
             elif url in STRING_EXTENSIONS and isinstance(value, str):
                 name = STRING_EXTENSIONS[url]
                 fields[name] = self._cut(link_id, name, value)
+                if url in TRANSLATED_EXTENSIONS:
+                    merge(fields["translations"], name,
+                          read_element(extension.get("_valueString")))
             elif url == ext.NOT_IN_FUTURE and isinstance(value, bool):
                 fields["not_in_future"] = value
             elif url == ext.HELP_TEXT and isinstance(value, str):
                 help_texts.append(value)
+                merge(fields["translations"], "help_text",
+                      read_element(extension.get("_valueString")))
             elif url == ext.UNIT and isinstance(value, dict) and value.get("code"):
                 fields["unit_code"] = self._cut(link_id, "unit_code", str(value["code"]))
                 fields["unit_display"] = self._cut(link_id, "unit_display",
@@ -624,7 +668,9 @@ class _Planner:
             carriers.append(coding)
             result = {"value_type": "coding", "code": str(coding["code"])[:255],
                       "display": (_text(coding.get("display")) or str(coding["code"]))[:500],
-                      "system": _text(coding.get("system"))[:200]}
+                      "system": _text(coding.get("system"))[:200],
+                      "translations": merge({}, "display",
+                                            read_element(coding.get("_display")))}
         elif isinstance(option.get("valueString"), str) and option["valueString"].strip():
             text = option["valueString"]
             if len(text) > 255:

@@ -5,14 +5,19 @@ writing the audit event in the same transaction.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import slugify
 
 from forms_app.design.export import draft_to_questionnaire
 from forms_app.design.importer import METADATA_KEYS, Plan, plan_questionnaire
+from forms_app.design.translations import languages as translation_languages
 from forms_app.models import (
     AnswerOption,
     FlagCondition,
@@ -157,3 +162,171 @@ def add_from_library(*, name: str, organisation, by) -> Imported:
     """A ready-made form (see LIBRARY) as a new draft, through the importer."""
     return import_questionnaire(data=library_questionnaire(name), organisation=organisation,
                                 by=by, source=f"library:{name}")
+
+
+# --- The outline: order, move and add pages and questions ---------------------------
+
+def _audit_change(*, by, form, obj, change: str) -> None:
+    record_audit(by=by, action=AuditEvent.Action.FORM_CHANGED, organisation=form.organisation,
+                 obj=obj, detail={"form": str(form.pk), "change": change})
+
+
+def _renumber(form, parent_id, ordered=None) -> None:
+    """Positions 0, 1, 2... among the items of one page or group, in their order."""
+    siblings = ordered if ordered is not None else list(
+        Item.objects.filter(form=form, parent_id=parent_id).order_by("position", "id"))
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            sibling.position = position
+            sibling.save(update_fields=["position"])
+
+
+@transaction.atomic
+def move_item(*, item: Item, direction: str, by) -> bool:
+    """Swap an item with its neighbour above ("up") or below ("down") in its page (or a
+    page with its neighbouring page). False when it is already first or last."""
+    if direction not in ("up", "down"):
+        raise ValidationError("Choose up or down.")
+    form = Form.objects.select_for_update().get(pk=item.form_id)
+    siblings = list(Item.objects.filter(form=form, parent_id=item.parent_id)
+                    .order_by("position", "id"))
+    index = next(n for n, sibling in enumerate(siblings) if sibling.pk == item.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(siblings):
+        return False
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    _renumber(form, item.parent_id, siblings)
+    _audit_change(by=by, form=form, obj=item, change=f"moved {direction}")
+    return True
+
+
+def _descendant_ids(form, item) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Item.objects.filter(form=form).values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = set(), [item.pk]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+@transaction.atomic
+def move_to_page(*, item: Item, page: Item | None, by) -> Item:
+    """Put an item last on another page or group (``None``: a page of its own)."""
+    form = Form.objects.select_for_update().get(pk=item.form_id)
+    item = Item.objects.get(pk=item.pk, form=form)
+    if page is not None:
+        if page.form_id != form.pk or page.type != Item.Type.GROUP:
+            raise ValidationError("Choose a page or group of this form.")
+        if page.pk == item.pk or page.pk in _descendant_ids(form, item):
+            raise ValidationError("A page or group cannot go inside itself.")
+    new_parent = page.pk if page is not None else None
+    if new_parent == item.parent_id:
+        return item
+    old_parent = item.parent_id
+    last = Item.objects.filter(form=form, parent_id=new_parent).aggregate(n=Max("position"))
+    item.parent_id = new_parent
+    item.position = (last["n"] if last["n"] is not None else -1) + 1
+    item.save(update_fields=["parent", "position"])
+    _renumber(form, old_parent)
+    _audit_change(by=by, form=form, obj=item, change="moved to another page")
+    return item
+
+
+def new_link_id(form, text: str) -> str:
+    """A readable id from the words ("Do you smoke?" -> "do-you-smoke"), unique in the
+    form, so that staff need not invent one."""
+    base = slugify(text)[:40].strip("-") or "question"
+    if not re.match(r"^[A-Za-z0-9]", base):
+        base = "q-" + base
+    taken = set(Item.objects.filter(form=form).values_list("link_id", flat=True))
+    taken |= {f"{link_id}-help" for link_id in taken}  # help texts take "<id>-help"
+    candidate, n = base, 1
+    while candidate in taken or f"{candidate}-help" in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _append(form, *, parent, text: str, item_type: str) -> Item:
+    last = Item.objects.filter(form=form, parent=parent).aggregate(n=Max("position"))
+    item = Item(form=form, parent=parent, text=text.strip(), type=item_type,
+                position=(last["n"] if last["n"] is not None else -1) + 1,
+                link_id=new_link_id(form, text))
+    # Field checks only: what a type needs beyond its words (a unit, options) is asked
+    # for on the question's own page and listed among the draft's problems until given.
+    item.clean_fields()
+    item.validate_unique()
+    item.save()
+    return item
+
+
+@transaction.atomic
+def add_question(*, form: Form, page: Item | None, text: str, item_type: str, by) -> Item:
+    """A new question, last on ``page`` (``None``: a page of its own)."""
+    form = Form.objects.select_for_update().get(pk=form.pk)
+    if page is not None and (page.form_id != form.pk or page.type != Item.Type.GROUP):
+        raise ValidationError("Choose a page of this form.")
+    if item_type == Item.Type.GROUP:
+        raise ValidationError("Add a page with 'Add a page'.")
+    item = _append(form, parent=page, text=text, item_type=item_type)
+    _audit_change(by=by, form=form, obj=item, change="added")
+    return item
+
+
+@transaction.atomic
+def add_page(*, form: Form, title: str, question_text: str, item_type: str,
+             by) -> tuple[Item, Item]:
+    """A new last page with its first question, in one go."""
+    form = Form.objects.select_for_update().get(pk=form.pk)
+    if item_type == Item.Type.GROUP:
+        raise ValidationError("A page's first item is a question or text to read.")
+    page = _append(form, parent=None, text=title, item_type=Item.Type.GROUP)
+    question = _append(form, parent=page, text=question_text, item_type=item_type)
+    _audit_change(by=by, form=form, obj=page, change="added")
+    _audit_change(by=by, form=form, obj=question, change="added")
+    return page, question
+
+
+# --- Translations ---------------------------------------------------------------------
+
+@transaction.atomic
+def save_translations(*, form: Form, language: str, changes: list, by) -> int:
+    """Store translations: ``changes`` is [(translations.Text, new text)], the texts taken
+    from this form's draft. An empty text removes the translation. Returns how many
+    texts changed."""
+    if language not in dict(translation_languages()):
+        raise ValidationError(f'"{language}" is not a language forms are translated into.')
+    form = Form.objects.select_for_update().get(pk=form.pk)
+    changed = 0
+    for text, value in changes:
+        obj = form if isinstance(text.obj, Form) else text.obj
+        owner = obj.pk if isinstance(obj, Form) else (
+            obj.form_id if isinstance(obj, Item) else obj.item.form_id)
+        if owner != form.pk:
+            raise ValidationError("That text is not in this form.")
+        current = dict(obj.translations or {})
+        fields = dict(current.get(language) or {})
+        value = value.strip()
+        if fields.get(text.field, "") == value:
+            continue
+        if value:
+            fields[text.field] = value
+        else:
+            fields.pop(text.field, None)
+        if fields:
+            current[language] = fields
+        else:
+            current.pop(language, None)
+        obj.translations = current
+        obj.save(update_fields=["translations"])
+        changed += 1
+    if changed:
+        record_audit(by=by, action=AuditEvent.Action.FORM_CHANGED,
+                     organisation=form.organisation, obj=form,
+                     detail={"form": str(form.pk), "change": "translated",
+                             "language": language, "texts": changed})
+    return changed

@@ -50,6 +50,9 @@ class Form(models.Model):
     code = models.CharField(max_length=64, blank=True,
                             help_text="A code for the whole questionnaire, e.g. LOINC 44249-1.")
     code_display = models.CharField("code display", max_length=500, blank=True)
+    # Patient-facing text in other languages: {"cy": {"title": ..., "description": ...}}.
+    # Items and options carry their own (forms_app.design.translations).
+    translations = models.JSONField(default=dict, blank=True, editable=False)
     # What an import could not represent, by item: kept so that staff can always see it.
     # Entries marked "clinical" block publishing until accepted (accept_import_notes).
     import_report = models.JSONField(default=list, blank=True, editable=False)
@@ -218,6 +221,9 @@ class Item(models.Model):
     code_system = models.CharField("code system", max_length=200, blank=True)
     code = models.CharField(max_length=64, blank=True)
     code_display = models.CharField("code display", max_length=500, blank=True)
+    # {"cy": {"text": ..., "help_text": ..., "required_message": ...}}: see
+    # forms_app.design.translations.
+    translations = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
@@ -262,6 +268,7 @@ class AnswerOption(models.Model):
     exclusive = models.BooleanField(
         default=False, help_text="Multiple choice: ticking this clears the others "
                                  "(e.g. 'None of these').")
+    translations = models.JSONField(default=dict, blank=True, editable=False)  # {"cy": {"display"}}
 
     class Meta:
         ordering = ["position", "id"]

@@ -95,6 +95,8 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"admin:route:.*", ADMIN_ONLY),  # the admin's catch-all
     # The form designer (issue 3).
     (r"admin:forms_app_(form_preview|form_import|form_library)", STAFF),
+    # The outline's changes (POST; a GET goes back to the form) and translations (issue 13).
+    (r"admin:forms_app_form_(outline|translations)", STAFF),
     (r"admin:forms_app_formversion_(preview|export)", STAFF),
     (r"admin:forms_app_flagrule_.*", ADMIN_ONLY),
     (r"admin:forms_app_apiclient_.*", ADMIN_ONLY),

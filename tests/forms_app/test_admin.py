@@ -40,23 +40,19 @@ def test_login_needs_the_otp_token(client):
 def test_staff_build_and_publish_a_form_in_the_admin(staff):
     client, user, *_ = staff
     organisation = user.care_teams.first().organisation
-    inline = "items-"
+    # The form first (the add page has its own fields only), then its questions on
+    # its outline, each a page of its own.
     response = client.post(reverse("admin:forms_app_form_add"), {
         "organisation": organisation.pk, "title": "Knee pain", "description": "",
-        f"{inline}TOTAL_FORMS": "3", f"{inline}INITIAL_FORMS": "0",
-        f"{inline}MIN_NUM_FORMS": "0", f"{inline}MAX_NUM_FORMS": "1000",
-        f"{inline}0-position": "0", f"{inline}0-link_id": "pain", f"{inline}0-type": "integer",
-        f"{inline}0-text": "Pain from 0 to 10", f"{inline}0-required": "on",
-        f"{inline}1-position": "1", f"{inline}1-link_id": "since", f"{inline}1-type": "date",
-        f"{inline}1-text": "Since when?",
-        f"{inline}2-position": "2", f"{inline}2-link_id": "worse", f"{inline}2-type": "boolean",
-        f"{inline}2-text": "Worse at night?",
-        "flag_rules-TOTAL_FORMS": "0", "flag_rules-INITIAL_FORMS": "0",
-        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
-        "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "1000",
-    })
+        "_continue": "Save and add pages and questions"})
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     form = Form.objects.get(title="Knee pain")
+    outline = reverse("admin:forms_app_form_outline", args=[form.pk])
+    for text, item_type in (("Pain from 0 to 10", "integer"), ("Since when?", "date"),
+                            ("Worse at night?", "boolean")):
+        response = client.post(outline, {"action": "add-question", "page": "",
+                                          "text": text, "type": item_type})
+        assert response.status_code == 302
     assert form.items.count() == 3
     response = client.post(reverse("admin:forms_app_form_publish", args=[form.pk]),
                            {"change_note": "First"})

@@ -76,3 +76,22 @@ def errors_of(response) -> str:
     for inline in response.context.get("inline_admin_formsets") or []:
         parts.append(str(inline.formset.errors) + str(inline.formset.non_form_errors()))
     return " ".join(parts)
+
+
+def outline_post(client, form, **data):
+    """One change on the form's outline (a button of the form's page), as a browser
+    sends it; returns the response (a redirect back to the form's page)."""
+    return client.post(reverse("admin:forms_app_form_outline", args=[form.pk]), data)
+
+
+def add_form(client, organisation, title, description=""):
+    """The add page: only the form's own fields; saving leads to its pages."""
+    from forms_app.models import Form
+
+    response = client.post(reverse("admin:forms_app_form_add"), {
+        "organisation": organisation.pk, "title": title, "description": description,
+        "_continue": "Save and add pages and questions"})
+    assert response.status_code == 302, errors_of(response)
+    form = Form.objects.get(title=title)
+    assert response.url == change_url(form)
+    return form
