@@ -21,7 +21,8 @@ def questionnaire_response(submission, compiled) -> dict:
             "system": settings.FHIR_SUBMISSION_IDENTIFIER_SYSTEM,
             "value": str(submission.id),
         },
-        "questionnaire": f"{version.definition.get('url')}|{version.number}",
+        # The compiled form's url is its definition's (no need to load the definition).
+        "questionnaire": f"{compiled.url}|{version.number}",
         "status": "completed",
         "subject": {
             "identifier": {

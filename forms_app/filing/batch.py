@@ -92,7 +92,9 @@ def file_batch(*, by="system", submission_ids=None, limit=50,
 
 def _lock(submission_ids, limit) -> list:
     rows = (Submission.objects.select_for_update(of=("self",))
-            .select_related("link__version", "link__patient", "link__care_team"))
+            .select_related("link__version", "link__patient", "link__care_team")
+            # The compiled version is cached; decoding the definition per row is not free.
+            .defer("link__version__definition"))
     if submission_ids is not None:
         return list(rows.filter(pk__in=list(submission_ids)).order_by("pk"))
     return list(rows.select_for_update(of=("self",), skip_locked=True)

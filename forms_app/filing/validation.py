@@ -25,37 +25,37 @@ from forms_app.filing.destinations import PermanentFilingError
 # Distinct shapes are few per form version; the bound only stops a pathological source
 # of shapes (free-text repeats) from growing the process without limit.
 MAX_SHAPES = 2048
-_valid_shapes: set = set()
+_checks_by_shape: dict = {}
 
 
 class _Unplaced(Exception):
     """A key the walk cannot map to a model field: validate in full instead."""
 
 
-class _Invalid(Exception):
-    """A value its element's type refuses; the message is the element's location."""
-
-
 def validated_response(resource: dict) -> dict:
     """The QuestionnaireResponse, checked against FHIR R4B before anything is filed."""
-    shape = _shape(resource)
-    if shape in _valid_shapes:
-        try:
-            _check_values(_response_class(), resource, ())
-        except _Unplaced:
-            pass
-        except _Invalid as exc:
-            raise PermanentFilingError(
-                f"The QuestionnaireResponse is not valid FHIR ({exc})") from exc.__cause__
-        else:
-            return resource
+    values: list = []
+    shape = _shape(resource, values)
+    checks = _checks_by_shape.get(shape)
+    if checks is not None:
+        for (where, adapter), value in zip(checks, values, strict=True):
+            try:
+                adapter.validate_python(value)
+            except PydanticValidationError as exc:
+                raise PermanentFilingError(
+                    f"The QuestionnaireResponse is not valid FHIR ({where})") from exc
+        return resource
     try:
         _response_class().model_validate(resource)
     except PydanticValidationError as exc:
         raise _refusal(exc) from exc
-    if len(_valid_shapes) >= MAX_SHAPES:
-        _valid_shapes.clear()
-    _valid_shapes.add(shape)
+    try:
+        checks = _value_checks(_response_class(), resource, ())
+    except _Unplaced:
+        return resource  # valid, but a shape the walk cannot place: always in full
+    if len(_checks_by_shape) >= MAX_SHAPES:
+        _checks_by_shape.clear()
+    _checks_by_shape[shape] = checks
     return resource
 
 
@@ -66,6 +66,9 @@ def _refusal(exc: PydanticValidationError) -> PermanentFilingError:
         f"The QuestionnaireResponse is not valid FHIR ({', '.join(where)})")
 
 
+_RESOURCE_TYPE = TypeAdapter(typing.Literal["QuestionnaireResponse"])
+
+
 @functools.cache
 def _response_class():
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -73,36 +76,43 @@ def _response_class():
     return QuestionnaireResponse
 
 
-def _shape(value):
-    """Everything about a JSON value except its primitive values."""
+def _shape(value, values: list):
+    """Everything about a JSON value except its primitive values, which are appended
+    to `values` in document order."""
     if isinstance(value, dict):
-        return ("{", *((key, _shape(item)) for key, item in value.items()))
+        return ("{", *((key, _shape(item, values)) for key, item in value.items()))
     if isinstance(value, list):
-        return ("[", *(_shape(item) for item in value))
+        return ("[", *(_shape(item, values) for item in value))
+    values.append(value)
     return type(value)
 
 
-def _check_values(model, data: dict, path: tuple) -> None:
+def _value_checks(model, data: dict, path: tuple) -> list:
+    """For a resource of this shape: (location, type adapter) of each primitive value,
+    in the order _shape lists them."""
     fields = _fields(model)
+    checks = []
     for key, value in data.items():
-        if key == "resourceType" and model is _response_class():
-            continue  # the shape says it is there; its value is checked below
+        where = (*path, key)
+        if key == "resourceType" and path == ():
+            checks.append((key, _RESOURCE_TYPE))
+            continue
         placed = fields.get(key)
         if placed is None:
             raise _Unplaced(key)
         kind, target = placed
-        if kind == "model":
-            _check_values(target, value, (*path, key))
-        elif kind == "models":
+        if kind == "model" and isinstance(value, dict):
+            checks += _value_checks(target, value, where)
+        elif kind == "models" and isinstance(value, list):
             for index, item in enumerate(value):
-                _check_values(target, item, (*path, key, index))
+                if not isinstance(item, dict):
+                    raise _Unplaced(key)
+                checks += _value_checks(target, item, (*where, index))
+        elif kind == "value" and not isinstance(value, dict | list):
+            checks.append((".".join(map(str, where)), target))
         else:
-            try:
-                target.validate_python(value)
-            except PydanticValidationError as exc:
-                raise _Invalid(".".join(map(str, (*path, key)))) from exc
-    if data.get("resourceType", "QuestionnaireResponse") != "QuestionnaireResponse":
-        raise _Unplaced("resourceType")
+            raise _Unplaced(key)
+    return checks
 
 
 @functools.cache

@@ -32,9 +32,9 @@ def response(**changes):
 
 @pytest.fixture(autouse=True)
 def no_known_shapes():
-    validation._valid_shapes.clear()
+    validation._checks_by_shape.clear()
     yield
-    validation._valid_shapes.clear()
+    validation._checks_by_shape.clear()
 
 
 def full_validation_accepts(resource):
@@ -59,7 +59,7 @@ INVALID_VALUES = [
 @pytest.mark.parametrize("change", INVALID_VALUES)
 def test_an_invalid_value_is_refused_after_its_shape_was_seen_valid(change):
     validation.validated_response(response())
-    assert response() and validation._valid_shapes  # the shape is now known valid
+    assert response() and validation._checks_by_shape  # the shape is now known valid
     bad = response(**change)
     assert not full_validation_accepts(bad)
     with pytest.raises(PermanentFilingError, match="not valid FHIR"):
