@@ -1,7 +1,8 @@
 """Filing backlog helpers for bench/run.py.
 
   python bench/backlog.py prepare N   # N submitted, unfiled submissions (fresh links)
-  python bench/backlog.py enqueue     # publish a filing task for each of them
+  python bench/backlog.py enqueue     # what the patient's submit does after each of
+                                      # them commits: services.wake_filing()
   python bench/backlog.py count       # how many of them are filed (JSON)
 """
 
@@ -51,21 +52,34 @@ def prepare(count):
 
 
 def enqueue():
-    from forms_app.tasks import file_submission_task
+    """Each submit wakes the filing workers once it commits; with the shared cache only
+    a few wake-ups wait at once, so the queue holds a few messages (counted here)."""
+    import redis
+    from django.conf import settings
+
+    from forms_app import services
 
     started = time.monotonic()
     ids = list(Submission.objects.filter(reference__startswith=MARK,
                                          state=Submission.State.SUBMITTED)
                .values_list("pk", flat=True))
-    for pk in ids:
-        file_submission_task.delay(str(pk))
-    print(json.dumps({"enqueued": len(ids), "seconds": round(time.monotonic() - started, 2)}))
+    for _pk in ids:
+        services.wake_filing()
+    queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery")
+    print(json.dumps({"enqueued": len(ids), "messages_queued": queued,
+                      "dedup": settings.FILING_WAKE_DEDUP,
+                      "seconds": round(time.monotonic() - started, 2)}))
 
 
 def count():
+    from patients.models import RecordEntry
+
     qs = Submission.objects.filter(reference__startswith=MARK)
+    documents = RecordEntry.objects.filter(
+        source_id__in=qs.filter(state="filed").values("pk"), attachments__isnull=False)
     print(json.dumps({"total": qs.count(), "filed": qs.filter(state="filed").count(),
-                      "failed": qs.filter(state="failed").count()}))
+                      "failed": qs.filter(state="failed").count(),
+                      "documents": documents.count()}))
 
 
 if __name__ == "__main__":

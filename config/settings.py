@@ -389,6 +389,25 @@ if PRODUCTION and not REDIS_CACHE_URL:
         "Production needs a shared cache for throttles, login lockouts and rate limits: "
         "set REDIS_CACHE_URL")
 
+# --- Filing in batches (forms_app.filing.batch) -------------------------------------
+# Submissions filed per transaction by a filing task, and how long one task goes on
+# taking batches before handing over to a successor (well inside its time limit).
+FILING_BATCH_SIZE = int(env("FILING_BATCH_SIZE", "50"))
+FILING_BATCH_SECONDS = float(env("FILING_BATCH_SECONDS", "20"))
+# Wake-ups of the filing workers allowed to wait in the queue at once (about the
+# number of worker processes): a backlog is a few messages, not one per submission.
+# Needs the shared cache; with a per-process cache every submit publishes one.
+FILING_WAKE_DEDUP = env("FILING_WAKE_DEDUP", "1" if REDIS_CACHE_URL else "0") == "1"
+FILING_WAKE_SLOTS = int(env("FILING_WAKE_SLOTS", "2"))
+FILING_WAKE_TTL_SECONDS = int(env("FILING_WAKE_TTL_SECONDS", "30"))
+# The queue of the PDF rendering after filing. The default queue unless set: then run
+# a worker for it (`celery worker -Q documents`, niced) so that the slowest part of
+# filing never holds up the filing of the next submissions.
+FILING_DOCUMENTS_QUEUE = env("FILING_DOCUMENTS_QUEUE", "celery")
+CELERY_TASK_ROUTES = {
+    "forms_app.filing.tasks.attach_documents_task": {"queue": FILING_DOCUMENTS_QUEUE},
+}
+
 # --- REST API (forms_app.api) -----------------------------------------------------
 REST_FRAMEWORK = {
     # Only API client tokens: staff sessions do not reach the API.

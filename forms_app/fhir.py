@@ -16,10 +16,11 @@ def questionnaire_response(submission, compiled) -> dict:
     """The completed submission as a FHIR R4 QuestionnaireResponse."""
     link = submission.link
     version = link.version
-    published = f"{version.definition.get('url')}|{version.number}"
+    # The compiled form's url is its definition's (no need to load the definition).
+    published = f"{compiled.url}|{version.number}"
     # The instrument's own canonical where the form came from one (an EHR then knows
     # this is a response to, say, the HL7 PHQ-9), with the published version beside it.
-    derived = version.definition.get("derivedFrom") or [published]
+    derived = compiled.definition.get("derivedFrom") or [published]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": str(submission.id),

@@ -20,6 +20,7 @@ from forms_app import fhir
 from forms_app.design import checks
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
+from forms_app.filing.batch import SUBMISSION_SOURCE, file_batch
 from forms_app.models import Form, FormVersion, Link, Submission, hash_token
 from forms_app.selectors import compiled_version
 from patients.models import AuditEvent, RecordEntry
@@ -27,7 +28,6 @@ from patients.services import record_audit
 
 logger = logging.getLogger(__name__)
 
-SUBMISSION_SOURCE = "forms_app.submission"
 
 
 class ServiceError(Exception):
@@ -236,12 +236,13 @@ def submit(*, submission_id, answers: dict, ip_address=None,
     record_audit(by="patient", action=AuditEvent.Action.SUBMITTED, patient=link.patient,
                  organisation=link.patient.organisation, obj=submission,
                  ip_address=ip_address)
-    transaction.on_commit(lambda: enqueue_filing(submission.pk))
+    transaction.on_commit(wake_filing)
     return submission
 
 
 def enqueue_filing(submission_id) -> bool:
-    """Publish the filing task; a broker outage is logged, never raised to the patient."""
+    """Publish the filing of one submission (filing again, the sweeper); a broker
+    outage is logged, never raised."""
     from forms_app.tasks import file_submission_task
 
     try:
@@ -256,54 +257,86 @@ def enqueue_filing(submission_id) -> bool:
 
 # --- Filing ------------------------------------------------------------------------
 
-@transaction.atomic
 def file_submission(*, submission_id, by="system"):
-    """File a submitted form into every configured destination, exactly once.
+    """File one submitted form into every configured destination, exactly once.
 
-    The submission row is locked for the whole filing, so two workers given the same
-    task run one after the other, and the second finds it filed and does nothing. An
-    external FHIR server is protected by its conditional create instead: if this
-    transaction dies after the POST (worker killed, database restarted), the retry's
-    POST finds the first one by its identifier and creates nothing.
+    The submission row is locked for the whole filing (forms_app.filing.batch), so
+    two workers given the same submission run one after the other, and the second
+    finds it filed and does nothing. An external FHIR server is protected by its
+    conditional create instead: if this transaction dies after the POST (worker
+    killed, database restarted), the retry's POST finds the first one by its
+    identifier and creates nothing. A filing error is raised, nothing written.
     Returns the internal record entry (None when the internal record is not a
     destination).
     """
-    from forms_app.filing import hooks
-    from forms_app.filing.destinations import Filing, configured_destinations
-    from forms_app.filing.services import escalate_flags, validated_response
-
-    hooks.pause("before-lock")
-    submission = (Submission.objects.select_for_update(of=("self",))
-                  .select_related("link__version", "link__patient", "link__care_team")
-                  .get(pk=submission_id))
-    if submission.state == Submission.State.IN_PROGRESS:
+    result = file_batch(submission_ids=[submission_id], by=by, raise_errors=True)
+    if not result.claimed:
+        raise Submission.DoesNotExist(f"No submission {submission_id}")
+    if result.not_submitted:
         raise ServiceError("This submission has not been submitted yet.")
-    if submission.state == Submission.State.FILED:
+    if result.already_filed:
         return RecordEntry.objects.filter(source_kind=SUBMISSION_SOURCE,
-                                          source_id=submission.pk).first()
-    compiled = compiled_version(submission.link.version)
-    from forms_app.filing.pdf import submission_pdf
+                                          source_id=submission_id).first()
+    return next(iter(result.entries.values()), None)
 
-    filing = Filing(
-        submission=submission, patient=submission.link.patient,
-        questionnaire_response=validated_response(fhir.questionnaire_response(
-            submission, compiled)),
-        evaluation=submission.evaluation, pdf=submission_pdf(submission, compiled), by=by)
-    results = {d.name: d.file(filing) for d in configured_destinations(SUBMISSION_SOURCE)}
-    hooks.pause("after-destinations")
-    submission.state = Submission.State.FILED
-    submission.filed_at = timezone.now()
-    submission.filing_attempts += 1
-    submission.last_error = ""
-    submission.save(update_fields=["state", "filed_at", "filing_attempts", "last_error"])
-    if "fhir" in results:
-        # (The internal record audits its own entry in add_record_entry.)
-        record_audit(by=by, action=AuditEvent.Action.FILED_EXTERNALLY,
-                     patient=submission.link.patient, obj=submission,
-                     detail={"status": results["fhir"]["status"],
-                             "location": results["fhir"]["location"]})
-    escalate_flags(submission=submission, by=by)
-    return results["internal"]["entry"] if "internal" in results else None
+
+def wake_filing() -> bool:
+    """Have a filing worker file what is waiting (the patient's submit calls this once
+    it commits; the submission row itself is the outbox).
+
+    With a shared cache, at most FILING_WAKE_SLOTS wake-ups wait in the queue at once:
+    each takes a slot, which its task gives back as it starts and before it claims
+    anything, so a submission committed before that is claimed by it, and one after
+    finds a slot free and publishes. A backlog of thousands is then a handful of
+    messages, not one each. A lost wake-up is caught by the sweeper; a slot whose
+    task was lost frees itself after FILING_WAKE_TTL_SECONDS.
+    """
+    from forms_app.tasks import file_waiting_submissions_task
+
+    slot = _take_wake_slot()
+    if slot is False:
+        return True  # enough wake-ups already waiting: they will claim this one
+    try:
+        file_waiting_submissions_task.delay(slot)
+    except Exception:
+        # The submission is safely stored; the sweeper will file it.
+        release_wake_slot(slot)
+        logger.warning("Could not wake the filing workers", exc_info=True)
+        return False
+    return True
+
+
+WAKE_SLOT_KEY = "filing-wake-{}"
+
+
+def _take_wake_slot():
+    """A free slot's key, None when not deduplicating, False when all are taken."""
+    if not settings.FILING_WAKE_DEDUP:
+        return None
+    from django.core.cache import cache
+
+    try:
+        for number in range(settings.FILING_WAKE_SLOTS):
+            key = WAKE_SLOT_KEY.format(number)
+            if cache.add(key, 1, timeout=settings.FILING_WAKE_TTL_SECONDS):
+                return key
+    except Exception:
+        logger.warning("Cache unavailable: waking the filing workers regardless",
+                       exc_info=True)
+        return None
+    return False
+
+
+def release_wake_slot(slot) -> None:
+    if not slot:
+        return
+    from django.core.cache import cache
+
+    try:
+        cache.delete(slot)
+    except Exception:
+        # It frees itself after FILING_WAKE_TTL_SECONDS.
+        logger.warning("Could not release a filing wake-up slot", exc_info=True)
 
 
 @transaction.atomic

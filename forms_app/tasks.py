@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -56,17 +57,62 @@ def file_submission_task(self, submission_id: str) -> None:
         logger.info("Filed submission %s", submission_id)
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def file_waiting_submissions_task(self, slot=None) -> int:
+    """File waiting submissions, a batch per transaction, until none are left (or
+    FILING_BATCH_SECONDS have passed: then a successor carries on, so one task never
+    nears its time limit). Parallel tasks claim disjoint batches (SKIP LOCKED)."""
+    from forms_app.filing.batch import file_batch
+
+    # Give the slot back first: a submission committed from now on wakes another
+    # task, and one committed before is claimed below (services.wake_filing).
+    services.release_wake_slot(slot)
+    limit = settings.FILING_BATCH_SIZE
+    deadline = time.monotonic() + settings.FILING_BATCH_SECONDS
+    filed = 0
+    try:
+        while True:
+            result = file_batch(limit=limit)
+            filed += len(result.filed)
+            for submission_id in result.retry:
+                # Its own retries from now on, with backoff (attempt 1 was this one).
+                file_submission_task.apply_async(
+                    (str(submission_id),), countdown=filing_backoff(0), retries=1)
+            if result.claimed < limit:
+                return filed
+            if time.monotonic() > deadline:
+                file_waiting_submissions_task.delay()
+                return filed
+    except Exception as exc:
+        if self.request.is_eager:
+            raise
+        # A dead connection (database restart) must not poison the next attempt.
+        close_old_connections()
+        logger.warning("Filing a batch failed (attempt %d): %s", self.request.retries + 1,
+                       type(exc).__name__)
+        raise self.retry(exc=exc, countdown=filing_backoff(min(self.request.retries, 8))
+                         ) from exc
+
+
 @shared_task(acks_late=True)
 def sweep_unfiled_submissions() -> int:
-    """Re-enqueue submissions whose filing task was lost (broker down, worker killed)."""
-    from forms_app.filing.services import claim_unfiled_for_sweep
+    """Re-enqueue submissions whose filing task was lost (broker down, worker killed),
+    and the PDFs of filed ones whose rendering task was lost."""
+    from forms_app.filing.services import (
+        claim_unfiled_for_sweep,
+        documents_missing,
+        enqueue_documents,
+    )
 
-    ids = claim_unfiled_for_sweep(
-        older_than=datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES))
+    older_than = datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
+    ids = claim_unfiled_for_sweep(older_than=older_than)
     for submission_id in ids:
         services.enqueue_filing(submission_id)
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
+    missing = documents_missing(older_than=older_than)
+    for start in range(0, len(missing), settings.FILING_BATCH_SIZE):
+        enqueue_documents(missing[start:start + settings.FILING_BATCH_SIZE])
     return len(ids)
 
 

@@ -163,6 +163,13 @@ class RecordEntry(models.Model):
             models.UniqueConstraint(fields=["source_kind", "source_id"],
                                     name="record_entry_unique_per_source"),
         ]
+        indexes = [
+            # Entries still waiting for their document (a PDF rendered after filing):
+            # the sweeper's query, a small index however large the record grows.
+            models.Index(fields=["source_kind", "filed_at"],
+                         condition=models.Q(attachments__isnull=True),
+                         name="record_entry_document_pending"),
+        ]
 
     def __str__(self):
         return f"{self.resource_type} filed {self.filed_at:%Y-%m-%d %H:%M}"

@@ -34,29 +34,26 @@ def record_audit(*, by, action, organisation=None, patient=None, obj=None,
     )
 
 
-@transaction.atomic
-def add_record_entry(*, patient, source_kind, source_id, resource_type, resource,
-                     summary, by, attachments=None) -> tuple[RecordEntry, bool]:
-    """File a document into the record, once per source.
+@transaction.atomic(savepoint=False)
+def add_record_entries(*, entries: list[dict], by) -> list[RecordEntry]:
+    """File documents into the record, one per source: one INSERT of the entries and
+    one of their audit events (joining the caller's transaction, no savepoint).
 
-    Callers hold a lock on their source row, so the existence check and the insert do
-    not race; the unique constraint is the backstop if they ever do.
+    Callers hold a lock on their source rows and file only sources not yet filed, so
+    no existence check is made: the unique (source kind, source id) refuses a second
+    entry for a source, and that aborts the caller's whole transaction.
     """
-    existing = RecordEntry.objects.filter(source_kind=source_kind, source_id=source_id).first()
-    if existing is not None:
-        return existing, False
-    entry = RecordEntry.objects.create(
-        patient=patient,
-        source_kind=source_kind,
-        source_id=source_id,
-        resource_type=resource_type,
-        resource=resource,
-        summary=summary,
-        attachments=attachments,
-    )
-    record_audit(by=by, action=AuditEvent.Action.FILED, patient=patient, obj=entry,
-                 detail={"source_kind": source_kind, "source_id": str(source_id)})
-    return entry, True
+    created = RecordEntry.objects.bulk_create([RecordEntry(**entry) for entry in entries])
+    actor = actor_fields(by)
+    AuditEvent.objects.bulk_create([
+        AuditEvent(**actor, action=AuditEvent.Action.FILED,
+                   # The patient is loaded with its organisation id: no query for it.
+                   organisation_id=entry.patient.organisation_id, patient=entry.patient,
+                   object_kind=entry._meta.label_lower, object_id=str(entry.pk),
+                   detail={"source_kind": entry.source_kind,
+                           "source_id": str(entry.source_id)})
+        for entry in created])
+    return created
 
 
 # Demographic fields a calling system may set; the NHS number is the key, not a field.

@@ -14,14 +14,18 @@ invalid resource) stops at once and is shown to staff.
 import base64
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from django.conf import settings
 
-from patients.services import add_record_entry
+from patients.services import add_record_entries
 
 logger = logging.getLogger(__name__)
+
+# The record entry's source kind for a submitted form (the record knows no forms).
+SUBMISSION_SOURCE = "forms_app.submission"
+
 
 class FilingError(Exception):
     """Filing did not happen; the message is shown to staff (no patient data in it)."""
@@ -35,43 +39,47 @@ class PermanentFilingError(FilingError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass
 class Filing:
-    """Everything that is filed for one submission."""
+    """Everything that is filed for one submission, and what each destination said."""
 
     submission: object
     patient: object
     questionnaire_response: dict
     evaluation: dict
-    pdf: bytes
     by: object
+    results: dict = field(default_factory=dict)
 
 
 class InternalRecord:
+    """The platform's own record. Its entry's PDF attachment is added after the
+    filing commits (forms_app.filing.services.attach_documents)."""
+
     name = "internal"
 
     def __init__(self, source_kind: str):
         self.source_kind = source_kind
 
-    def file(self, filing: Filing) -> dict:
-        entry, created = add_record_entry(
-            patient=filing.patient, source_kind=self.source_kind,
-            source_id=filing.submission.pk, resource_type="QuestionnaireResponse",
-            resource=filing.questionnaire_response, summary=filing.evaluation,
-            attachments=[pdf_attachment(filing)], by=filing.by)
-        return {"entry": entry, "created": created}
+    def file_many(self, filings: list[Filing]) -> dict:
+        entries = add_record_entries(by=filings[0].by, entries=[
+            {"patient": filing.patient, "source_kind": self.source_kind,
+             "source_id": filing.submission.pk, "resource_type": "QuestionnaireResponse",
+             "resource": filing.questionnaire_response, "summary": filing.evaluation}
+            for filing in filings])
+        return {filing.submission.pk: {"entry": entry, "created": True}
+                for filing, entry in zip(filings, entries, strict=True)}
 
 
-def pdf_attachment(filing: Filing) -> dict:
+def pdf_attachment(pdf: bytes, *, reference: str, created: str) -> dict:
     """The PDF as a FHIR Attachment, stored encrypted with the record entry."""
     return {
         "contentType": "application/pdf",
-        "data": base64.b64encode(filing.pdf).decode("ascii"),
-        "size": len(filing.pdf),
+        "data": base64.b64encode(pdf).decode("ascii"),
+        "size": len(pdf),
         # FHIR defines Attachment.hash as SHA-1; it identifies, it does not protect.
-        "hash": base64.b64encode(hashlib.sha1(filing.pdf).digest()).decode("ascii"),  # noqa: S324
-        "title": f"Form {filing.submission.reference}.pdf",
-        "creation": filing.questionnaire_response["authored"],
+        "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324
+        "title": f"Form {reference}.pdf",
+        "creation": created,
     }
 
 
@@ -87,7 +95,32 @@ class ExternalFhirServer:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def file(self, filing: Filing) -> dict:
+    def file_many(self, filings: list[Filing]) -> dict:
+        """POST each; a FilingError is that submission's outcome, not the batch's.
+
+        After a transient error (timeout, 5xx) the rest are not tried: each would
+        likely wait as long again, and a batch must stay well inside the task's time
+        limit. They share the error and retry on their own with backoff.
+        """
+        outcomes = {}
+        unavailable = None
+        with httpx.Client(timeout=self.timeout, auth=self.auth) as client:
+            for filing in filings:
+                if unavailable is not None:
+                    outcomes[filing.submission.pk] = unavailable
+                    continue
+                try:
+                    outcomes[filing.submission.pk] = self.file(filing, client)
+                except TransientFilingError as exc:
+                    outcomes[filing.submission.pk] = unavailable = exc
+                except FilingError as exc:
+                    outcomes[filing.submission.pk] = exc
+        return outcomes
+
+    def file(self, filing: Filing, client: httpx.Client | None = None) -> dict:
+        if client is None:
+            with httpx.Client(timeout=self.timeout, auth=self.auth) as own:
+                return self.file(filing, own)
         resource = {k: v for k, v in filing.questionnaire_response.items() if k != "id"}
         identifier = resource["identifier"]
         headers = {**self.headers,
@@ -95,9 +128,8 @@ class ExternalFhirServer:
                    # identifier exists, the server answers 200 and creates nothing.
                    "If-None-Exist": f"identifier={identifier['system']}|{identifier['value']}"}
         try:
-            with httpx.Client(timeout=self.timeout, auth=self.auth) as client:
-                response = client.post(f"{self.base_url}/QuestionnaireResponse",
-                                       json=resource, headers=headers)
+            response = client.post(f"{self.base_url}/QuestionnaireResponse",
+                                   json=resource, headers=headers)
         except httpx.TimeoutException as exc:
             raise TransientFilingError("The FHIR server did not answer in time") from exc
         except httpx.TransportError as exc:

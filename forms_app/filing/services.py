@@ -14,13 +14,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from pydantic import ValidationError as PydanticValidationError
 
-from forms_app.filing.destinations import PermanentFilingError
+from forms_app.filing.destinations import SUBMISSION_SOURCE, pdf_attachment
+from forms_app.filing.validation import validated_response  # noqa: F401  (re-exported)
 from forms_app.models import Submission, WorklistTask
 from forms_app.selectors import compiled_version
-from patients.models import AuditEvent
-from patients.services import record_audit
+from patients.models import AuditEvent, RecordEntry
+from patients.services import actor_fields, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -29,42 +29,37 @@ class FilingServiceError(Exception):
     """A request the rules refuse; the message is safe to show to staff."""
 
 
-def validated_response(resource: dict) -> dict:
-    """The QuestionnaireResponse, checked against FHIR R4B before anything is filed."""
-    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-
-    try:
-        QuestionnaireResponse.model_validate(resource)
-    except PydanticValidationError as exc:
-        # Field locations only: the validator's messages can quote answers.
-        where = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:5]
-        raise PermanentFilingError(
-            f"The QuestionnaireResponse is not valid FHIR ({', '.join(where)})") from exc
-    return resource
-
-
 def urgent_flags(evaluation: dict) -> list[dict]:
     return [flag for flag in (evaluation or {}).get("flags", [])
             if flag.get("severity") == "urgent"]
 
 
-@transaction.atomic
-def escalate_flags(*, submission: Submission, by) -> WorklistTask | None:
-    """Put a submission with urgent flags on its care team's worklist, once, and have
-    the team emailed once this commits (the notifier sweep catches a lost publish)."""
-    flags = urgent_flags(submission.evaluation)
-    if not flags:
-        return None
-    link = submission.link
-    task, created = WorklistTask.objects.get_or_create(
-        submission=submission,
-        defaults={"care_team": link.care_team, "patient": link.patient, "flags": flags})
-    if created:
-        record_audit(by=by, action=AuditEvent.Action.WORKLIST_TASK_CREATED,
-                     patient=link.patient, obj=task,
-                     detail={"flags": [flag.get("code", "") for flag in flags]})
-        transaction.on_commit(lambda: enqueue_notification(task.pk))
-    return task
+@transaction.atomic(savepoint=False)
+def escalate_many(*, submissions, by) -> list[WorklistTask]:
+    """Put each submission with urgent flags on its care team's worklist, and have the
+    team emailed once this commits (the notifier sweep catches a lost publish).
+
+    Called in the filing transaction, which holds the submissions' locks and files
+    only unfiled ones, so none has a task yet (a task is unique per submission: a
+    second one would abort the filing rather than escalate twice).
+    """
+    tasks = [WorklistTask(submission=submission, care_team=submission.link.care_team,
+                          patient=submission.link.patient, flags=flags)
+             for submission in submissions
+             if (flags := urgent_flags(submission.evaluation))]
+    if not tasks:
+        return []
+    WorklistTask.objects.bulk_create(tasks)
+    actor = actor_fields(by)
+    AuditEvent.objects.bulk_create([
+        AuditEvent(**actor, action=AuditEvent.Action.WORKLIST_TASK_CREATED,
+                   organisation_id=task.patient.organisation_id, patient=task.patient,
+                   object_kind=task._meta.label_lower, object_id=str(task.pk),
+                   detail={"flags": [flag.get("code", "") for flag in task.flags]})
+        for task in tasks])
+    ids = [task.pk for task in tasks]
+    transaction.on_commit(lambda: [enqueue_notification(task_id) for task_id in ids])
+    return tasks
 
 
 def enqueue_notification(task_id) -> bool:
@@ -179,3 +174,60 @@ def claim_unfiled_for_sweep(*, older_than, limit=1000) -> list:
                .values_list("pk", flat=True)[:limit])
     Submission.objects.filter(pk__in=ids).update(filing_swept_at=now)
     return ids
+
+
+# --- The readable PDF, rendered after filing --------------------------------------
+
+def enqueue_documents(submission_ids) -> bool:
+    """Publish the rendering of just-filed submissions' PDFs; a lost publish is caught
+    by the filing sweeper (sweep_missing_documents)."""
+    from forms_app.filing.tasks import attach_documents_task
+
+    try:
+        attach_documents_task.delay([str(pk) for pk in submission_ids])
+    except Exception:
+        logger.warning("Could not enqueue the documents of %d filed submissions",
+                       len(submission_ids), exc_info=True)
+        return False
+    return True
+
+
+@transaction.atomic
+def attach_documents(*, submission_ids, by="system") -> int:
+    """Render the PDF of each filed submission whose record entry has none yet, and
+    attach it to the entry. Returns how many were attached.
+
+    Outside the filing lock by design: the PDF is a pure function of the filed
+    submission (invariant output), so two runs write the same bytes and need no lock.
+    Not audited: it adds the rendering of an entry already audited as filed, and
+    shows nobody anything. A submission whose answers retention has already deleted
+    gets an empty list, so it is not looked for again.
+    """
+    from forms_app.filing.pdf import submission_pdf
+
+    entries = {entry.source_id: entry for entry in RecordEntry.objects.filter(
+        source_kind=SUBMISSION_SOURCE, source_id__in=list(submission_ids),
+        attachments__isnull=True).only("id", "source_id", "attachments")}
+    if not entries:
+        return 0
+    for submission in (Submission.objects.filter(pk__in=list(entries))
+                       .select_related("link__version", "link__patient")):
+        entry = entries[submission.pk]
+        if not submission.answers:
+            entry.attachments = []
+            continue
+        pdf = submission_pdf(submission, compiled_version(submission.link.version))
+        entry.attachments = [pdf_attachment(pdf, reference=submission.reference,
+                                            created=submission.submitted_at.isoformat())]
+    RecordEntry.objects.bulk_update(list(entries.values()), ["attachments"])
+    return sum(1 for entry in entries.values() if entry.attachments)
+
+
+def documents_missing(*, older_than, limit=500) -> list:
+    """Filed submissions whose PDF is still not attached after `older_than` (its
+    rendering task was lost): their ids, oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(RecordEntry.objects
+                .filter(source_kind=SUBMISSION_SOURCE, attachments__isnull=True,
+                        filed_at__lt=cutoff)
+                .order_by("filed_at").values_list("source_id", flat=True)[:limit])

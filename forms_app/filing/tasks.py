@@ -26,6 +26,19 @@ def notify_worklist_task(self, task_id: str) -> None:
         raise self.retry(exc=exc, countdown=min(5 * 2 ** self.request.retries, 120)) from exc
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8)
+def attach_documents_task(self, submission_ids: list) -> int:
+    """Render and attach the PDFs of just-filed submissions (outside the filing lock).
+
+    On its own queue (FILING_DOCUMENTS_QUEUE) when so configured, so a worker started
+    for it, niced if need be, keeps this slow part from delaying filing itself.
+    """
+    try:
+        return services.attach_documents(submission_ids=submission_ids)
+    except Exception as exc:
+        raise self.retry(exc=exc, countdown=min(5 * 2 ** self.request.retries, 300)) from exc
+
+
 @shared_task(acks_late=True)
 def sweep_unnotified_worklist_tasks() -> int:
     """Re-enqueue notifications whose publish was lost (broker down at filing)."""

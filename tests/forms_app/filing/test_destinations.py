@@ -14,7 +14,7 @@ def filing(identifier="sub-1"):
                 "identifier": {"system": "https://forms.example/fhir/submission",
                                "value": identifier}}
     return Filing(submission=None, patient=None, questionnaire_response=response,
-                  evaluation={}, pdf=b"", by="system")
+                  evaluation={}, by="system")
 
 
 @pytest.fixture

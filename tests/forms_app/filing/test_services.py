@@ -26,9 +26,14 @@ def submit_phq9(clinic, **answers):
                      answers=phq9_answers(**answers))
 
 
-def test_filing_stores_the_response_scores_flags_and_pdf_encrypted(clinic):
+def test_filing_stores_the_response_scores_flags_and_pdf_encrypted(
+        clinic, django_capture_on_commit_callbacks):
     submission = submit_phq9(clinic, item9=PHQ9_SEVERAL_DAYS)
-    entry = services.file_submission(submission_id=submission.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        entry = services.file_submission(submission_id=submission.pk)
+        # The PDF is rendered once the filing has committed, outside its row lock.
+        assert RecordEntry.objects.get(pk=entry.pk).attachments is None
+    assert callbacks
 
     entry = RecordEntry.objects.get(pk=entry.pk)
     assert entry.resource["resourceType"] == "QuestionnaireResponse"

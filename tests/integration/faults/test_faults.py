@@ -161,7 +161,9 @@ def test_external_fhir_server_500_then_timeout_then_success(broker, workers):
         assert (fake.requests, fake.creates) == (3, 1)
         submission.refresh_from_db()
         assert submission.filing_attempts == 3 and submission.last_error == ""
-        assert RecordEntry.objects.get(source_id=submission.pk).attachments
+        # The PDF is rendered by its own task once the filing has committed.
+        wait_until(lambda: RecordEntry.objects.get(source_id=submission.pk).attachments,
+                   timeout=30, what="the PDF to be attached")
     record_outcome("external FHIR server: 500, timeout, then success",
                    submitted=submitted_n, filed=filed, duplicates=duplicates,
                    note=f"{fake.requests} POSTs, {fake.creates} created")
