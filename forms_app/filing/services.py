@@ -19,13 +19,14 @@ from pydantic import ValidationError as PydanticValidationError
 from forms_app.filing.destinations import PermanentFilingError
 from forms_app.models import Submission, WorklistTask
 from forms_app.selectors import compiled_version
+from patients.errors import DomainError
 from patients.models import AuditEvent
 from patients.services import record_audit
 
 logger = logging.getLogger(__name__)
 
 
-class FilingServiceError(Exception):
+class FilingServiceError(DomainError):
     """A request the rules refuse; the message is safe to show to staff."""
 
 
