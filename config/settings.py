@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "patients.middleware.NoStoreMiddleware",
+    "config.errors.DomainErrorMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -422,6 +423,8 @@ REST_FRAMEWORK = {
         "api_anon": env("API_ANON_THROTTLE_RATE", "60/minute"),
     },
     # One JSON error shape with field names: {"type", "errors": [{code, detail, attr}]}.
+    # Domain errors (patients.errors.DomainError) are mapped in config/errors.py, through
+    # DRF_STANDARDIZED_ERRORS' EXCEPTION_HANDLER_CLASS below.
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
 }
@@ -461,6 +464,7 @@ DRF_STANDARDIZED_ERRORS = {
     # One documented shape for every 400 (body fields, query parameters, headers,
     # unparseable JSON) rather than per-field code lists that custom checks outgrow.
     "ERROR_SCHEMAS": {"400": "forms_app.api.serializers.ValidationErrorResponseSerializer"},
+    "EXCEPTION_HANDLER_CLASS": "config.errors.DomainExceptionHandler",
 }
 # --- Whiteboards ----------------------------------------------------------------
 # A board refreshes every WHITEBOARD_REFRESH_SECONDS and shares a built board between

@@ -23,6 +23,7 @@ from forms_app.design.export import load_draft
 from forms_app.filing.batch import SUBMISSION_SOURCE, file_batch
 from forms_app.models import Form, FormVersion, Link, Submission, hash_token
 from forms_app.selectors import compiled_version
+from patients.errors import DomainError
 from patients.models import AuditEvent, RecordEntry
 from patients.services import record_audit
 
@@ -30,16 +31,18 @@ logger = logging.getLogger(__name__)
 
 
 
-class ServiceError(Exception):
+class ServiceError(DomainError):
     """A request the rules refuse; the message is safe to show to the person."""
 
 
 class AlreadySubmitted(ServiceError):
-    pass
+    status_code = 409
+    code = "conflict"
 
 
 class LinkClosed(ServiceError):
-    pass
+    status_code = 409
+    code = "conflict"
 
 
 # --- Form design -------------------------------------------------------------------

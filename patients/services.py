@@ -6,8 +6,38 @@ action and its audit event commit or roll back together.
 
 from django.db import transaction
 
+from patients import errors
 from patients.models import AuditEvent, Patient, RecordEntry
 from patients.nhs_number import normalise_nhs_number
+
+
+class PatientNotVisible(errors.NotFound):
+    """No patient with this NHS number that the caller's team can see.
+
+    One answer whether the NHS number belongs to another team's patient, to another
+    organisation's, or to no one: the caller learns nothing about other teams.
+    """
+
+    code = "patient_not_found"
+    attr = "nhs_number"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return ("No patient with this NHS number is registered with your care team. "
+                "Ask your organisation's administrator to add the patient to your team.")
+
+
+class PatientRegisteredElsewhere(errors.Conflict):
+    """A registering client asked to create a patient that another team already holds."""
+
+    code = "patient_registered_elsewhere"
+    attr = "nhs_number"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return ("This NHS number is registered with another care team of your "
+                "organisation; nothing was changed. Ask your organisation's "
+                "administrator to add the patient to your team.")
 
 
 def actor_fields(by):
@@ -62,14 +92,22 @@ PATIENT_FIELDS = ("given_name", "family_name", "date_of_birth", "hospital_number
 
 
 @transaction.atomic
-def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patient, bool]:
-    """Create or update the patient with this NHS number in the team's organisation,
-    and make them a patient of the team.
+def upsert_patient(*, care_team, nhs_number: str, data: dict, by,
+                   may_create: bool = False) -> tuple[Patient, bool]:
+    """Update the team's patient with this NHS number, or create one new to the
+    organisation when `may_create`; never touch a patient the team cannot see.
 
-    Demographics belong to the organisation (one patient per NHS number per
-    organisation), so a system registering a patient that another team already knows
-    updates that one record rather than creating a duplicate. Only the fields given
-    are changed. The caller has validated the values; the model is checked again.
+    `by` is the acting user (an API client's service user, a member of `care_team`
+    only), and `Patient.objects.visible_to(by)` is the one rule for what it may update.
+    A patient of the organisation that the team cannot see is refused and left exactly
+    as it was: overwriting it would hand another team's patient (their date of birth,
+    the number their texts go to) to whoever knows an NHS number, and NHS numbers are
+    not secret. Without `may_create` that refusal is the same as for an NHS number no
+    one holds (`PatientNotVisible`), so the answer reveals nothing; a registering
+    client (`may_create`, e.g. the trust's patient-administration feed) is told
+    `PatientRegisteredElsewhere` instead, as it must be to create anyone at all.
+    Only the fields given are changed. The caller has validated the values; the model
+    is checked again.
     """
     organisation = care_team.organisation
     nhs_number = normalise_nhs_number(nhs_number)
@@ -78,11 +116,19 @@ def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patie
         raise ValueError(f"Unknown patient fields: {sorted(unknown)}")
     patient = (Patient.objects.select_for_update()
                .filter(organisation=organisation, nhs_number=nhs_number).first())
+    if patient is not None and not Patient.objects.visible_to(by).filter(
+            pk=patient.pk, care_teams=care_team).exists():
+        if may_create:
+            raise PatientRegisteredElsewhere()
+        raise PatientNotVisible()
+    if patient is None and not may_create:
+        raise PatientNotVisible()
     created = patient is None
     if created:
         patient = Patient(organisation=organisation, nhs_number=nhs_number, **data)
         patient.full_clean()
         patient.save()
+        patient.care_teams.add(care_team)
         changed = sorted(data)
     else:
         changed = sorted(name for name, value in data.items()
@@ -92,7 +138,6 @@ def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patie
         if changed:
             patient.full_clean()
             patient.save(update_fields=changed)
-    patient.care_teams.add(care_team)
     if created or changed:
         # Field names only: the values are patient data and stay out of the trail.
         record_audit(by=by, patient=patient, obj=patient,
@@ -100,6 +145,8 @@ def upsert_patient(*, care_team, nhs_number: str, data: dict, by) -> tuple[Patie
                              else AuditEvent.Action.PATIENT_UPDATED),
                      detail={"fields": changed, "care_team": str(care_team.pk)})
     return patient, created
+
+
 # --- Staff accounts: sessions and second factors ------------------------------------
 
 BACKUP_CODE_COUNT = 10

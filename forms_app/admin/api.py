@@ -13,7 +13,8 @@ from patients.models import CareTeam
 
 @admin.register(ApiClient)
 class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "care_team", "token_prefix", "is_active", "created_at"]
+    list_display = ["name", "care_team", "registers_patients", "token_prefix", "is_active",
+                    "created_at"]
     search_fields = ["name"]
     readonly_fields = ["token_prefix", "is_active", "created_at", "created_by"]
     actions = ["rotate_token", "deactivate"]
@@ -30,8 +31,9 @@ class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "care_team"]
-        return ["name", "care_team", "token_prefix", "is_active", "created_at", "created_by"]
+            return ["name", "care_team", "registers_patients"]
+        return ["name", "care_team", "registers_patients", "token_prefix", "is_active",
+                "created_at", "created_by"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "care_team" and not request.user.is_superuser:
@@ -48,10 +50,11 @@ class ApiClientAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name"])
+            obj.save(update_fields=["name", "registers_patients"])
             return
         client, token = api_services.create_api_client(
-            name=obj.name, care_team=obj.care_team, by=request.user)
+            name=obj.name, care_team=obj.care_team, by=request.user,
+            registers_patients=obj.registers_patients)
         # The admin goes on with `obj` (history, redirect): make it the saved client.
         for field in ApiClient._meta.concrete_fields:
             setattr(obj, field.attname, getattr(client, field.attname))

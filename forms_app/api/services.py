@@ -19,9 +19,14 @@ from patients.services import record_audit
 class IdempotencyKeyReused(services.ServiceError):
     """The same Idempotency-Key came with a different request body."""
 
+    status_code = 422
+    code = "reused"
+    attr = "Idempotency-Key"
+
 
 class LinkAlreadySubmitted(services.ServiceError):
-    pass
+    status_code = 409
+    code = "conflict"
 
 
 # --- API clients ------------------------------------------------------------------
@@ -34,13 +39,14 @@ def _new_token_for(client: ApiClient) -> str:
 
 
 @transaction.atomic
-def create_api_client(*, name: str, care_team: CareTeam, by) -> tuple[ApiClient, str]:
+def create_api_client(*, name: str, care_team: CareTeam, by,
+                      registers_patients: bool = False) -> tuple[ApiClient, str]:
     """Register a calling system for one care team; the token is returned here once.
 
     The client's service user has no password and no staff access: it exists only so
     that team membership (and so every visible_to rule) and the audit trail name it.
     """
-    client = ApiClient(name=name, care_team=care_team,
+    client = ApiClient(name=name, care_team=care_team, registers_patients=registers_patients,
                        created_by=None if isinstance(by, str) else by)
     user = get_user_model()(username=f"api-{client.id}", first_name=name[:150],
                             is_staff=False, is_active=True)
@@ -53,7 +59,8 @@ def create_api_client(*, name: str, care_team: CareTeam, by) -> tuple[ApiClient,
     care_team.members.add(user)
     record_audit(by=by, action=AuditEvent.Action.API_CLIENT_CREATED,
                  organisation=care_team.organisation, obj=client,
-                 detail={"care_team": str(care_team.pk), "name": name})
+                 detail={"care_team": str(care_team.pk), "name": name,
+                         "registers_patients": registers_patients})
     return client, token
 
 

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -19,19 +19,11 @@ from forms_app.api import serializers as api
 from forms_app.api import services as api_services
 from forms_app.models import Form, FormVersion, IdempotencyKey, Link, Submission
 from forms_app.selectors import compiled_version
+from patients import errors
 from patients.models import AuditEvent, Patient, RecordEntry
 from patients.services import record_audit, upsert_patient
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-class UnprocessableIdempotencyKey(ValidationError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
 
 
 class StrictCursorPagination(CursorPagination):
@@ -98,11 +90,19 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     @extend_schema(
         operation_id="patients_upsert",
         summary="Create or update a patient by NHS number",
-        description="Looks the patient up by NHS number in your organisation: creates "
-                    "them (201) or updates the fields given (200), and makes them a "
-                    "patient of your care team.",
+        description="Updates the fields given (200) of your care team's patient with this "
+                    "NHS number. A client allowed to register patients creates one new "
+                    "to your organisation (201) as a patient of your team. A patient "
+                    "your team cannot see is never changed: the answer is 404 "
+                    "`patient_not_found`, the same as for an NHS number no one holds "
+                    "(409 `patient_registered_elsewhere` to a registering client).",
         request=api.PatientUpsertSerializer,
-        responses={200: api.PatientSerializer, 201: api.PatientSerializer},
+        responses={200: api.PatientSerializer, 201: api.PatientSerializer,
+                   404: OpenApiResponse(api.ConflictErrorSerializer,
+                                        description="Not a patient of your team."),
+                   409: OpenApiResponse(api.ConflictErrorSerializer,
+                                        description="Registering client: the NHS "
+                                                    "number is another team's.")},
     )
     def create(self, request):
         data = api.PatientUpsertSerializer(data=request.data)
@@ -111,7 +111,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         nhs_number = fields.pop("nhs_number")
         patient, created = upsert_patient(care_team=self.client.care_team,
                                           nhs_number=nhs_number, data=fields,
-                                          by=request.user)
+                                          by=request.user,
+                                          may_create=self.client.registers_patients)
         return Response(api.PatientSerializer(patient).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -219,26 +220,16 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             record = (IdempotencyKey.objects.select_related("link")
                       .filter(client=self.client, key=key).first())
             if record is not None:
-                return self._issued(self._or_422(api_services.replay, record=record,
-                                                 request_hash=fingerprint))
+                return self._issued(api_services.replay(record=record,
+                                                        request_hash=fingerprint))
         data = api.LinkCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        try:
-            issued = self._or_422(
-                api_services.issue_link, client=self.client, by=request.user,
-                idempotency_key=key, request_hash=fingerprint, **data.validated_data)
-        except services.ServiceError as error:
-            raise ValidationError({"non_field_errors": [str(error)]},
-                                  code="refused") from error
+        # A refusal (services.ServiceError, IdempotencyKeyReused) is a domain error:
+        # config/errors.py answers it.
+        issued = api_services.issue_link(
+            client=self.client, by=request.user, idempotency_key=key,
+            request_hash=fingerprint, **data.validated_data)
         return self._issued(issued)
-
-    @staticmethod
-    def _or_422(function, **kwargs):
-        try:
-            return function(**kwargs)
-        except api_services.IdempotencyKeyReused as error:
-            raise UnprocessableIdempotencyKey({IDEMPOTENCY_HEADER: [str(error)]},
-                                              code="reused") from error
 
     def _issued(self, issued):
         link = self.get_queryset().get(pk=issued.link.pk)
@@ -257,10 +248,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         link = self.get_object()
-        try:
-            api_services.revoke_link(link=link, by=request.user)
-        except api_services.LinkAlreadySubmitted as error:
-            raise Conflict(str(error)) from error
+        api_services.revoke_link(link=link, by=request.user)  # 409 once submitted
         return Response(self.get_serializer(self.get_queryset().get(pk=link.pk)).data)
 
 
@@ -317,7 +305,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
     def questionnaire_response(self, request, pk=None):
         submission = self.get_object()
         if not submission.is_submitted:
-            raise Conflict("The patient has not submitted this form yet.")
+            raise errors.Conflict("The patient has not submitted this form yet.")
         entry = RecordEntry.objects.visible_to(request.user).filter(
             source_kind=services.SUBMISSION_SOURCE, source_id=submission.pk).first()
         if entry is not None:

@@ -19,13 +19,14 @@ from forms_app.filing.destinations import SUBMISSION_SOURCE, pdf_attachment
 from forms_app.filing.validation import validated_response  # noqa: F401  (re-exported)
 from forms_app.models import Submission, WorklistTask
 from forms_app.selectors import compiled_version
+from patients.errors import DomainError
 from patients.models import AuditEvent, RecordEntry
 from patients.services import actor_fields, record_audit
 
 logger = logging.getLogger(__name__)
 
 
-class FilingServiceError(Exception):
+class FilingServiceError(DomainError):
     """A request the rules refuse; the message is safe to show to staff."""
 
 

@@ -29,6 +29,15 @@ class ApiClient(models.Model):
                                   related_name="api_clients")
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                 related_name="api_client", editable=False)
+    # Only a client trusted with the organisation's patient index (the trust's patient
+    # administration system) may create patients; it learns whether an NHS number is
+    # registered with another team (it must, to create anyone). Every other client
+    # updates its own team's patients and cannot tell anyone else's from no one.
+    registers_patients = models.BooleanField(
+        "may register new patients", default=False,
+        help_text="Let this system create patients new to the organisation. It is then "
+                  "told when an NHS number belongs to another team (never that team's "
+                  "data). Leave off for a system that only sends its own team's forms.")
     # The first characters of the token, so staff can tell which token a system holds
     # without the token itself being stored.
     token_prefix = models.CharField(max_length=12, editable=False)

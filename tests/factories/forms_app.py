@@ -89,12 +89,13 @@ class FlagConditionFactory(factory.django.DjangoModelFactory):
     answer = "0"
 
 
-def api_client_for(care_team, *, name=None, by="system"):
+def api_client_for(care_team, *, name=None, by="system", registers_patients=False):
     """An API client of one care team, through the service; returns (client, token)."""
     from forms_app.api import services as api_services
 
     name = name or f"System {care_team.pk.hex[:8]}"
-    return api_services.create_api_client(name=name, care_team=care_team, by=by)
+    return api_services.create_api_client(name=name, care_team=care_team, by=by,
+                                          registers_patients=registers_patients)
 def make_links(*, version, team, count, issued_at=None, patients=None, **fields):
     """Links for a whiteboard or list, in bulk: a few queries whatever the count."""
     import datetime

@@ -46,7 +46,9 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def world(db):
     user, patient, team, version = ensure_demo()
-    client, token = api_client_for(team)
+    # The world's own client is the trust's registering system (it creates patients);
+    # the other teams' and organisation's are plain clients.
+    client, token = api_client_for(team, registers_patients=True)
     other_team = CareTeamFactory(organisation=team.organisation, name="Other clinic")
     _, other_team_token = api_client_for(other_team)
     other_org_team = CareTeamFactory()

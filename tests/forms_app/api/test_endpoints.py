@@ -368,19 +368,3 @@ def test_an_oversized_body_is_refused_unread(world):
 def test_an_expiry_out_of_any_calendar_range_is_refused(world):
     response = issue(world, expires_at="0001-01-01T00:00:00+14:00")
     assert response.status_code == 400 and "expires_at" in errors_by_attr(response)
-
-
-def test_registering_another_teams_patient_shares_demographics_not_their_forms(
-        world, other_team_patient):
-    """Demographics are the organisation's (one patient per NHS number); links,
-    submissions and answers stay with the team that issued them."""
-    link = services.issue_link(version=world.version, patient=other_team_patient,
-                               care_team=world.other_team, by=world.user).link
-    body = {"nhs_number": other_team_patient.nhs_number, "given_name": "Alex",
-            "family_name": other_team_patient.family_name, "date_of_birth": "1980-06-01"}
-    response = world.api.post("/api/v1/patients/", body, format="json")
-    assert response.status_code == 200 and response.json()["id"] == str(other_team_patient.pk)
-    assert set(other_team_patient.care_teams.all()) == {world.team, world.other_team}
-    assert world.api.get(f"/api/v1/links/{link.pk}/").status_code == 404
-    assert world.api.get("/api/v1/links/", {"patient": str(other_team_patient.pk)}).json()[
-        "results"] == []
