@@ -517,8 +517,13 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "code"]
 # Rate limits per IP on the patient link and identity check (django-ratelimit).
 RATELIMIT_LINK_OPEN = env("RATELIMIT_LINK_OPEN", "30/m")
 RATELIMIT_IDENTITY_CHECK = env("RATELIMIT_IDENTITY_CHECK", "20/m")
-# Behind a proxy, REMOTE_ADDR is the proxy: give the header the proxy sets.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# The client's address, one rule for audit, rate limits and axes (patients/client_ip.py).
+# Behind a proxy, REMOTE_ADDR is the proxy: give the header the proxy sets (e.g.
+# HTTP_X_FORWARDED_FOR) and how many proxies of ours append to it.
+CLIENT_IP_META_KEY = env("CLIENT_IP_META_KEY") or env("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+CLIENT_IP_TRUSTED_PROXIES = int(env("CLIENT_IP_TRUSTED_PROXIES", "1"))
+RATELIMIT_IP_META_KEY = "patients.client_ip.ratelimit_ip"
+AXES_CLIENT_IP_CALLABLE = "patients.client_ip.client_ip"
 
 # A strict Content-Security-Policy (django-csp): scripts, styles, images and fonts only
 # from this origin, no inline script or style, no framing, forms post only here.

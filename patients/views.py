@@ -22,12 +22,11 @@ from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 from patients import services
 from patients.access import is_verified_staff, needs_enrolment, next_step_url, staff_required
 from patients.account_forms import EnrolForm, SecondFactorForm
+from patients.client_ip import client_ip
 
 SESSION_ENROL_DEVICE = "enrol_totp_device"
 
 
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR")
 
 
 def safe_next(request, default=None) -> str:
