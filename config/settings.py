@@ -363,8 +363,13 @@ CELERY_BEAT_SCHEDULE.update({
 # the broker's: clearing a cache must not drop queued tasks.
 REDIS_CACHE_URL = env("REDIS_CACHE_URL") or env("REDIS_URL")
 if REDIS_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf"}}
+    # Falls back to process memory while Redis is unreachable (patients/cache.py); the
+    # timeouts bound a Redis host that hangs rather than refuses.
+    REDIS_CACHE_TIMEOUT_SECONDS = float(env("REDIS_CACHE_TIMEOUT_SECONDS", "0.5"))
+    CACHES = {"default": {"BACKEND": "patients.cache.ResilientRedisCache",
+                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf",
+                          "OPTIONS": {"socket_connect_timeout": REDIS_CACHE_TIMEOUT_SECONDS,
+                                      "socket_timeout": REDIS_CACHE_TIMEOUT_SECONDS}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if PRODUCTION and not REDIS_CACHE_URL:
@@ -502,10 +507,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# django-axes: lock a username from an IP after repeated failures; counted in the shared
-# cache, or in the database when there is no shared cache (the embedded run, tests).
-AXES_HANDLER = ("axes.handlers.cache.AxesCacheHandler" if REDIS_CACHE_URL
-                else "axes.handlers.database.AxesDatabaseHandler")
+# django-axes: lock a username from an IP after repeated failures, counted in the
+# database (not the cache): a cache outage must neither lock staff out nor open the door
+# to unlimited guessing (docs/adr/staff-sign-in-without-the-cache.md).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Logins are audited in the platform's own trail (patients/signals.py); axes' access log
+# would be a second, never-pruned copy.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.5"))  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -56,7 +56,7 @@ def test_ipv6_is_normalised_and_no_address_is_none(behind_proxy):
     assert client_ip(_request(REMOTE_ADDR=PROXY, **{XFF: "2001:DB8::0001"})) == "2001:db8::1"
     assert client_ip(_request(REMOTE_ADDR="")) is None
     assert client_ip(None) is None
-    assert ratelimit_ip(_request(REMOTE_ADDR="")) == "0.0.0.0"
+    assert ratelimit_ip(_request(REMOTE_ADDR="")) == "0.0.0.0"  # noqa: S104
 
 
 @pytest.mark.django_db
