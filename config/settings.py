@@ -88,6 +88,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request that loses its database connection is run again where that is
+    # safe, else answered "try again in a moment" (patients/outage.py).
+    "patients.outage.DatabaseRetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -147,8 +150,14 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Sessions live in the database (never in a cookie), so the web tier keeps no state.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database (never in a cookie), so the web tier keeps no state;
+# this backend keeps them through a database restart (patients/sessions.py).
+SESSION_ENGINE = "patients.sessions"
+# A request or session save that loses its connection waits this long for the database
+# before its one retry; a request that cannot be retried answers 503 with this
+# Retry-After (patients/outage.py).
+DATABASE_RETRY_WAIT_SECONDS = float(env("DATABASE_RETRY_WAIT_SECONDS", "3"))
+DATABASE_OUTAGE_RETRY_AFTER_SECONDS = int(env("DATABASE_OUTAGE_RETRY_AFTER_SECONDS", "5"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
