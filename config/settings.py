@@ -355,6 +355,11 @@ CLINIC_LIST_MAX_ROWS = int(env("CLINIC_LIST_MAX_ROWS", "10000"))
 CLINIC_LIST_BATCH = int(env("CLINIC_LIST_BATCH", "250"))
 # One issuing task works through batches for this long, then queues the rest.
 CLINIC_LIST_TASK_SECONDS = int(env("CLINIC_LIST_TASK_SECONDS", "60"))
+# A list queued this long without starting lost its task (broker down): beat publishes
+# it again (forms_app.clinic_lists.requeue_stalled).
+CLINIC_LIST_SWEEP_AFTER_MINUTES = float(env("CLINIC_LIST_SWEEP_AFTER_MINUTES", "2"))
+CELERY_BEAT_SCHEDULE["sweep-queued-clinic-lists"] = {
+    "task": "forms_app.delivery.tasks.sweep_queued_clinic_lists", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE.update({
     "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
                            "schedule": 900.0},

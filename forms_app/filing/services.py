@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
+from config.celery import enqueue
 from forms_app.filing.destinations import PermanentFilingError
 from forms_app.models import Submission, WorklistTask
 from forms_app.selectors import compiled_version
@@ -68,15 +69,9 @@ def escalate_flags(*, submission: Submission, by) -> WorklistTask | None:
 
 
 def enqueue_notification(task_id) -> bool:
-    from forms_app.filing.tasks import notify_worklist_task
-
-    try:
-        notify_worklist_task.delay(str(task_id))
-    except Exception:
-        logger.warning("Could not enqueue the notification of worklist task %s", task_id,
-                       exc_info=True)
-        return False
-    return True
+    # Unnotified tasks are swept by sweep_unnotified_worklist_tasks.
+    return enqueue("forms_app.filing.tasks.notify_worklist_task", str(task_id),
+                   what=f"the notification of worklist task {task_id}")
 
 
 @transaction.atomic
