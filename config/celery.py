@@ -1,12 +1,38 @@
+import logging
 import os
 
 from celery import Celery, signals
+from django.utils.module_loading import import_string
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("patient_forms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("config.celery")
+
+
+def enqueue(task: str, *args, what: str, **options) -> bool:
+    """Publish `task` (its dotted path, which is also its name) with `args`.
+
+    The one place that decides what a broker outage does to the caller: nothing. The
+    work is already recorded in the database (the outbox) and a beat sweeper publishes
+    it again, so a failed publish is logged as a warning naming `what` (ids only, never
+    patient data), counted (patients.fallbacks), and reported as False.
+    Importing by path keeps services free of imports of their own tasks modules.
+    """
+    from patients.fallbacks import record_fallback
+
+    task_object = import_string(task)  # a wrong path is a bug: raised, not swallowed
+    try:
+        task_object.apply_async(args=args, **options)
+    except Exception as error:
+        logger.warning("Could not enqueue %s (%s); its sweeper will publish it again",
+                       what, type(error).__name__)
+        record_fallback("broker", "publish failed", error=error)
+        return False
+    return True
 
 
 @signals.task_prerun.connect

@@ -88,6 +88,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request that loses its database connection is run again where that is
+    # safe, else answered "try again in a moment" (patients/outage.py).
+    "patients.outage.DatabaseRetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -165,8 +168,14 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Sessions live in the database (never in a cookie), so the web tier keeps no state.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database (never in a cookie), so the web tier keeps no state;
+# this backend keeps them through a database restart (patients/sessions.py).
+SESSION_ENGINE = "patients.sessions"
+# A request or session save that loses its connection waits this long for the database
+# before its one retry; a request that cannot be retried answers 503 with this
+# Retry-After (patients/outage.py).
+DATABASE_RETRY_WAIT_SECONDS = float(env("DATABASE_RETRY_WAIT_SECONDS", "3"))
+DATABASE_OUTAGE_RETRY_AFTER_SECONDS = int(env("DATABASE_OUTAGE_RETRY_AFTER_SECONDS", "5"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
@@ -364,6 +373,11 @@ CLINIC_LIST_MAX_ROWS = int(env("CLINIC_LIST_MAX_ROWS", "10000"))
 CLINIC_LIST_BATCH = int(env("CLINIC_LIST_BATCH", "250"))
 # One issuing task works through batches for this long, then queues the rest.
 CLINIC_LIST_TASK_SECONDS = int(env("CLINIC_LIST_TASK_SECONDS", "60"))
+# A list queued this long without starting lost its task (broker down): beat publishes
+# it again (forms_app.clinic_lists.requeue_stalled).
+CLINIC_LIST_SWEEP_AFTER_MINUTES = float(env("CLINIC_LIST_SWEEP_AFTER_MINUTES", "2"))
+CELERY_BEAT_SCHEDULE["sweep-queued-clinic-lists"] = {
+    "task": "forms_app.delivery.tasks.sweep_queued_clinic_lists", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE.update({
     "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
                            "schedule": 900.0},
@@ -381,8 +395,13 @@ CELERY_BEAT_SCHEDULE.update({
 # the broker's: clearing a cache must not drop queued tasks.
 REDIS_CACHE_URL = env("REDIS_CACHE_URL") or env("REDIS_URL")
 if REDIS_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf"}}
+    # Falls back to process memory while Redis is unreachable (patients/cache.py); the
+    # timeouts bound a Redis host that hangs rather than refuses.
+    REDIS_CACHE_TIMEOUT_SECONDS = float(env("REDIS_CACHE_TIMEOUT_SECONDS", "0.5"))
+    CACHES = {"default": {"BACKEND": "patients.cache.ResilientRedisCache",
+                          "LOCATION": REDIS_CACHE_URL, "KEY_PREFIX": "pf",
+                          "OPTIONS": {"socket_connect_timeout": REDIS_CACHE_TIMEOUT_SECONDS,
+                                      "socket_timeout": REDIS_CACHE_TIMEOUT_SECONDS}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if PRODUCTION and not REDIS_CACHE_URL:
@@ -542,10 +561,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# django-axes: lock a username from an IP after repeated failures; counted in the shared
-# cache, or in the database when there is no shared cache (the embedded run, tests).
-AXES_HANDLER = ("axes.handlers.cache.AxesCacheHandler" if REDIS_CACHE_URL
-                else "axes.handlers.database.AxesDatabaseHandler")
+# django-axes: lock a username from an IP after repeated failures, counted in the
+# database (not the cache): a cache outage must neither lock staff out nor open the door
+# to unlimited guessing (docs/adr/staff-sign-in-without-the-cache.md).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Logins are audited in the platform's own trail (patients/signals.py); axes' access log
+# would be a second, never-pruned copy.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("AXES_COOLOFF_HOURS", "0.5"))  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -557,8 +579,13 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "code"]
 # Rate limits per IP on the patient link and identity check (django-ratelimit).
 RATELIMIT_LINK_OPEN = env("RATELIMIT_LINK_OPEN", "30/m")
 RATELIMIT_IDENTITY_CHECK = env("RATELIMIT_IDENTITY_CHECK", "20/m")
-# Behind a proxy, REMOTE_ADDR is the proxy: give the header the proxy sets.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# The client's address, one rule for audit, rate limits and axes (patients/client_ip.py).
+# Behind a proxy, REMOTE_ADDR is the proxy: give the header the proxy sets (e.g.
+# HTTP_X_FORWARDED_FOR) and how many proxies of ours append to it.
+CLIENT_IP_META_KEY = env("CLIENT_IP_META_KEY") or env("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+CLIENT_IP_TRUSTED_PROXIES = int(env("CLIENT_IP_TRUSTED_PROXIES", "1"))
+RATELIMIT_IP_META_KEY = "patients.client_ip.ratelimit_ip"
+AXES_CLIENT_IP_CALLABLE = "patients.client_ip.client_ip"
 
 # A strict Content-Security-Policy (django-csp): scripts, styles, images and fonts only
 # from this origin, no inline script or style, no framing, forms post only here.

@@ -11,9 +11,10 @@ import io
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
+from config.celery import enqueue
 from forms_app.delivery import services as delivery
 from forms_app.models import (
     ClinicList,
@@ -175,6 +176,14 @@ def create_clinic_list(*, by, upload, version, care_team, channel, expires_at) -
 @transaction.atomic
 def start_issuing(*, clinic_list: ClinicList, by) -> ClinicList:
     clinic_list = ClinicList.objects.select_for_update().get(pk=clinic_list.pk)
+    now = timezone.now()
+    if clinic_list.state == ClinicList.State.QUEUED and _stalled(clinic_list, now):
+        # Queued long ago and still not started: its task was lost. A second click
+        # publishes it again, as the sweeper would (issuing is idempotent).
+        clinic_list.queued_at = now
+        clinic_list.save(update_fields=["queued_at"])
+        transaction.on_commit(lambda: enqueue_issue(clinic_list.pk))
+        return clinic_list
     if clinic_list.state != ClinicList.State.PREVIEW:
         return clinic_list  # already started: a second click does nothing
     if not clinic_list.valid_rows:
@@ -182,7 +191,8 @@ def start_issuing(*, clinic_list: ClinicList, by) -> ClinicList:
     if clinic_list.expires_at <= timezone.now():
         raise ServiceError("The expiry date of this list has passed: upload it again.")
     clinic_list.state = ClinicList.State.QUEUED
-    clinic_list.save(update_fields=["state"])
+    clinic_list.queued_at = now
+    clinic_list.save(update_fields=["state", "queued_at"])
     record_audit(by=by, action=AuditEvent.Action.CLINIC_LIST_ISSUED,
                  organisation=clinic_list.care_team.organisation, obj=clinic_list,
                  detail={"valid": clinic_list.valid_rows})
@@ -190,21 +200,44 @@ def start_issuing(*, clinic_list: ClinicList, by) -> ClinicList:
     return clinic_list
 
 
-def enqueue_issue(clinic_list_id) -> None:
-    from forms_app.delivery.tasks import issue_clinic_list_task
-
-    issue_clinic_list_task.delay(str(clinic_list_id))
+def _stalled_before(now):
+    return now - datetime.timedelta(minutes=settings.CLINIC_LIST_SWEEP_AFTER_MINUTES)
 
 
-def enqueue_sending(clinic_list_id) -> None:
-    from forms_app.delivery.tasks import send_clinic_list_messages_task
+def _stalled(clinic_list, now) -> bool:
+    return clinic_list.queued_at is None or clinic_list.queued_at < _stalled_before(now)
 
-    try:
-        send_clinic_list_messages_task.delay(str(clinic_list_id))
-    except Exception:
-        # The messages stay pending; send_pending_messages picks them up later.
-        logger.warning("Could not enqueue sending for clinic list %s", clinic_list_id,
-                       exc_info=True)
+
+@transaction.atomic
+def requeue_stalled(*, by="system", limit: int = 100) -> int:
+    """Publish again the issuing of lists queued longer than CLINIC_LIST_SWEEP_AFTER_MINUTES
+    without starting (the broker was down when staff pressed "Issue"). Each is published
+    at most once per that period; issue_next_batch is idempotent under the list's row
+    lock, so a task that was merely slow, not lost, makes the second a no-op."""
+    now = timezone.now()
+    stalled = (ClinicList.objects.select_for_update(skip_locked=True)
+               .filter(state=ClinicList.State.QUEUED)
+               .filter(models.Q(queued_at__isnull=True)
+                       | models.Q(queued_at__lt=_stalled_before(now))))
+    ids = list(stalled.values_list("pk", flat=True)[:limit])
+    ClinicList.objects.filter(pk__in=ids).update(queued_at=now)
+    for clinic_list_id in ids:
+        logger.info("Clinic list %s was left queued; publishing it again (by %s)",
+                    clinic_list_id, by)
+        transaction.on_commit(lambda pk=clinic_list_id: enqueue_issue(pk))
+    return len(ids)
+
+
+def enqueue_issue(clinic_list_id) -> bool:
+    # A list left queued (broker down) is published again by sweep_queued_clinic_lists.
+    return enqueue("forms_app.delivery.tasks.issue_clinic_list_task", str(clinic_list_id),
+                   what=f"issuing of clinic list {clinic_list_id}")
+
+
+def enqueue_sending(clinic_list_id) -> bool:
+    # The messages stay pending if this fails; send_pending_messages picks them up later.
+    return enqueue("forms_app.delivery.tasks.send_clinic_list_messages_task",
+                   str(clinic_list_id), what=f"sending for clinic list {clinic_list_id}")
 
 
 def pending_messages(clinic_list_id):

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from config.celery import enqueue
 from forms_app import fhir
 from forms_app.design import checks
 from forms_app.design.checks import publish_problems
@@ -244,18 +245,10 @@ def submit(*, submission_id, answers: dict, ip_address=None,
 
 
 def enqueue_filing(submission_id) -> bool:
-    """Publish the filing of one submission (filing again, the sweeper); a broker
-    outage is logged, never raised."""
-    from forms_app.tasks import file_submission_task
-
-    try:
-        file_submission_task.delay(str(submission_id))
-    except Exception:
-        # The submission is safely stored; the sweeper will enqueue it again.
-        logger.warning("Could not enqueue filing of submission %s", submission_id,
-                       exc_info=True)
-        return False
-    return True
+    """Publish the filing task; a broker outage is logged, never raised to the patient
+    (the submission is stored; sweep_unfiled_submissions enqueues it again)."""
+    return enqueue("forms_app.tasks.file_submission_task", str(submission_id),
+                   what=f"filing of submission {submission_id}")
 
 
 # --- Filing ------------------------------------------------------------------------

@@ -40,6 +40,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
 
+from patients.client_ip import client_ip
+
 
 def is_verified_staff(user) -> bool:
     """Logged in with a password and a verified second factor, active and staff."""
@@ -84,7 +86,7 @@ def audit_access(request, *, action, patient, obj=None, detail=None):
     from patients.services import record_audit
 
     return record_audit(by=request.user, action=action, patient=patient, obj=obj,
-                        ip_address=request.META.get("REMOTE_ADDR"), detail=detail)
+                        ip_address=client_ip(request), detail=detail)
 
 
 class StaffRequiredMixin(AccessMixin):

@@ -8,12 +8,9 @@ from django.http import StreamingHttpResponse
 
 from patients import services
 from patients.admin_site import ScopedAdminMixin, restrict_to_platform
+from patients.client_ip import client_ip
 from patients.models import AuditEvent, CareTeam, Organisation, Patient, RecordEntry
 from patients.services import record_audit
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR")
 
 
 def administered(user):

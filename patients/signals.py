@@ -6,12 +6,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from patients.client_ip import client_ip
 from patients.models import AuditEvent, StaffSession
 from patients.services import end_user_sessions, record_audit, user_organisation
-
-
-def _ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 @receiver(user_logged_in, dispatch_uid="patients.audit_login")
@@ -20,7 +17,7 @@ def on_login(sender, request, user, **kwargs):
         StaffSession.objects.update_or_create(session_key=request.session.session_key,
                                               defaults={"user": user})
     record_audit(by=user, action=AuditEvent.Action.LOGIN, organisation=user_organisation(user),
-                 obj=user, ip_address=_ip(request))
+                 obj=user, ip_address=client_ip(request))
 
 
 @receiver(user_login_failed, dispatch_uid="patients.audit_login_failed")
@@ -28,7 +25,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     # Only the username tried: Django has already masked the password.
     username = str(credentials.get("username", ""))[:150]
     record_audit(by="anonymous", action=AuditEvent.Action.LOGIN_FAILED,
-                 ip_address=_ip(request), detail={"username": username})
+                 ip_address=client_ip(request), detail={"username": username})
 
 
 @receiver(user_logged_out, dispatch_uid="patients.end_sessions_on_logout")
@@ -36,8 +33,8 @@ def on_logout(sender, request, user, **kwargs):
     if user is None:
         return
     record_audit(by=user, action=AuditEvent.Action.LOGOUT, organisation=user_organisation(user),
-                 obj=user, ip_address=_ip(request))
-    end_user_sessions(user=user, by=user, reason="logout", ip_address=_ip(request))
+                 obj=user, ip_address=client_ip(request))
+    end_user_sessions(user=user, by=user, reason="logout", ip_address=client_ip(request))
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="patients.end_sessions_inactive")

@@ -5,6 +5,7 @@ nothing else (every staff page uses patients.access, the admin uses StaffAdminSi
 """
 
 import io
+import sys
 
 import segno
 from django.contrib.auth import logout
@@ -22,12 +23,12 @@ from django_otp_webauthn.views import CompleteCredentialAuthenticationView
 from patients import services
 from patients.access import is_verified_staff, needs_enrolment, next_step_url, staff_required
 from patients.account_forms import EnrolForm, SecondFactorForm
+from patients.client_ip import client_ip
+from patients.outage import is_database_outage, try_again_response
 
 SESSION_ENROL_DEVICE = "enrol_totp_device"
 
 
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR")
 
 
 def safe_next(request, default=None) -> str:
@@ -156,10 +157,13 @@ def account_home(request):
 
 def server_error(request):
     """The 500 page: a fixed template, no request context, so no path, token, user or
-    patient data can reach it (config/urls.py handler500)."""
+    patient data can reach it (config/urls.py handler500). A lost database connection
+    gets the 503 "try again in a moment" page instead (patients/outage.py)."""
     from django.http import HttpResponseServerError
     from django.template import loader
 
+    if is_database_outage(sys.exc_info()[1]):
+        return try_again_response()
     return HttpResponseServerError(loader.get_template("500.html").render())
 
 

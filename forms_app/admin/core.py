@@ -38,6 +38,7 @@ from forms_app.engine import compile_definition
 from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
 from patients.admin_site import ScopedAdminMixin
+from patients.client_ip import client_ip
 from patients.models import AuditEvent
 from patients.services import record_audit
 
@@ -54,7 +55,7 @@ class FormChangeAuditMixin:
         form = self._form_of(obj)
         record_audit(by=request.user, action=AuditEvent.Action.FORM_CHANGED,
                      organisation=form.organisation, obj=obj,
-                     ip_address=request.META.get("REMOTE_ADDR"),
+                     ip_address=client_ip(request),
                      detail={"form": str(form.pk), "change": change})
 
     def log_addition(self, request, obj, message):
@@ -605,5 +606,5 @@ class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
             if request.method == "GET":
                 record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
                              patient=submission.link.patient, obj=submission,
-                             ip_address=request.META.get("REMOTE_ADDR"))
+                             ip_address=client_ip(request))
         return super().change_view(request, object_id, form_url, extra_context)

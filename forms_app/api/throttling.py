@@ -6,6 +6,7 @@ import logging
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 from forms_app.models import ApiClient
+from patients.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,7 @@ class ApiAnonRateThrottle(_FailOpen, AnonRateThrottle):
     """Requests without a client token (the schema and docs pages), per IP address."""
 
     scope = "api_anon"
+
+    def get_ident(self, request):
+        # The platform's one proxy-aware rule rather than DRF's own NUM_PROXIES.
+        return client_ip(request) or "unknown"

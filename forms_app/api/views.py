@@ -20,6 +20,7 @@ from forms_app.api import services as api_services
 from forms_app.models import Form, FormVersion, IdempotencyKey, Link, Submission
 from forms_app.selectors import compiled_version
 from patients import errors
+from patients.client_ip import client_ip
 from patients.models import AuditEvent, Patient, RecordEntry
 from patients.services import record_audit, upsert_patient
 
@@ -63,10 +64,6 @@ def _filters(serializer_class, request):
     params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
-
-
-def _client_ip(request):
-    return request.META.get("REMOTE_ADDR")
 
 
 class ApiViewSet(viewsets.GenericViewSet):
@@ -288,7 +285,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
             # Scores and flags are derived from the answers: reading them is audited.
             record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
                          patient=submission.link.patient, obj=submission,
-                         ip_address=_client_ip(request),
+                         ip_address=client_ip(request),
                          detail={"via": "api", "part": "evaluation"})
         return Response(self.get_serializer(submission).data)
 
@@ -315,7 +312,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
                 submission, compiled_version(submission.link.version))
         record_audit(by=request.user, action=AuditEvent.Action.ANSWERS_VIEWED,
                      patient=submission.link.patient, obj=submission,
-                     ip_address=_client_ip(request),
+                     ip_address=client_ip(request),
                      detail={"via": "api", "part": "QuestionnaireResponse",
                              "filed": entry is not None})
         return Response(resource)

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.crypto import salted_hmac
 
+from config.celery import enqueue
 from forms_app import services as core
 from forms_app.delivery import messages
 from forms_app.delivery.backends import (
@@ -107,14 +108,10 @@ def queue_message(*, link, purpose, channel, by, sequence=0,
     return attempt
 
 
-def enqueue_send(attempt_id) -> None:
-    from forms_app.delivery.tasks import send_message_task
-
-    try:
-        send_message_task.delay(str(attempt_id))
-    except Exception:
-        # The attempt stays pending; the sweeper in send_pending_messages sends it later.
-        logger.warning("Could not enqueue delivery attempt %s", attempt_id, exc_info=True)
+def enqueue_send(attempt_id) -> bool:
+    # The attempt stays pending if this fails; send_pending_messages sends it later.
+    return enqueue("forms_app.delivery.tasks.send_message_task", str(attempt_id),
+                   what=f"delivery attempt {attempt_id}")
 
 
 class SendOutcome:

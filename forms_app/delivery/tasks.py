@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from forms_app import clinic_lists
 from forms_app.delivery import services
 from forms_app.delivery.backends import DeliveryError, backend_for
 from forms_app.models import DeliveryAttempt
@@ -62,6 +63,12 @@ def mark_closed_links() -> int:
 
 
 @shared_task(acks_late=True)
+def sweep_queued_clinic_lists() -> int:
+    """Beat: publish again clinic lists left queued (their task lost, broker down)."""
+    return clinic_lists.requeue_stalled()
+
+
+@shared_task(acks_late=True)
 def send_pending_messages() -> int:
     """Beat: re-enqueue messages whose task was lost (broker down at commit)."""
     cutoff = timezone.now() - datetime.timedelta(minutes=10)
@@ -97,8 +104,6 @@ def issue_clinic_list_task(self, clinic_list_id: str) -> int:
     page sees the counts move), for up to CLINIC_LIST_TASK_SECONDS, then queue the rest:
     each run stays well inside the task time limit, and issuing is not left waiting in
     the queue behind the list's own message sends."""
-    from forms_app import clinic_lists
-
     started = time.monotonic()
     remaining = None
     try:
@@ -121,8 +126,6 @@ def send_clinic_list_messages_task(clinic_list_id: str) -> int:
     database round trips few. A message that needs a retry is handed to its own
     send_message_task with backoff.
     """
-    from forms_app import clinic_lists
-
     taken, retry = services.send_batch(pending=clinic_lists.pending_messages(clinic_list_id),
                                        limit=settings.CLINIC_LIST_BATCH)
     for attempt_id in retry:

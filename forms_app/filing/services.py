@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from config.celery import enqueue
 from forms_app.filing.destinations import SUBMISSION_SOURCE, pdf_attachment
 from forms_app.filing.validation import validated_response  # noqa: F401  (re-exported)
 from forms_app.models import Submission, WorklistTask
@@ -64,15 +65,9 @@ def escalate_many(*, submissions, by) -> list[WorklistTask]:
 
 
 def enqueue_notification(task_id) -> bool:
-    from forms_app.filing.tasks import notify_worklist_task
-
-    try:
-        notify_worklist_task.delay(str(task_id))
-    except Exception:
-        logger.warning("Could not enqueue the notification of worklist task %s", task_id,
-                       exc_info=True)
-        return False
-    return True
+    # Unnotified tasks are swept by sweep_unnotified_worklist_tasks.
+    return enqueue("forms_app.filing.tasks.notify_worklist_task", str(task_id),
+                   what=f"the notification of worklist task {task_id}")
 
 
 @transaction.atomic

@@ -182,6 +182,9 @@ class ClinicList(models.Model):
     valid_rows = models.PositiveIntegerField(default=0)
     issued_rows = models.PositiveIntegerField(default=0)
     failed_rows = models.PositiveIntegerField(default=0)
+    # When issuing was last handed to the broker: a list still queued long after this
+    # lost its task (broker down) and is published again (clinic_lists.requeue_stalled).
+    queued_at = models.DateTimeField(null=True, blank=True)
     issue_started_at = models.DateTimeField(null=True, blank=True)
     issue_finished_at = models.DateTimeField(null=True, blank=True)
 

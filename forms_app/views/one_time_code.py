@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from forms_app import services
 from forms_app.delivery import services as delivery
+from patients.client_ip import client_ip
 
 SESSION_DOB_CHECKED = "patient_dob_checked"  # the date of birth matched; a code is due
 
@@ -54,7 +55,6 @@ def verify_code(request):
         SESSION_VERIFIED,
         _link_invalid,
         _session_link,
-        client_ip,
     )
 
     link = _session_link(request, SESSION_LINK)

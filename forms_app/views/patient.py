@@ -33,6 +33,7 @@ from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
 from forms_app.views import one_time_code
+from patients.client_ip import client_ip
 
 SESSION_LINK = "patient_link"          # set by the link, before the identity check
 SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
@@ -60,10 +61,6 @@ def keep_alive_session(request, *, force=False) -> None:
     if force or not isinstance(last, int) or now - last >= REFRESH_EVERY_SECONDS:
         request.session[SESSION_REFRESHED] = now
         request.session.set_expiry(patient_session_seconds())
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR")
 
 
 def _link_invalid(request):

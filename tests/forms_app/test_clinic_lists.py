@@ -173,3 +173,74 @@ def test_another_teams_list_is_not_found(staff_client, demo):
     assert staff_client.get(reverse("clinic:list", args=[clinic_list.pk])).status_code == 404
     assert staff_client.post(reverse("clinic:issue_list",
                                      args=[clinic_list.pk])).status_code == 404
+
+
+def _queued_list(demo, people):
+    user, _, team, version = demo
+    clinic_list = clinic_lists.create_clinic_list(
+        by=user, upload=csv_file(every_kind_of_bad_row(people)), version=version,
+        care_team=team, channel="sms", expires_at=timezone.now() + datetime.timedelta(days=7))
+    return user, clinic_list
+
+
+def _broker_down(monkeypatch):
+    from forms_app.delivery import tasks
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.issue_clinic_list_task, "apply_async", refuse)
+
+
+def test_broker_down_at_issue_leaves_the_list_queued_not_an_error(
+        demo, people, monkeypatch, django_capture_on_commit_callbacks):
+    user, clinic_list = _queued_list(demo, people)
+    _broker_down(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        clinic_lists.start_issuing(clinic_list=clinic_list, by=user)  # no exception
+    clinic_list.refresh_from_db()
+    assert clinic_list.state == ClinicList.State.QUEUED and clinic_list.queued_at
+
+
+def test_the_sweeper_issues_a_list_left_queued(demo, people, monkeypatch, settings,
+                                              django_capture_on_commit_callbacks):
+    from forms_app.delivery import tasks
+
+    user, clinic_list = _queued_list(demo, people)
+    with monkeypatch.context() as broken:
+        _broker_down(broken)
+        with django_capture_on_commit_callbacks(execute=True):
+            clinic_lists.start_issuing(clinic_list=clinic_list, by=user)
+    # Not yet stalled: the sweeper leaves it (its task may just be waiting its turn).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_queued_clinic_lists() == 0
+    ClinicList.objects.filter(pk=clinic_list.pk).update(
+        queued_at=timezone.now() - datetime.timedelta(
+            minutes=settings.CLINIC_LIST_SWEEP_AFTER_MINUTES + 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_queued_clinic_lists() == 1
+    clinic_list.refresh_from_db()
+    assert clinic_list.state == ClinicList.State.DONE and clinic_list.issued_rows == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_queued_clinic_lists() == 0  # nothing left queued
+
+
+def test_a_second_click_on_a_stalled_list_publishes_it_again(
+        demo, people, monkeypatch, settings, django_capture_on_commit_callbacks):
+    user, clinic_list = _queued_list(demo, people)
+    with monkeypatch.context() as broken:
+        _broker_down(broken)
+        with django_capture_on_commit_callbacks(execute=True):
+            clinic_lists.start_issuing(clinic_list=clinic_list, by=user)
+    ClinicList.objects.filter(pk=clinic_list.pk).update(
+        queued_at=timezone.now() - datetime.timedelta(
+            minutes=settings.CLINIC_LIST_SWEEP_AFTER_MINUTES + 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        clinic_lists.start_issuing(clinic_list=clinic_list, by=user)
+    clinic_list.refresh_from_db()
+    assert clinic_list.state == ClinicList.State.DONE
+
+
+def test_the_sweeper_is_in_the_beat_schedule(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "forms_app.delivery.tasks.sweep_queued_clinic_lists" in tasks

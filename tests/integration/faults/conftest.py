@@ -51,15 +51,37 @@ def fault_table() -> str:
     return "\n".join(lines)
 
 
+# What patients saw: journeys over real HTTP under a fault (test_patient_faults.py).
+JOURNEY_RESULTS: list[dict] = []
+
+
+def record_journeys(fault, *, journeys, server_errors, lost, duplicates, note=""):
+    JOURNEY_RESULTS.append({"fault": fault, "journeys": journeys, "errors": server_errors,
+                            "lost": lost, "duplicates": duplicates, "note": note})
+
+
+def journey_table() -> str:
+    lines = ["| fault | journeys | patient-facing 500s | lost | duplicates | note |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines += [f"| {r['fault']} | {r['journeys']} | {r['errors']} | {r['lost']} "
+              f"| {r['duplicates']} | {r['note']} |" for r in JOURNEY_RESULTS]
+    return "\n".join(lines)
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not RESULTS:
-        return
-    table = fault_table()
-    terminalreporter.section("filing faults and outcomes")
-    terminalreporter.write_line(table)
     out = ROOT / "test-artifacts"
-    out.mkdir(exist_ok=True)
-    (out / "fault-table.md").write_text(table + "\n")
+    if RESULTS:
+        table = fault_table()
+        terminalreporter.section("filing faults and outcomes")
+        terminalreporter.write_line(table)
+        out.mkdir(exist_ok=True)
+        (out / "fault-table.md").write_text(table + "\n")
+    if JOURNEY_RESULTS:
+        table = journey_table()
+        terminalreporter.section("patient journeys under faults")
+        terminalreporter.write_line(table)
+        out.mkdir(exist_ok=True)
+        (out / "journey-fault-table.md").write_text(table + "\n")
 
 
 # --- The record, checked in SQL ----------------------------------------------------
@@ -298,6 +320,66 @@ def run_driver(database_url, broker_url, *args):
                        "CELERY_BROKER_URL": broker_url},
         capture_output=True, text=True, check=True, timeout=180)
     return result.stdout
+
+
+class WebServer:
+    """The real web tier: gunicorn (threaded workers) serving config.wsgi on a free port,
+    with production's DEBUG off, behind a pretend proxy (X-Forwarded-For)."""
+
+    def __init__(self, tmp_path, env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "false",
+                    "CLIENT_IP_META_KEY": "HTTP_X_FORWARDED_FOR", **env}
+        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
+        self.process = None
+
+    def start(self):
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
+             "--worker-class", "gthread", "--graceful-timeout", "5",
+             "--error-logfile", "-"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_until(self.answers, timeout=60, what="gunicorn to answer")
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"GET /form/unavailable/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                return s.recv(12).startswith(b"HTTP/1.")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.log.close()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def web_servers(tmp_path):
+    started = []
+
+    def start(**env):
+        server = WebServer(tmp_path, env)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def wait_until(predicate, *, timeout, what):

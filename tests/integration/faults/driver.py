@@ -5,6 +5,7 @@ process itself stays on the shared test database):
 
     python -m tests.integration.faults.driver seed COUNT      # COUNT links, in progress
     python -m tests.integration.faults.driver submit THREADS  # submit them all at once
+    python -m tests.integration.faults.driver links COUNT     # COUNT demo links' tokens
 
 `submit` starts THREADS threads that wait at a barrier, then each submits its share
 through services.submit (one transaction each, filing enqueued on commit), and prints
@@ -28,6 +29,8 @@ def main(argv):
         seed(number)
     elif command == "submit":
         print(json.dumps(submit_all(threads=number)))
+    elif command == "links":
+        print(json.dumps(demo_links(number)))
     else:
         raise SystemExit(f"unknown command {command}")
 
@@ -45,6 +48,17 @@ def seed(count):
         issued = services.issue_link(version=version, patient=patient, care_team=team,
                                      by=user)
         Submission.objects.create(link=issued.link)
+
+
+def demo_links(count):
+    """COUNT fresh links to the demo form (three pages) for the demo patient: their
+    tokens, for journeys driven over HTTP (tests/integration/faults/journeys.py)."""
+    from forms_app import services
+    from forms_app.management.demo_data import ensure_demo
+
+    user, patient, team, version = ensure_demo()
+    return [services.issue_link(version=version, patient=patient, care_team=team,
+                                by=user).token for _ in range(count)]
 
 
 def submit_all(*, threads):
