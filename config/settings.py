@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, answered before host checks and https redirects.
+    "config.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -477,6 +479,9 @@ LOGGING = {
         "django.server": {"filters": ["redact_link_tokens"]},
         # django-axes logs every login at INFO with the username and IP: keep warnings.
         "axes": {"level": "WARNING"},
+        # A failing readiness check is logged once by config.health, not with a
+        # traceback per check per probe.
+        "health_check": {"level": "ERROR"},
     },
 }
 
@@ -548,3 +553,16 @@ CELERY_BEAT_SCHEDULE["apply-retention"] = {
     "task": "forms_app.tasks.apply_retention_task",
     "schedule": 6 * 60 * 60.0,
 }
+
+# --- Operations: health, metrics, logs (issue 15; docs/deployment.md) -------------------
+# Each readiness check (database, migrations, encryption canary, cache, broker) gives up
+# after this long, so a probe every few seconds cannot pile up behind a dead host.
+READINESS_TIMEOUT_SECONDS = float(env("READINESS_TIMEOUT_SECONDS", "2"))
+# The probes are answered before SecurityMiddleware (config/probes.py); this keeps them
+# unredirected should that order ever change.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)/?$"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq gives up connecting after this many seconds (default: wait for ever), so a
+    # database host that drops packets fails a request or a probe instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(env("DATABASE_CONNECT_TIMEOUT", "5")))

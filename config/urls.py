@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.module_loading import import_string
 from django.views.generic import RedirectView, TemplateView
 
+from config.probes import PROBES
 from patients.admin_site import StaffAdminSite
 from patients.urls import webauthn_urlpatterns
 
@@ -28,6 +30,9 @@ urlpatterns = [
     path("worklist/", include("forms_app.filing.urls")),
     path("", include("forms_app.urls")),
 ]
+# Answered by config.probes.ProbeMiddleware first; mounted too, so they can be reversed.
+urlpatterns += [path(route.lstrip("/"), import_string(view), name=route.strip("/"))
+                for route, view in PROBES.items()]
 
 if settings.BENCH:
     # Benchmark baselines only (bench/README): never mounted in production.
