@@ -103,17 +103,26 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 HAPROXY = """\
 global
     maxconn 2000
+    log stdout format raw local0 info
     stats socket {dir}/haproxy.sock mode 600 level admin
     ssl-default-bind-options ssl-min-ver TLSv1.2
 
 defaults
     mode http
+    log global
+    # Never the request line: the first request of a journey carries the link token.
+    log-format "%ci %tr %HM %ST %tsc %b/%s %TR/%Tw/%Tc/%Tr/%Ta retries=%rc"
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    # A connection a stopping web host refuses is tried again, on the other host.
+    # A request a stopping web host refuses, or drops unanswered (it was still in the
+    # host's listen queue when gunicorn closed it), is tried again on the other host.
+    # Safe here because every POST of the platform may be repeated: a page of answers
+    # is saved again, a second submit finds the form submitted, and an API client
+    # issues links with an Idempotency-Key.
     retries 3
-    option redispatch
+    option redispatch 1
+    retry-on conn-failure empty-response
     option forwardfor
 
 frontend www
