@@ -135,7 +135,11 @@ backend web
     option httpchk
     http-check send meth GET uri {health} ver HTTP/1.1 hdr Host {lb} hdr X-Forwarded-Proto https
     http-check expect status 200
-    default-server inter 1s fall 2 rise 2
+    # A busy host answers its probe late (gunicorn's sync workers take it in turn, after
+    # the patients ahead of it): give it 5 s before the check counts as failed (the
+    # default is the interval itself), or the only host left is marked down under load.
+    timeout check 5s
+    default-server inter 2s fall 3 rise 2
 {servers}
 """
 

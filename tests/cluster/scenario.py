@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,6 +286,10 @@ def report(run: Run, totals: dict) -> dict:
                            "errors": sum(1 for e in fault_load["errors"]
                                          if e["kind"] == "whiteboard")},
             "totals": totals,
+            "errors_by_phase": {
+                name: Counter(f"{e['kind']} {e['step']} {e['detail']}"
+                              for e in result["errors"])
+                for name, result in run.loads.items()},
             "fault_errors": [{"after_s": round(e["t"] - fault_load["started"], 1),
                               "kind": e["kind"], "step": e["step"], "detail": e["detail"]}
                              for e in fault_load["errors"]],
