@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-deploy install browser clean bench
+.PHONY: run test lint check-deploy install browser haproxy cluster-test clean bench
 
 run: install  ## the platform on this machine: SQLite, tasks in-process, demo data
 	$(BIN)/python manage.py migrate --noinput
@@ -39,6 +39,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation; \
 	  else echo "Install Debian's chromium and chromium-driver for the browser tests"; fi; }
+
+# The several-host run (tests/cluster/): network namespaces need root; HAProxy is Debian's.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends haproxy; \
+	  else echo "Install Debian's haproxy for the cluster run"; fi; }
+
+# Data host, two web hosts, HAProxy, two workers and beat in network namespaces; faults
+# under load; prints the table and writes tests/cluster/RESULTS.md (about 6 minutes).
+cluster-test: install haproxy
+	$(BIN)/python -m tests.cluster.scenario --write-results
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 test-artifacts

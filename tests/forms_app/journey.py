@@ -33,10 +33,10 @@ def answer_all(client, answers=DEMO_ANSWERS):
     return response
 
 
-def complete_demo_journey(client, token):
+def complete_demo_journey(client, token, answers=DEMO_ANSWERS):
     response = open_and_verify(client, token)
     assert response.status_code == 302 and response.url == reverse("patient:answer")
-    response = answer_all(client)
+    response = answer_all(client, answers)
     assert response.status_code == 302 and response.url == reverse("patient:check"), (
         response.status_code, getattr(response, "url", None))
     response = client.post(reverse("patient:check"))
