@@ -18,8 +18,8 @@ from forms_app import fhir, services
 from forms_app.api import serializers as api
 from forms_app.api import services as api_services
 from forms_app.models import Appointment, Form, FormVersion, IdempotencyKey, Link, Submission
-from forms_app.whiteboard import services as appointments
 from forms_app.selectors import compiled_version
+from forms_app.whiteboard import services as appointments
 from patients.models import AuditEvent, Patient, RecordEntry
 from patients.services import record_audit, upsert_patient
 
