@@ -5,28 +5,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import models
 from django.http import StreamingHttpResponse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from patients import services
 from patients.admin_site import ScopedAdminMixin, restrict_to_platform
 from patients.models import AuditEvent, CareTeam, Organisation, Patient, RecordEntry
 from patients.nhs_number import format_nhs_number
-from patients.records import reader_url
+from patients.records import readable_summary, reader_url
 from patients.services import record_audit
-
-
-def readable_summary(summary) -> str:
-    """Scores (with bands) and flags in words, never the raw JSON."""
-    summary = summary if isinstance(summary, dict) else {}
-    bands = summary.get("bands") or {}
-    parts = [(f"{key}: {value}" + (f" ({bands[key]})" if key in bands else ""),)
-             for key, value in (summary.get("scores") or {}).items()]
-    parts += [(f"{str(flag.get('severity', 'flag')).capitalize()}: "
-               f"{flag.get('message') or flag.get('code', '')}",)
-              for flag in summary.get("flags") or [] if isinstance(flag, dict)]
-    if not parts:
-        return "No scores or flags."
-    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", parts))
 
 
 def client_ip(request):

@@ -30,9 +30,9 @@ from forms_app.design.importer import ImportRefused, parse_upload
 from forms_app.engine import compile_definition
 from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
-from patients.admin import readable_summary
 from patients.admin_site import ScopedAdminMixin
 from patients.models import AuditEvent
+from patients.records import readable_summary
 from patients.services import record_audit
 
 

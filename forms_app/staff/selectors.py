@@ -4,22 +4,13 @@ visible_to querysets), in a fixed number of queries whatever the number of teams
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min, OuterRef, Subquery
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from forms_app.models import Appointment, ClinicList, Form, FormVersion, WorklistTask
+from forms_app.models import Appointment, ClinicList, FormVersion, WorklistTask
+from forms_app.selectors import current_versions_for
 from forms_app.whiteboard.selectors import today_window
 from patients.models import CareTeam
-
-
-def current_versions_for(user):
-    """The current version of each form the user's organisations may issue: the latest
-    published one, unless it has been retired (then the form cannot be issued)."""
-    latest = (FormVersion.objects.filter(form=OuterRef("form")).order_by("-number")
-              .values("number")[:1])
-    return (FormVersion.objects.filter(form__in=Form.objects.visible_to(user),
-                                       retired_at__isnull=True, number=Subquery(latest))
-            .select_related("form").order_by("title"))
 
 
 @dataclass(frozen=True)
