@@ -118,10 +118,11 @@ class Row:
         return self.appointment_at or self.issued_at
 
     def sort_key(self):
-        # Unacknowledged urgent forms first; then in appointment order (the clinic's
-        # running order), forms without an appointment by issue time after them.
-        return (0 if self.urgent else 1, self.appointment_at is None, self.when,
-                _STATUS_RANK.get(self.status, 99), self.link_id)
+        # Unacknowledged urgent forms first, then other flagged ones (an acknowledged
+        # urgent form among them); within each, the clinic's running order by
+        # appointment time, forms without an appointment by issue time after them.
+        return (0 if self.urgent else 1 if self.flags else 2, self.appointment_at is None,
+                self.when, _STATUS_RANK.get(self.status, 99), self.link_id)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Board:
     truncated: bool
     counts: dict = field(default_factory=dict)
     clinic: str = ""
+    clinics: list[str] = field(default_factory=list)
 
 
 def _acknowledged_by(values: dict) -> str:
@@ -182,14 +184,6 @@ def count_rows(rows: list[Row]) -> dict:
     }
 
 
-def clinics_in_window(*, team: CareTeam, start, end) -> list[str]:
-    """The clinic sessions and wards of the team's appointments in the window."""
-    return list(Appointment.objects.filter(care_team=team, starts_at__gte=start,
-                                           starts_at__lt=end)
-                .exclude(clinic="").order_by("clinic")
-                .values_list("clinic", flat=True).distinct()[:100])
-
-
 def build_board(*, team: CareTeam, start=None, end=None, now=None, clinic: str = "") -> Board:
     """The team's links for the window (issued in it, or with an appointment in it);
     with `clinic`, only the links for that clinic session's appointments in it.
@@ -205,11 +199,12 @@ def build_board(*, team: CareTeam, start=None, end=None, now=None, clinic: str =
     limit = settings.WHITEBOARD_MAX_ROWS
     # A separate small query keeps the main one to index conditions on links only, so
     # PostgreSQL can combine (care_team, issued_at) with the primary key in one scan.
-    booked = Appointment.objects.filter(care_team=team, starts_at__gte=start,
-                                        starts_at__lt=end)
-    if clinic:
-        booked = booked.filter(clinic=clinic)
-    booked = list(booked.values_list("pk", flat=True)[:limit])
+    # The same query names the window's clinic sessions, for the board's filter.
+    in_window_appointments = list(Appointment.objects.filter(
+        care_team=team, starts_at__gte=start, starts_at__lt=end,
+    ).values_list("pk", "clinic")[:limit])
+    clinics = sorted({name for _, name in in_window_appointments if name})
+    booked = [pk for pk, name in in_window_appointments if not clinic or name == clinic]
     if clinic:
         in_window = Q(appointment__in=booked)
     else:
@@ -223,7 +218,7 @@ def build_board(*, team: CareTeam, start=None, end=None, now=None, clinic: str =
     truncated = len(values) > limit
     rows = sorted((_row(v) for v in values[:limit]), key=Row.sort_key)
     return Board(team=team, start=start, end=end, now=now, rows=rows, truncated=truncated,
-                 counts=count_rows(rows), clinic=clinic)
+                 counts=count_rows(rows), clinic=clinic, clinics=clinics)
 
 
 def _iso(value):
@@ -264,6 +259,7 @@ def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
         "team": {"id": str(board.team.pk), "name": board.team.name},
         "window": {"start": _iso(board.start), "end": _iso(board.end)},
         "clinic": board.clinic,
+        "clinics": board.clinics,
         "privacy": privacy,
         "truncated": board.truncated,
         "counts": board.counts,

@@ -116,7 +116,7 @@ def _query(request):
     return query
 
 
-def _fragment_html(team, start, end, privacy, clinic="") -> str:
+def _fragment_html(team, start, end, privacy, clinic="", board=None) -> str:
     """The refreshing part of the board, rendered once per board and privacy mode.
 
     It depends on nothing in the request (no CSRF token, no user), so every screen
@@ -128,7 +128,7 @@ def _fragment_html(team, start, end, privacy, clinic="") -> str:
                                     f"{privacy:d}", clinic)
     html = cache.get(key) if seconds else None
     if html is None:
-        board = _board(team, start, end, clinic)
+        board = board or _board(team, start, end, clinic)
         html = render_to_string("forms_app/whiteboard/_board.html", {
             "board": board,
             "team": team,
@@ -152,12 +152,13 @@ def _context(request, team, query):
             "end": (timezone.localdate(end) - datetime.timedelta(days=1)).isoformat(),
             **({"clinic": clinic} if clinic else {})}
     toggled = {**base, **({} if privacy else {"privacy": "on"})}
+    board = _board(team, start, end, clinic)
     return {
-        "board_html": _fragment_html(team, start, end, privacy, clinic),
+        "board_html": _fragment_html(team, start, end, privacy, clinic, board),
         "team": team,
         "privacy": privacy,
         "clinic": clinic,
-        "clinics": selectors.clinics_in_window(team=team, start=start, end=end),
+        "clinics": board.clinics,
         "refresh_seconds": settings.WHITEBOARD_REFRESH_SECONDS,
         "fragment_url": reverse("whiteboard:fragment", args=[team.pk]) + suffix,
         "data_url": reverse("whiteboard:data", args=[team.pk]) + suffix,
