@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from django.utils.module_loading import import_string
 from django.views.generic import RedirectView, TemplateView
 
@@ -12,9 +12,12 @@ from patients.urls import webauthn_urlpatterns
 admin.site.__class__ = StaffAdminSite
 admin.site.site_header = "Patient forms administration"
 admin.site.site_title = "Patient forms"
+admin.site.site_url = reverse_lazy("staff:home")  # "View site": the staff home
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="staff:home", permanent=False)),
+    path("staff/", include("forms_app.staff.urls")),
+    path("records/", include("forms_app.records.urls")),
     path("admin/", admin.site.urls),
     path("account/", include("patients.urls")),
     path("account/webauthn/", include(webauthn_urlpatterns)),

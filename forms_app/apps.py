@@ -5,3 +5,13 @@ class FormsAppConfig(AppConfig):
     name = "forms_app"
     verbose_name = "Patient forms"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.urls import reverse
+
+        from forms_app.services import SUBMISSION_SOURCE
+        from patients.records import register_reader
+
+        # A filed submission is read on the staff record page, in words, with its PDF.
+        register_reader(SUBMISSION_SOURCE, lambda entry: reverse(
+            "records:submission", kwargs={"submission_id": entry.source_id}))

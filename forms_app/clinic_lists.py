@@ -17,6 +17,7 @@ from django.utils import timezone
 from config.celery import enqueue
 from forms_app.delivery import services as delivery
 from forms_app.models import (
+    Appointment,
     ClinicList,
     ClinicListRow,
     DeliveryAttempt,
@@ -42,7 +43,14 @@ COLUMN_ALIASES = {
     "appointment_date": "appointment_date", "date": "appointment_date",
     "appointment": "appointment_date",
     "clinic": "clinic", "clinic_code": "clinic",
+    # The optional appointment columns (whiteboards show and sort by them).
+    "appointment_time": "appointment_time", "time": "appointment_time",
+    "location": "location", "bed": "location", "room": "location",
+    "bed_or_room": "location",
+    "clinician": "clinician",
+    "appointment_id": "appointment_id", "ehr_appointment_id": "appointment_id",
 }
+TIME_FORMATS = ["%H:%M", "%H.%M", "%H:%M:%S"]
 
 Problem = ClinicListRow.Problem
 
@@ -97,6 +105,26 @@ def _parse_date(value: str):
     return None
 
 
+def _parse_time(value: str):
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.datetime.strptime(value, fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _read_appointment_columns(row: ClinicListRow, raw: dict) -> None:
+    """The optional columns; a time that is given but unreadable is the row's problem."""
+    row.location = raw.get("location", "")[:40]
+    row.clinician = raw.get("clinician", "")[:100]
+    row.appointment_id = raw.get("appointment_id", "")[:100]
+    if raw.get("appointment_time") and not row.problem:
+        row.appointment_time = _parse_time(raw["appointment_time"])
+        if row.appointment_time is None:
+            row.problem = Problem.BAD_TIME
+
+
 def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
     """Name each row's problem; patients are looked up only among those the user sees."""
     visible = Patient.objects.visible_to(user).filter(organisation=organisation)
@@ -117,6 +145,7 @@ def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
             row.appointment_date = _parse_date(raw.get("appointment_date", ""))
             if row.appointment_date is None:
                 row.problem = Problem.BAD_DATE
+        _read_appointment_columns(row, raw)
         rows.append(row)
     # Two queries for the whole file, whatever its length.
     wanted_nhs = {r.nhs_number for r in rows if r.nhs_number and not r.problem}
@@ -151,6 +180,18 @@ def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
     return rows
 
 
+def _check_appointment_ids(rows, care_team) -> None:
+    """An EHR appointment id already used for another patient of the team is the
+    row's problem (one query for the file)."""
+    wanted = {row.appointment_id for row in rows if row.appointment_id and not row.problem}
+    owners = dict(Appointment.objects.filter(care_team=care_team, external_id__in=wanted)
+                  .values_list("external_id", "patient_id"))
+    for row in rows:
+        owner = owners.get(row.appointment_id) if row.appointment_id else None
+        if not row.problem and owner is not None and owner != row.patient.pk:
+            row.problem = Problem.APPOINTMENT_ID_REUSED
+
+
 @transaction.atomic
 def create_clinic_list(*, by, upload, version, care_team, channel, expires_at) -> ClinicList:
     """Read and check the file and keep it as a preview; nothing is issued yet."""
@@ -160,6 +201,7 @@ def create_clinic_list(*, by, upload, version, care_team, channel, expires_at) -
         raise ServiceError("You are not a member of this care team.")
     raw_rows = read_csv(upload)
     rows = check_rows(raw_rows, user=by, organisation=care_team.organisation, channel=channel)
+    _check_appointment_ids(rows, care_team)
     clinic_list = ClinicList.objects.create(
         care_team=care_team, version=version, channel=channel, expires_at=expires_at,
         file_name=(upload.name or "")[:200], uploaded_by=by, total_rows=len(rows),
@@ -290,6 +332,7 @@ def _issue_rows(clinic_list, rows, now) -> tuple[int, int]:
                                                       careteam_id=team.pk))
         row.link = link
         done.append(row)
+    _attach_appointments(clinic_list, done, now, audits)
     Link.objects.bulk_create(links)
     LinkSecret.objects.bulk_create(secrets)
     DeliveryAttempt.objects.bulk_create(attempts)
@@ -298,6 +341,55 @@ def _issue_rows(clinic_list, rows, now) -> tuple[int, int]:
     ClinicListRow.objects.bulk_update(done, ["link"])
     ClinicListRow.objects.bulk_update(refused, ["problem"])
     return len(done), len(refused)
+
+
+def _starts_at(row) -> datetime.datetime:
+    # No time column: the start of the day, so the appointment is still that day's.
+    return timezone.make_aware(datetime.datetime.combine(
+        row.appointment_date, row.appointment_time or datetime.time.min))
+
+
+def _attach_appointments(clinic_list, rows, now, audits) -> None:
+    """Each issued row's appointment, in two bulk writes: rows with the EHR's
+    appointment id update that appointment (made by the API or an earlier list), the
+    others get a new one. The link (not yet saved) is pointed at it."""
+    team = clinic_list.care_team
+    wanted = {row.appointment_id for row in rows if row.appointment_id}
+    existing = {a.external_id: a for a in Appointment.objects.select_for_update()
+                .filter(care_team=team, external_id__in=wanted)}
+    new, changed = [], []
+    for row in rows:
+        appointment = existing.get(row.appointment_id) if row.appointment_id else None
+        if appointment is not None and appointment.patient_id != row.patient.pk:
+            appointment = None  # another patient's id: this row gets its own, unnamed
+            row.appointment_id = ""
+        if appointment is None:
+            appointment = Appointment(care_team=team, patient=row.patient,
+                                      external_id=row.appointment_id)
+            if row.appointment_id:
+                existing[row.appointment_id] = appointment
+            new.append(appointment)
+        elif appointment not in changed:
+            changed.append(appointment)
+        appointment.starts_at = _starts_at(row)
+        appointment.clinic = row.clinic
+        appointment.location = row.location
+        appointment.clinician = row.clinician
+        appointment.updated_at = now
+        row.link.appointment = appointment
+    Appointment.objects.bulk_create(new)
+    Appointment.objects.bulk_update(changed, ["starts_at", "clinic", "location", "clinician",
+                                              "updated_at"])
+    for row in rows:
+        appointment = row.link.appointment
+        row.link.appointment_id = appointment.pk
+        audits.append(AuditEvent(
+            **actor_fields(clinic_list.uploaded_by), at=now,
+            action=AuditEvent.Action.APPOINTMENT_SET,
+            organisation_id=row.patient.organisation_id, patient=row.patient,
+            object_kind=Appointment._meta.label_lower, object_id=str(appointment.pk),
+            detail={"clinic_list": str(clinic_list.pk), "external_id": row.appointment_id,
+                    "starts_at": appointment.starts_at.isoformat()}))
 
 
 @transaction.atomic

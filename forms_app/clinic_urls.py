@@ -11,6 +11,7 @@ urlpatterns = [
     path("", clinic.find_patient, name="find"),
     path("patients/<uuid:patient_id>/", clinic.patient_detail, name="patient"),
     path("patients/<uuid:patient_id>/issue/", clinic.issue, name="issue"),
+    path("links/<uuid:link_id>/show/", clinic.show_link, name="show_link"),
     path("links/<uuid:link_id>/revoke/", clinic.revoke, name="revoke"),
     path("links/<uuid:link_id>/resend/", clinic.resend, name="resend"),
     path("links/<uuid:link_id>/extend/", clinic.extend, name="extend"),

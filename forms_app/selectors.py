@@ -1,9 +1,10 @@
 """Reads that need care: the token check, compiled versions, scoped lookups."""
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from forms_app.engine import CompiledForm, compile_definition
-from forms_app.models import FormVersion, Link, hash_token
+from forms_app.models import Form, FormVersion, Link, hash_token
 
 _MAX_TOKEN_LENGTH = 128
 
@@ -35,3 +36,14 @@ def compiled_version(version: FormVersion) -> CompiledForm:
         compiled = compile_definition(version.definition)
         _compiled_cache[version.pk] = compiled
     return compiled
+
+
+def current_versions_for(user):
+    """The current version of each form the user's organisations may issue: the latest
+    published one, unless it has been retired (then the form cannot be issued at all).
+    Superseded versions are never offered."""
+    latest = (FormVersion.objects.filter(form=OuterRef("form")).order_by("-number")
+              .values("number")[:1])
+    return (FormVersion.objects.filter(form__in=Form.objects.visible_to(user),
+                                       retired_at__isnull=True, number=Subquery(latest))
+            .select_related("form").order_by("title", "form_id"))

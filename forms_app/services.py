@@ -22,7 +22,7 @@ from forms_app.design import checks
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
 from forms_app.filing.batch import SUBMISSION_SOURCE, file_batch
-from forms_app.models import Form, FormVersion, Link, Submission, hash_token
+from forms_app.models import Appointment, Form, FormVersion, Link, Submission, hash_token
 from forms_app.selectors import compiled_version
 from patients.errors import DomainError
 from patients.models import AuditEvent, RecordEntry
@@ -92,8 +92,13 @@ class IssuedLink:
 @transaction.atomic
 def issue_link(*, version: FormVersion, patient, care_team, by,
                channel: str = Link.Channel.SCREEN,
-               expires_at: datetime.datetime | None = None) -> IssuedLink:
-    """Create a one-time link; the token is returned here once and never stored."""
+               expires_at: datetime.datetime | None = None,
+               appointment: Appointment | None = None) -> IssuedLink:
+    """Create a one-time link; the token is returned here once and never stored.
+
+    The link is for `appointment`, or else for the patient's next appointment with the
+    team (so whiteboards show it against that appointment), or for none.
+    """
     now = timezone.now()
     if not version.is_live:
         raise ServiceError("This form version has been retired; issue the current version.")
@@ -105,9 +110,15 @@ def issue_link(*, version: FormVersion, patient, care_team, by,
         expires_at = now + datetime.timedelta(days=settings.LINK_DEFAULT_DAYS)
     if expires_at <= now:
         raise ServiceError("The expiry must be in the future.")
+    if appointment is None:
+        appointment = Appointment.objects.next_for(care_team=care_team, patient=patient,
+                                                   now=now)
+    elif appointment.care_team_id != care_team.pk or appointment.patient_id != patient.pk:
+        raise ServiceError("This appointment is not the patient's with this care team.")
     token = Link.new_token()
     link = Link(version=version, patient=patient, care_team=care_team, channel=channel,
-                issued_by=by if not isinstance(by, str) else None, expires_at=expires_at)
+                issued_by=by if not isinstance(by, str) else None, expires_at=expires_at,
+                appointment=appointment)
     link.token_hash = hash_token(token)
     link.save()
     patient.care_teams.add(care_team)

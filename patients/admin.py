@@ -5,11 +5,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import models
 from django.http import StreamingHttpResponse
+from django.utils.html import format_html
 
 from patients import services
 from patients.admin_site import ScopedAdminMixin, restrict_to_platform
 from patients.client_ip import client_ip
 from patients.models import AuditEvent, CareTeam, Organisation, Patient, RecordEntry
+from patients.nhs_number import format_nhs_number
+from patients.records import readable_summary, reader_url
 from patients.services import record_audit
 
 
@@ -88,9 +91,13 @@ class CareTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "nhs_number", "date_of_birth", "organisation"]
+    list_display = ["__str__", "nhs_number_display", "date_of_birth", "organisation"]
     search_fields = ["nhs_number", "hospital_number", "family_name", "given_name"]
     filter_horizontal = ["care_teams"]
+
+    @admin.display(description="NHS number", ordering="nhs_number")
+    def nhs_number_display(self, obj):
+        return format_nhs_number(obj.nhs_number)
 
     def scope(self, request, queryset):
         return queryset.filter(
@@ -115,9 +122,20 @@ class PatientAdmin(ScopedAdminMixin, admin.ModelAdmin):
 @admin.register(RecordEntry)
 class RecordEntryAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["patient", "resource_type", "filed_at", "source_kind"]
-    fields = ["patient", "resource_type", "source_kind", "source_id", "filed_at", "summary",
-              "resource"]
+    fields = ["patient", "resource_type", "source_kind", "source_id", "filed_at",
+              "scores_and_flags", "readable"]
     readonly_fields = fields
+
+    @admin.display(description="scores and flags")
+    def scores_and_flags(self, obj):
+        return readable_summary(obj.summary)
+
+    @admin.display(description="answers and PDF")
+    def readable(self, obj):
+        url = reader_url(obj)
+        if url is None:
+            return "No readable view for this kind of entry."
+        return format_html('<a href="{}">Read the answers and download the PDF</a>', url)
 
     def scope(self, request, queryset):
         return queryset.filter(

@@ -8,10 +8,11 @@ import io
 import sys
 
 import segno
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -36,7 +37,7 @@ def safe_next(request, default=None) -> str:
     if target and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
-    return default or reverse("admin:index")
+    return default or resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _signed_in_staff(request) -> bool:
@@ -151,8 +152,8 @@ def sign_out(request):
 
 def account_home(request):
     if is_verified_staff(request.user):
-        return redirect("account:passkeys")
-    return redirect(next_step_url(request, reverse("admin:index")))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return redirect(next_step_url(request, resolve_url(settings.LOGIN_REDIRECT_URL)))
 
 
 def server_error(request):

@@ -40,6 +40,7 @@ from forms_app.selectors import compiled_version
 from patients.admin_site import ScopedAdminMixin
 from patients.client_ip import client_ip
 from patients.models import AuditEvent
+from patients.records import readable_summary
 from patients.services import record_audit
 
 
@@ -557,7 +558,7 @@ class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["reference"]
     fields = ["reference", "link", "state", "started_at", "submitted_at", "filed_at",
-              "filing_attempts", "last_error", "evaluation"]
+              "filing_attempts", "last_error", "scores_and_flags", "staff_record"]
     readonly_fields = fields
     actions = ["file_again"]
     change_form_template = "admin/forms_app/submission/change_form.html"
@@ -576,6 +577,15 @@ class SubmissionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="form")
     def form_title(self, obj):
         return obj.link.version.title
+
+    @admin.display(description="scores and flags")
+    def scores_and_flags(self, obj):
+        return readable_summary(obj.evaluation)
+
+    @admin.display(description="staff record page")
+    def staff_record(self, obj):
+        return format_html('<a href="{}">Read the answers and download the PDF</a>',
+                           reverse("records:submission", kwargs={"submission_id": obj.pk}))
 
     @admin.display(description="patient")
     def patient(self, obj):

@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from forms_app.models import Form, FormVersion, Link, LinkStatus, Submission
+from forms_app.models import Appointment, Form, FormVersion, Link, LinkStatus, Submission
 from patients.models import Patient
 from patients.nhs_number import is_valid_nhs_number, normalise_nhs_number
 
@@ -96,17 +96,23 @@ class LinkSerializer(serializers.ModelSerializer):
     form = serializers.UUIDField(source="version.form_id", read_only=True)
     version_number = serializers.IntegerField(source="version.number", read_only=True)
     submission = serializers.SerializerMethodField()
+    appointment = serializers.SerializerMethodField(
+        help_text="The EHR's id of the appointment the link is for, if any.")
 
     class Meta:
         model = Link
         fields = ["id", "status", "patient", "form", "version", "version_number", "channel",
                   "issued_at", "expires_at", "revoked_at", "delivered_at",
-                  "first_opened_at", "submission"]
+                  "first_opened_at", "submission", "appointment"]
         read_only_fields = fields
 
     def get_submission(self, link) -> str | None:
         submission = getattr(link, "submission", None)
         return str(submission.pk) if submission is not None else None
+
+    def get_appointment(self, link) -> str | None:
+        appointment = link.appointment
+        return (appointment.external_id or None) if appointment is not None else None
 
 
 class IssuedLinkSerializer(LinkSerializer):
@@ -132,6 +138,11 @@ class LinkCreateSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(
         required=False, help_text="Defaults to the platform's link lifetime; at most a "
                                   "year ahead.")
+    appointment = serializers.CharField(
+        required=False, max_length=_field_max(Appointment, "external_id"),
+        help_text="The EHR's id of the patient's appointment (set with POST "
+                  "/appointments/) this form is for. Left out: the patient's next "
+                  "appointment with your team, if any.")
 
     def validate_patient(self, value):
         user = self.context["request"].user
@@ -187,12 +198,73 @@ class LinkCreateSerializer(serializers.Serializer):
         if channel == Link.Channel.EMAIL and not patient.email:
             raise serializers.ValidationError(
                 {"channel": "The patient has no email address."}, code="no_contact")
+        if "appointment" in attrs:
+            appointment = Appointment.objects.visible_to(user).filter(
+                external_id=attrs["appointment"], patient=patient).first()
+            if appointment is None:
+                raise serializers.ValidationError(
+                    {"appointment": "No appointment with this id for this patient: set it "
+                                    "with POST /appointments/ first."}, code="unknown")
+            attrs["appointment"] = appointment
         return attrs
 
 
 class LinkFilterSerializer(serializers.Serializer):
     patient = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=LinkStatus.choices, required=False)
+
+
+# --- Appointments -----------------------------------------------------------------
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    appointment_id = serializers.CharField(source="external_id", read_only=True,
+                                           help_text="The EHR's id of the appointment.")
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "appointment_id", "patient", "starts_at", "clinic", "location",
+                  "clinician", "updated_at"]
+        read_only_fields = fields
+
+
+class AppointmentUpsertSerializer(serializers.Serializer):
+    """Create or update by the EHR's appointment id: the same id twice updates."""
+
+    appointment_id = serializers.CharField(
+        max_length=_field_max(Appointment, "external_id"),
+        help_text="The EHR's id of the appointment, unique in your team.")
+    patient = serializers.UUIDField(help_text="A patient of your care team.")
+    starts_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the appointment starts, with a time zone "
+                                   "(ISO 8601); null for a ward stay without a time.")
+    clinic = serializers.CharField(max_length=_field_max(Appointment, "clinic"),
+                                   required=False, allow_blank=True, default="",
+                                   help_text="The clinic session or ward.")
+    location = serializers.CharField(max_length=_field_max(Appointment, "location"),
+                                     required=False, allow_blank=True, default="",
+                                     help_text="Bed, bay or room: shown on public screens, "
+                                               "so never a name.")
+    clinician = serializers.CharField(max_length=_field_max(Appointment, "clinician"),
+                                      required=False, allow_blank=True, default="")
+
+    def validate_patient(self, value):
+        patient = Patient.objects.visible_to(self.context["request"].user).filter(
+            pk=value).first()
+        if patient is None:
+            raise serializers.ValidationError("Unknown patient.", code="unknown")
+        return patient
+
+    def validate_starts_at(self, value):
+        if value is not None and abs(value - timezone.now()) > datetime.timedelta(
+                days=MAX_LINK_DAYS * 2):
+            raise serializers.ValidationError("The time must be within two years of today.",
+                                              code="out_of_range")
+        return value
+
+
+class AppointmentFilterSerializer(serializers.Serializer):
+    patient = serializers.UUIDField(required=False)
+    appointment_id = serializers.CharField(required=False, max_length=100)
 
 
 # --- Submissions ------------------------------------------------------------------

@@ -100,7 +100,8 @@ class ApiIssuedLink:
 def issue_link(*, client: ApiClient, version: FormVersion, patient, by,
                channel: str = Link.Channel.SCREEN,
                expires_at: datetime.datetime | None = None,
-               idempotency_key: str | None = None, request_hash: str = "") -> ApiIssuedLink:
+               idempotency_key: str | None = None, request_hash: str = "",
+               appointment=None) -> ApiIssuedLink:
     """Issue a link for the client's team, at most once per idempotency key.
 
     The key row is inserted in the same transaction as the link: a concurrent retry
@@ -115,7 +116,7 @@ def issue_link(*, client: ApiClient, version: FormVersion, patient, by,
             return replay(record=record, request_hash=request_hash)
     issued = services.issue_link(version=version, patient=patient,
                                  care_team=client.care_team, by=by, channel=channel,
-                                 expires_at=expires_at)
+                                 expires_at=expires_at, appointment=appointment)
     if record is not None:
         record.link = issued.link
         record.save(update_fields=["link"])

@@ -14,6 +14,7 @@ router.register("patients", views.PatientViewSet, basename="patient")
 router.register("forms", views.FormViewSet, basename="form")
 router.register("form-versions", views.FormVersionViewSet, basename="form-version")
 router.register("links", views.LinkViewSet, basename="link")
+router.register("appointments", views.AppointmentViewSet, basename="appointment")
 router.register("submissions", views.SubmissionViewSet, basename="submission")
 
 urlpatterns = [

@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from forms_app import fhir, services
 from forms_app.api import serializers as api
 from forms_app.api import services as api_services
-from forms_app.models import Form, FormVersion, IdempotencyKey, Link, Submission
+from forms_app.models import Appointment, Form, FormVersion, IdempotencyKey, Link, Submission
 from forms_app.selectors import compiled_version
+from forms_app.whiteboard import services as appointments
 from patients import errors
 from patients.client_ip import client_ip
 from patients.models import AuditEvent, Patient, RecordEntry
@@ -58,7 +59,17 @@ def _pagination(field):
                 {"ordering": (field, "-pk")})
 
 
+_PAGING_PARAMS = {"cursor", StrictCursorPagination.page_size_query_param}
+
+
 def _filters(serializer_class, request):
+    # An unknown parameter is refused, not ignored: a misspelt filter would otherwise
+    # quietly return everything.
+    known = set(serializer_class().fields) | _PAGING_PARAMS
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationError({unknown[0] or "query": "Unknown query parameter."},
+                              code="unknown_parameter")
     # A plain dict, so that an empty value (`?status=`) is judged as a value, not
     # quietly taken as "not given" as DRF does for form-style input.
     params = serializer_class(data=request.query_params.dict())
@@ -173,7 +184,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     def get_queryset(self):
         return (Link.objects.visible_to(self.request.user).with_status()
-                .select_related("version", "submission"))
+                .select_related("version", "submission", "appointment"))
 
     @extend_schema(parameters=[api.LinkFilterSerializer])
     def list(self, request):
@@ -247,6 +258,61 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         link = self.get_object()
         api_services.revoke_link(link=link, by=request.user)  # 409 once submitted
         return Response(self.get_serializer(self.get_queryset().get(pk=link.pk)).data)
+
+
+# --- Appointments -----------------------------------------------------------------
+
+@extend_schema(tags=["appointments"])
+class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Your team's appointments: whiteboards show forms against them."""
+
+    serializer_class = api.AppointmentSerializer
+    pagination_class = _pagination("-updated_at")
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        return Appointment.objects.visible_to(self.request.user)
+
+    @extend_schema(parameters=[api.AppointmentFilterSerializer])
+    def list(self, request):
+        filters = _filters(api.AppointmentFilterSerializer, request)
+        queryset = self.get_queryset()
+        if "patient" in filters:
+            queryset = queryset.filter(patient_id=filters["patient"])
+        if "appointment_id" in filters:
+            queryset = queryset.filter(external_id=filters["appointment_id"])
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="appointments_upsert",
+        summary="Create or update an appointment by the EHR's appointment id",
+        description="Sets a patient's appointment with your team: time, clinic or ward, "
+                    "bed or room, clinician. The first call with an `appointment_id` "
+                    "creates it (201); later calls with the same id update it (200), so "
+                    "a retry never creates a second one. Links issued to the patient "
+                    "afterwards are for their next appointment unless `appointment` is "
+                    "given on POST /links/.",
+        request=api.AppointmentUpsertSerializer,
+        responses={200: api.AppointmentSerializer, 201: api.AppointmentSerializer},
+    )
+    def create(self, request):
+        data = api.AppointmentUpsertSerializer(data=request.data,
+                                               context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        patient = fields.pop("patient")
+        details = appointments.AppointmentDetails(
+            external_id=fields.pop("appointment_id"), **fields)
+        try:
+            appointment, created = appointments.upsert_appointment(
+                care_team=self.client.care_team, patient=patient, by=request.user,
+                details=details)
+        except services.ServiceError as error:
+            raise ValidationError({"appointment_id": [str(error)]},
+                                  code="refused") from error
+        return Response(api.AppointmentSerializer(appointment).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 # --- Submissions ------------------------------------------------------------------

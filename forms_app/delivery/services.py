@@ -77,7 +77,8 @@ def link_is_closed(link: Link, now) -> bool:
 
 @transaction.atomic
 def issue_and_deliver(*, version, patient, care_team, by, channel,
-                      expires_at=None, enqueue: bool = True) -> core.IssuedLink:
+                      expires_at=None, enqueue: bool = True,
+                      appointment=None) -> core.IssuedLink:
     """Issue a link and, for a text message or email, queue its delivery.
 
     Refuses (and issues nothing) when the patient cannot be reached by that channel;
@@ -89,7 +90,7 @@ def issue_and_deliver(*, version, patient, care_team, by, channel,
         if problem:
             raise core.ServiceError(problem)
     issued = core.issue_link(version=version, patient=patient, care_team=care_team, by=by,
-                             channel=channel, expires_at=expires_at)
+                             channel=channel, expires_at=expires_at, appointment=appointment)
     if channel in MESSAGE_CHANNELS:
         LinkSecret.objects.create(link=issued.link, token=issued.token)
         queue_message(link=issued.link, purpose=Purpose.INVITATION, channel=channel, by=by,

@@ -397,6 +397,9 @@ class Link(models.Model):
     first_opened_at = models.DateTimeField(null=True, blank=True)
     failed_checks = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # The appointment this link is for (whiteboards show and sort by it); optional.
+    appointment = models.ForeignKey("forms_app.Appointment", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="links")
 
     objects = LinkQuerySet.as_manager()
 

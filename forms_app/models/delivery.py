@@ -210,6 +210,8 @@ class ClinicListRow(models.Model):
         INVALID_NHS_NUMBER = "invalid_nhs_number", "Invalid NHS number"
         UNKNOWN_PATIENT = "unknown_patient", "Unknown patient"
         BAD_DATE = "bad_date", "Appointment date missing or not a real date"
+        BAD_TIME = "bad_time", "Appointment time not a real time (use 24-hour, e.g. 09:30)"
+        APPOINTMENT_ID_REUSED = "appointment_id_reused", "Appointment id used for another patient"
         NO_CONTACT = "no_contact", "No mobile number or email for this channel"
         OPTED_OUT = "opted_out", "Patient opted out of this channel"
         DUPLICATE = "duplicate", "Duplicate row"
@@ -222,6 +224,12 @@ class ClinicListRow(models.Model):
     hospital_number = models.CharField(max_length=30, blank=True)
     appointment_date = models.DateField(null=True, blank=True)
     clinic = models.CharField(max_length=100, blank=True)
+    # The optional appointment columns: the row's appointment is made (or, with the
+    # EHR's appointment id, updated) when its link is issued.
+    appointment_time = models.TimeField(null=True, blank=True)
+    location = models.CharField(max_length=40, blank=True)
+    clinician = models.CharField(max_length=100, blank=True)
+    appointment_id = models.CharField(max_length=100, blank=True)
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
     problem = models.CharField(max_length=30, choices=Problem.choices, blank=True)

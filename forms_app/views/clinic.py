@@ -5,9 +5,11 @@ Staff only, with a verified second factor; everything is scoped through the one 
 patient detail ever reaches a URL.
 """
 
+import datetime
 import functools
 
 import segno
+from cryptography.fernet import InvalidToken
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -29,10 +31,29 @@ from forms_app.clinic_forms import (
     end_of_day,
 )
 from forms_app.delivery import services as delivery
-from forms_app.models import ClinicList, DeliveryAttempt, Link, LinkStatus
-from patients.models import Patient
+from forms_app.models import Appointment, ClinicList, DeliveryAttempt, Link, LinkStatus
+from patients.access import staff_required
+from patients.crypto import get_cipher
+from patients.models import CareTeam, Patient
 
 PREVIEW_VALID_ROWS = 50
+# The link just issued to be shown on screen or printed: its id and its token,
+# encrypted, kept in this session only until the page showing it is first loaded.
+SESSION_SHOW_LINK = "clinic_show_link"
+
+# One NHS.UK tag colour per link status, by meaning: grey and white not yet used, blue
+# with the patient, green done, red needs a person, yellow or orange closed unused.
+LINK_STATUS_TAGS = {
+    LinkStatus.ISSUED: "nhsuk-tag--grey",
+    LinkStatus.DELIVERED: "nhsuk-tag--white",
+    LinkStatus.OPENED: "nhsuk-tag--blue",
+    LinkStatus.IN_PROGRESS: "nhsuk-tag--blue",
+    LinkStatus.SUBMITTED: "nhsuk-tag--aqua-green",
+    LinkStatus.FILED: "nhsuk-tag--green",
+    LinkStatus.FAILED: "nhsuk-tag--red",
+    LinkStatus.EXPIRED: "nhsuk-tag--yellow",
+    LinkStatus.REVOKED: "nhsuk-tag--orange",
+}
 
 
 def clinic_staff(view):
@@ -85,16 +106,23 @@ def _visible_patient(request, patient_id) -> Patient:
 def _patient_page(request, patient, issue_form=None, status=200):
     now = timezone.now()
     links = (Link.objects.visible_to(request.user).filter(patient=patient).with_status(now)
-             .select_related("version", "care_team")
+             .select_related("version", "care_team", "submission")
              .prefetch_related(Prefetch("deliveries",
                                         queryset=DeliveryAttempt.objects.order_by("created_at"))))
     links = list(links)
     for link in links:
         link.status_label = LinkStatus(link.status).label
+        link.status_tag = LINK_STATUS_TAGS.get(link.status, "nhsuk-tag--grey")
     issue_form = issue_form or IssueLinkForm(user=request.user,
                                              organisation=patient.organisation)
+    teams = CareTeam.objects.of_user(request.user).filter(organisation=patient.organisation)
+    appointments = list(Appointment.objects.filter(
+        patient=patient, care_team__in=teams,
+        starts_at__gte=timezone.now() - datetime.timedelta(hours=12))
+        .select_related("care_team").order_by("starts_at")[:5])
     return render(request, "forms_app/clinic/patient.html", {
         "patient": patient, "links": links, "issue_form": issue_form,
+        "appointments": appointments,
         "open_states": {LinkStatus.ISSUED, LinkStatus.DELIVERED, LinkStatus.OPENED,
                         LinkStatus.IN_PROGRESS},
     }, status=status)
@@ -127,11 +155,41 @@ def issue(request, patient_id):
         messages.success(request, f"{data['version'].title}: the link is being sent by "
                                   f"{Link.Channel(channel).label.lower()}.")
         return redirect("clinic:patient", patient_id=patient.pk)
-    # Shown on screen or printed: this response is the only place the link appears.
-    template = ("forms_app/clinic/letter.html" if channel == Link.Channel.LETTER
+    # Shown on screen or printed: POST-redirect-GET, so refreshing never issues again.
+    # The token goes to the next page through this session (encrypted), never a URL.
+    request.session[SESSION_SHOW_LINK] = {
+        "link": str(issued.link.pk),
+        "token": get_cipher().encrypt(issued.token.encode()).decode("ascii")}
+    return redirect("clinic:show_link", link_id=issued.link.pk)
+
+
+@staff_required
+@never_cache
+@require_http_methods(["GET"])
+def show_link(request, link_id):
+    """The QR code (or the letter) of the link this session has just issued, once.
+
+    The token is taken out of the session by the first load: a refresh, another tab or
+    anyone else with the address sees that it was shown and can be issued again, and
+    nothing is issued by loading this page.
+    """
+    link = _visible_link(request, link_id)
+    pending = request.session.get(SESSION_SHOW_LINK) or {}
+    token = None
+    if pending.get("link") == str(link.pk):
+        del request.session[SESSION_SHOW_LINK]
+        try:
+            token = get_cipher().decrypt(pending["token"].encode("ascii")).decode()
+        except (InvalidToken, KeyError, AttributeError):
+            token = None  # keys rotated in between: shown as "already shown"
+    if token is None:
+        return render(request, "forms_app/clinic/link_shown.html",
+                      {"patient": link.patient, "link": link}, status=410)
+    url = services.IssuedLink(link=link, token=token).url
+    template = ("forms_app/clinic/letter.html" if link.channel == Link.Channel.LETTER
                 else "forms_app/clinic/show_link.html")
     return render(request, template, {
-        "patient": patient, "link": issued.link, "url": issued.url, "qr": qr_svg(issued.url),
+        "patient": link.patient, "link": link, "url": url, "qr": qr_svg(url),
     })
 
 

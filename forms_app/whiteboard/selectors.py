@@ -33,9 +33,14 @@ _ROW_FIELDS = (
     "id", "status", "issued_at", "expires_at",
     "patient_id", "patient__given_name", "patient__family_name", "patient__nhs_number",
     "version__title",
-    "appointment__starts_at", "appointment__location",
+    "appointment__starts_at", "appointment__location", "appointment__clinic",
+    "appointment__clinician",
     "submission__started_at", "submission__submitted_at", "submission__filed_at",
     "submission__evaluation",
+    "submission__worklist_task__acknowledged_at",
+    "submission__worklist_task__acknowledged_by__first_name",
+    "submission__worklist_task__acknowledged_by__last_name",
+    "submission__worklist_task__acknowledged_by__username",
 )
 
 
@@ -73,16 +78,23 @@ class Row:
     issued_at: datetime.datetime
     appointment_at: datetime.datetime | None
     location: str
+    clinic: str
+    clinician: str
     started_at: datetime.datetime | None
     submitted_at: datetime.datetime | None
     filed_at: datetime.datetime | None
     scores: dict
     bands: dict
     flags: list
+    # When and by whom the worklist task of an urgent form was acknowledged.
+    acknowledged_at: datetime.datetime | None = None
+    acknowledged_by: str = ""
 
     @property
     def urgent(self) -> bool:
-        return any(flag.get("severity") == "urgent" for flag in self.flags)
+        """An urgent flag nobody has acknowledged yet: once a clinician has, the row
+        stops counting (and showing) as urgent, and says who took it on."""
+        return self.acknowledged_at is None and bool(self.urgent_flags)
 
     @property
     def urgent_flags(self) -> list:
@@ -106,8 +118,11 @@ class Row:
         return self.appointment_at or self.issued_at
 
     def sort_key(self):
-        return (0 if self.urgent else 1 if self.flags else 2,
-                _STATUS_RANK.get(self.status, 99), self.when, self.link_id)
+        # Unacknowledged urgent forms first, then other flagged ones (an acknowledged
+        # urgent form among them); within each, the clinic's running order by
+        # appointment time, forms without an appointment by issue time after them.
+        return (0 if self.urgent else 1 if self.flags else 2, self.appointment_at is None,
+                self.when, _STATUS_RANK.get(self.status, 99), self.link_id)
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,14 @@ class Board:
     rows: list[Row]
     truncated: bool
     counts: dict = field(default_factory=dict)
+    clinic: str = ""
+    clinics: list[str] = field(default_factory=list)
+
+
+def _acknowledged_by(values: dict) -> str:
+    prefix = "submission__worklist_task__acknowledged_by__"
+    full = f"{values[prefix + 'first_name'] or ''} {values[prefix + 'last_name'] or ''}"
+    return full.strip() or values[prefix + "username"] or ""
 
 
 def _row(values: dict) -> Row:
@@ -136,12 +159,16 @@ def _row(values: dict) -> Row:
         issued_at=values["issued_at"],
         appointment_at=values["appointment__starts_at"],
         location=values["appointment__location"] or "",
+        clinic=values["appointment__clinic"] or "",
+        clinician=values["appointment__clinician"] or "",
         started_at=values["submission__started_at"],
         submitted_at=values["submission__submitted_at"],
         filed_at=values["submission__filed_at"],
         scores=dict(evaluation.get("scores") or {}),
         bands=dict(evaluation.get("bands") or {}),
         flags=[flag for flag in evaluation.get("flags") or [] if isinstance(flag, dict)],
+        acknowledged_at=values["submission__worklist_task__acknowledged_at"],
+        acknowledged_by=_acknowledged_by(values),
     )
 
 
@@ -157,8 +184,9 @@ def count_rows(rows: list[Row]) -> dict:
     }
 
 
-def build_board(*, team: CareTeam, start=None, end=None, now=None) -> Board:
-    """The team's links for the window (issued in it, or with an appointment in it).
+def build_board(*, team: CareTeam, start=None, end=None, now=None, clinic: str = "") -> Board:
+    """The team's links for the window (issued in it, or with an appointment in it);
+    with `clinic`, only the links for that clinic session's appointments in it.
 
     Two queries whatever the number of rows: the appointment ids in the window, then
     the rows with their status computed by Link.objects.with_status (the one rule).
@@ -171,12 +199,18 @@ def build_board(*, team: CareTeam, start=None, end=None, now=None) -> Board:
     limit = settings.WHITEBOARD_MAX_ROWS
     # A separate small query keeps the main one to index conditions on links only, so
     # PostgreSQL can combine (care_team, issued_at) with the primary key in one scan.
-    booked = list(Appointment.objects.filter(
-        link__care_team=team, starts_at__gte=start, starts_at__lt=end,
-    ).values_list("link_id", flat=True)[:limit])
-    in_window = Q(issued_at__gte=start, issued_at__lt=end)
-    if booked:
-        in_window |= Q(pk__in=booked)
+    # The same query names the window's clinic sessions, for the board's filter.
+    in_window_appointments = list(Appointment.objects.filter(
+        care_team=team, starts_at__gte=start, starts_at__lt=end,
+    ).values_list("pk", "clinic")[:limit])
+    clinics = sorted({name for _, name in in_window_appointments if name})
+    booked = [pk for pk, name in in_window_appointments if not clinic or name == clinic]
+    if clinic:
+        in_window = Q(appointment__in=booked)
+    else:
+        in_window = Q(issued_at__gte=start, issued_at__lt=end)
+        if booked:
+            in_window |= Q(appointment__in=booked)
     values = list(
         Link.objects.with_status(now).filter(care_team=team).filter(in_window)
         .order_by("issued_at", "id").values(*_ROW_FIELDS)[:limit + 1]
@@ -184,7 +218,7 @@ def build_board(*, team: CareTeam, start=None, end=None, now=None) -> Board:
     truncated = len(values) > limit
     rows = sorted((_row(v) for v in values[:limit]), key=Row.sort_key)
     return Board(team=team, start=start, end=end, now=now, rows=rows, truncated=truncated,
-                 counts=count_rows(rows))
+                 counts=count_rows(rows), clinic=clinic, clinics=clinics)
 
 
 def _iso(value):
@@ -209,6 +243,8 @@ def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
             "status": row.status,
             "appointment_at": _iso(row.appointment_at),
             "location": row.location,
+            "clinic": row.clinic,
+            "clinician": row.clinician,
             "issued_at": _iso(row.issued_at),
             "started_at": _iso(row.started_at),
             "submitted_at": _iso(row.submitted_at),
@@ -217,10 +253,13 @@ def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
             "scores": row.scores,
             "bands": row.bands,
             "flags": row.flags,
+            "acknowledged_at": _iso(row.acknowledged_at),
         })
     return {
         "team": {"id": str(board.team.pk), "name": board.team.name},
         "window": {"start": _iso(board.start), "end": _iso(board.end)},
+        "clinic": board.clinic,
+        "clinics": board.clinics,
         "privacy": privacy,
         "truncated": board.truncated,
         "counts": board.counts,

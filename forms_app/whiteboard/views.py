@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -30,10 +31,17 @@ MAX_DAYS = 31
 
 
 class BoardQuery(forms.Form):
-    """The board's options, from the query string: a date range and privacy mode."""
+    """The board's options, from the query string: a date range, a clinic session and
+    privacy mode."""
 
-    start = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-    end = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    start = forms.DateField(required=False, input_formats=["%Y-%m-%d"],
+                            error_messages={"invalid": "Enter the start date as a real "
+                                                       "date, for example 2026-12-01."})
+    end = forms.DateField(required=False, input_formats=["%Y-%m-%d"],
+                          error_messages={"invalid": "Enter the end date as a real date, "
+                                                     "for example 2026-12-01."})
+    clinic = forms.CharField(required=False, max_length=100, strip=True,
+                             error_messages={"max_length": "Choose a clinic from the list."})
     privacy = forms.BooleanField(required=False)
 
     def clean(self):
@@ -80,7 +88,12 @@ def _team_or_404(request, team_id):
     return team
 
 
-def _board(team, start, end):
+def _key(*parts) -> str:
+    # A clinic name may hold any character: hashed, it makes a safe cache key.
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def _board(team, start, end, clinic=""):
     """The built board, shared for a few seconds by every screen showing it.
 
     Many screens poll the same board; a short cache turns their polls into one build.
@@ -88,10 +101,10 @@ def _board(team, start, end):
     change must show (settings.WHITEBOARD_CACHE_SECONDS, WHITEBOARD_REFRESH_SECONDS).
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = f"whiteboard:board:{team.pk}:{start.isoformat()}:{end.isoformat()}"
+    key = "whiteboard:board:" + _key(team.pk, start.isoformat(), end.isoformat(), clinic)
     board = cache.get(key) if seconds else None
     if board is None:
-        board = selectors.build_board(team=team, start=start, end=end)
+        board = selectors.build_board(team=team, start=start, end=end, clinic=clinic)
         if seconds:
             cache.set(key, board, seconds)
     return board
@@ -103,7 +116,7 @@ def _query(request):
     return query
 
 
-def _fragment_html(team, start, end, privacy) -> str:
+def _fragment_html(team, start, end, privacy, clinic="", board=None) -> str:
     """The refreshing part of the board, rendered once per board and privacy mode.
 
     It depends on nothing in the request (no CSRF token, no user), so every screen
@@ -111,11 +124,11 @@ def _fragment_html(team, start, end, privacy) -> str:
     hundreds of rows costs far more than reading them.
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = (f"whiteboard:html:{team.pk}:{start.isoformat()}:{end.isoformat()}:"
-           f"{privacy:d}")
+    key = "whiteboard:html:" + _key(team.pk, start.isoformat(), end.isoformat(),
+                                    f"{privacy:d}", clinic)
     html = cache.get(key) if seconds else None
     if html is None:
-        board = _board(team, start, end)
+        board = board or _board(team, start, end, clinic)
         html = render_to_string("forms_app/whiteboard/_board.html", {
             "board": board,
             "team": team,
@@ -132,20 +145,25 @@ def _fragment_html(team, start, end, privacy) -> str:
 def _context(request, team, query):
     start, end = query.window()
     privacy = query.cleaned_data.get("privacy", False)
+    clinic = query.cleaned_data.get("clinic", "")
     params = request.GET.urlencode()
     suffix = f"?{params}" if params else ""
     base = {"start": timezone.localdate(start).isoformat(),
-            "end": (timezone.localdate(end) - datetime.timedelta(days=1)).isoformat()}
+            "end": (timezone.localdate(end) - datetime.timedelta(days=1)).isoformat(),
+            **({"clinic": clinic} if clinic else {})}
     toggled = {**base, **({} if privacy else {"privacy": "on"})}
+    board = _board(team, start, end, clinic)
     return {
-        "board_html": _fragment_html(team, start, end, privacy),
+        "board_html": _fragment_html(team, start, end, privacy, clinic, board),
         "team": team,
         "privacy": privacy,
+        "clinic": clinic,
+        "clinics": board.clinics,
         "refresh_seconds": settings.WHITEBOARD_REFRESH_SECONDS,
         "fragment_url": reverse("whiteboard:fragment", args=[team.pk]) + suffix,
         "data_url": reverse("whiteboard:data", args=[team.pk]) + suffix,
         "privacy_toggle_url": (reverse("whiteboard:board", args=[team.pk]) + "?"
-                               + "&".join(f"{k}={v}" for k, v in toggled.items())),
+                               + urlencode(toggled)),
         "query": query,
     }
 
@@ -178,18 +196,21 @@ def fragment(request, team_id):
         return _private(render(request, "forms_app/whiteboard/_errors.html",
                                {"query": query}, status=400))
     start, end = query.window()
-    html = _fragment_html(team, start, end, query.cleaned_data.get("privacy", False))
+    html = _fragment_html(team, start, end, query.cleaned_data.get("privacy", False),
+                          query.cleaned_data.get("clinic", ""))
     return _private(HttpResponse(html))
 
 
 def _json_body(team, query) -> tuple[bytes, str]:
     start, end = query.window()
     privacy = query.cleaned_data.get("privacy", False)
+    clinic = query.cleaned_data.get("clinic", "")
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = f"whiteboard:json:{team.pk}:{start.isoformat()}:{end.isoformat()}:{privacy:d}"
+    key = "whiteboard:json:" + _key(team.pk, start.isoformat(), end.isoformat(),
+                                    f"{privacy:d}", clinic)
     cached = cache.get(key) if seconds else None
     if cached is None:
-        data = selectors.board_as_dict(_board(team, start, end), privacy=privacy)
+        data = selectors.board_as_dict(_board(team, start, end, clinic), privacy=privacy)
         body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
         cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         if seconds:

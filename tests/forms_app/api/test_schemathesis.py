@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from forms_app import services
+from forms_app.whiteboard.services import AppointmentDetails, upsert_appointment
 
 MAX_EXAMPLES = 15
 
@@ -44,7 +45,11 @@ def keep_the_test_connection():
 def known_ids(world, submitted):
     issued = services.issue_link(version=world.version, patient=world.patient,
                                  care_team=world.team, by=world.user)
+    appointment, _ = upsert_appointment(care_team=world.team, patient=world.patient,
+                                        by=world.user,
+                                        details=AppointmentDetails(external_id="EHR-1"))
     return {
+        "/api/v1/appointments/{id}/": appointment.pk,
         "/api/v1/patients/{id}/": world.patient.pk,
         "/api/v1/forms/{id}/": world.version.form_id,
         "/api/v1/form-versions/{id}/": world.version.pk,
@@ -62,7 +67,8 @@ def known_ids(world, submitted):
 def use_known_ids(case, known):
     if case.path_parameters and "id" in case.path_parameters:
         case.path_parameters["id"] = str(known[case.path])
-    if case.path == "/api/v1/links/" and case.method == "POST" and isinstance(case.body, dict):
+    posts = {"/api/v1/links/", "/api/v1/appointments/"}
+    if case.path in posts and case.method == "POST" and isinstance(case.body, dict):
         for name in ("patient", "form", "version"):
             if name in case.body:
                 case.body[name] = str(known[name])

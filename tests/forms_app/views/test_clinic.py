@@ -2,6 +2,7 @@
 import datetime
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,15 +89,35 @@ def test_issue_on_screen_or_as_a_letter_shows_the_link_and_a_qr_code_once(
         staff_client, demo, channel, template_text):
     _, patient, team, version = demo
     response = issue(staff_client, patient, version, team, channel)
+    # POST-redirect-GET: the address carries the link's id, never its token.
+    link = Link.objects.get(patient=patient)
+    assert response.status_code == 302
+    assert response.url == reverse("clinic:show_link", kwargs={"link_id": link.pk})
+    response = staff_client.get(response.url)
     assert response.status_code == 200
     page = response.content.decode()
     assert template_text in page and "<svg" in page and "/l/" in page
     assert "style=" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
-    link = Link.objects.get(patient=patient)
     assert link.channel == channel
     assert not LinkSecret.objects.filter(link=link).exists()
     assert not DeliveryAttempt.objects.filter(link=link).exists()
     assert "no-cache" in response["Cache-Control"]
+    # A refresh shows that it was shown, issues nothing and shows no link.
+    again = staff_client.get(reverse("clinic:show_link", kwargs={"link_id": link.pk}))
+    assert again.status_code == 410
+    assert "already been shown" in again.content.decode() and "/l/" not in again.content.decode()
+    assert Link.objects.filter(patient=patient).count() == 1
+
+
+def test_the_shown_link_is_for_the_issuing_session_only(staff_client, demo, otp_login):
+    user, patient, team, version = demo
+    response = issue(staff_client, patient, version, team, "screen")
+    other_session = otp_login(Client(), user)  # the same user on another PC
+    page = other_session.get(response.url)
+    assert page.status_code == 410 and "/l/" not in page.content.decode()
+    assert staff_client.get(response.url).status_code == 200
+    # The token is kept encrypted in the session, and only until the page is shown.
+    assert "clinic_show_link" not in staff_client.session
 
 
 def test_issue_refuses_opted_out_or_unreachable_patients_and_bad_input(staff_client, demo):
@@ -136,7 +157,7 @@ def test_revoke_resend_and_extend(staff_client, demo):
 
     response = staff_client.post(reverse("clinic:extend", args=[link.pk]),
                                  {"expires_on": "yesterday"}, follow=True)
-    assert b"Enter a valid date" in response.content
+    assert b"Enter the last day as a real date" in response.content
 
     staff_client.post(reverse("clinic:revoke", args=[link.pk]))
     link.refresh_from_db()

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from forms_app.models import Appointment, LinkStatus, Submission
+from forms_app.models import Appointment, Link, LinkStatus, Submission
 from forms_app.whiteboard import selectors
 from forms_app.whiteboard.charts import completion_chart
 from tests.factories.forms_app import make_links
@@ -82,7 +82,9 @@ def test_a_link_issued_earlier_for_an_appointment_today_is_on_the_board(demo):
     now = timezone.now()
     link = make_links(version=version, team=team, count=1,
                       issued_at=now - datetime.timedelta(days=5))[0]
-    Appointment.objects.create(link=link, starts_at=now, location="Bay 2 bed 4")
+    link.appointment = Appointment.objects.create(
+        care_team=team, patient=link.patient, starts_at=now, location="Bay 2 bed 4")
+    link.save(update_fields=["appointment"])
     board = selectors.build_board(team=team, now=now)
     assert [row.location for row in board.rows] == ["Bay 2 bed 4"]
 
@@ -118,8 +120,12 @@ def test_board_query_count_is_flat(demo, django_assert_num_queries, rows):
                    evaluation={"flags": [{"code": "x", "severity": "urgent",
                                           "message": "m"}]})
         for link in links[::2])
-    Appointment.objects.bulk_create(Appointment(link=link, starts_at=now, location="B1")
-                                    for link in links[::3])
+    appointments = Appointment.objects.bulk_create(
+        Appointment(care_team=team, patient=link.patient, starts_at=now, location="B1")
+        for link in links[::3])
+    for link, appointment in zip(links[::3], appointments, strict=True):
+        link.appointment = appointment
+    Link.objects.bulk_update(links[::3], ["appointment"])
     with django_assert_num_queries(2):
         board = selectors.build_board(team=team, now=now)
     assert len(board.rows) == rows

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from forms_app.models import Submission
 from forms_app.whiteboard import services as whiteboard_services
+from patients.nhs_number import format_nhs_number
 from tests.factories.forms_app import make_links
 from tests.factories.patients import CareTeamFactory, UserFactory
 
@@ -53,7 +54,7 @@ def test_board_page_shows_rows_counts_chart_and_refresh(client, demo, otp_login)
     response = client.get(_urls(team)["board"])
     assert response.status_code == 200
     html = response.content.decode()
-    assert str(patient) in html and patient.nhs_number in html
+    assert str(patient) in html and format_nhs_number(patient.nhs_number) in html
     assert "Urgent: Thoughts of self-harm" in html and "phq9 21: severe" in html
     assert "<svg" in html and "<polyline" in html
     assert 'data-whiteboard-fragment="' in html and "js/whiteboard.js" in html
@@ -73,6 +74,8 @@ def test_privacy_mode_shows_initials_time_and_bed_not_names(client, demo, otp_lo
                                         location="Bay 3 bed 2")
     otp_login(client, user)
     html = client.get(_urls(team)["board"] + "?privacy=on").content.decode()
+    # The page's content (the footer names the trust, "Demo Teaching Hospitals").
+    html = html.split('id="maincontent"', 1)[1].split("</main>", 1)[0]
     assert patient.given_name not in html and patient.family_name not in html
     assert patient.nhs_number not in html
     assert patient.initials in html and "09:30" in html and "Bay 3 bed 2" in html

@@ -1,0 +1,1 @@
+"""The staff home (/staff/): where a signed-in clinician or receptionist starts."""
