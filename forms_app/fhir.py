@@ -12,6 +12,24 @@ FORM_VERSION_EXTENSION = "https://fhir.patient-forms.nhs.uk/StructureDefinition/
 __all__ = ["draft_to_questionnaire", "questionnaire_response", "questionnaire_url"]
 
 
+def patient_resource(patient) -> dict:
+    """The record's Patient as FHIR: the SDC launch context ``%patient`` that a form's
+    initialExpressions read (only after the patient has confirmed who they are)."""
+    resource = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number",
+                        "value": patient.nhs_number}],
+        "name": [{"given": [patient.given_name], "family": patient.family_name}],
+        "birthDate": patient.date_of_birth.isoformat(),
+    }
+    telecom = [{"system": "phone", "value": patient.mobile}] if patient.mobile else []
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
 def questionnaire_response(submission, compiled) -> dict:
     """The completed submission as a FHIR R4 QuestionnaireResponse."""
     link = submission.link

@@ -26,7 +26,7 @@ from formtools.wizard.forms import ManagementForm
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
-from forms_app import abuse, services
+from forms_app import abuse, fhir, services
 from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
@@ -34,6 +34,7 @@ from forms_app.patient_forms import DateOfBirthForm
 from forms_app.selectors import compiled_version, find_link_by_token
 from forms_app.views import one_time_code
 from patients.client_ip import client_ip
+from patients.models import Patient
 
 SESSION_LINK = "patient_link"          # set by the link, before the identity check
 SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
@@ -360,6 +361,16 @@ class AnswerWizard(WizardView):
                                                   draft_answers=self.draft_answers):
             return redirect("patient:already_submitted")
         return response
+
+    def get_form_initial(self, step):
+        """SDC initialExpressions (e.g. the date of birth from %patient) for questions
+        not yet answered. The patient is read only for forms that use them."""
+        page = self.compiled.page(step)
+        if not any(item.initial_expression is not None for item in page.questions):
+            return super().get_form_initial(step)
+        patient = Patient.objects.get(pk=self.submission.link.patient_id)
+        return self.compiled.initial_for_page(
+            step, self.draft_answers, launch={"patient": fhir.patient_resource(patient)})
 
     def get_form_list(self):
         # formtools asks for the form list dozens of times a request (every steps.*

@@ -109,3 +109,15 @@ def test_form_that_cannot_be_honoured_is_never_published_in_silence(case):
 def _errors(response) -> list[str]:
     return re.findall(r'error-message[^>]*>\s*<span[^>]*>[^<]*</span>([^<]*)',
                       response.content.decode())
+
+
+def test_initial_expressions_prefill_from_the_patients_record(client):
+    user, patient, team, _ = ensure_demo()
+    imported = design_services.import_questionnaire(
+        data=load("demographics-initial"), organisation=team.organisation, by=user)
+    version = services.publish_form(form=imported.form, by=user)
+    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    open_and_verify(client, issued.token)
+    page = client.get(reverse("patient:answer")).content.decode()
+    assert f'value="{patient.family_name}"' in page
+    assert f'value="{patient.date_of_birth.year}"' in page
