@@ -194,7 +194,6 @@ LOGIN_URL = "account:login"
 LOGIN_REDIRECT_URL = "staff:home"
 
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -324,7 +323,9 @@ FILING_MAX_RETRIES = int(env("FILING_MAX_RETRIES", "5"))
 FILING_ALERT_AFTER_MINUTES = float(env("FILING_ALERT_AFTER_MINUTES", "30"))
 ADMINS = [("Patient forms support", a) for a in env_list("ADMINS_EMAILS")]
 SERVER_EMAIL = env("SERVER_EMAIL", "patient-forms@localhost")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "patient-forms@example.nhs.uk")
+# Console with no environment (so `make run` never tries SMTP on localhost:25); SMTP
+# (EMAIL_HOST...) in production.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
                     if not PRODUCTION else "django.core.mail.backends.smtp.EmailBackend")
 CELERY_BEAT_SCHEDULE |= {
@@ -349,14 +350,12 @@ if PRODUCTION and FILING_TEST_HOOK_DIR:
 # django (email only: Django's EMAIL_BACKEND, SMTP in production) or notify (GOV.UK Notify).
 DELIVERY_SMS_BACKEND = env("DELIVERY_SMS_BACKEND", "console")
 DELIVERY_EMAIL_BACKEND = env("DELIVERY_EMAIL_BACKEND", "console")
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "patient-forms@example.nhs.uk")
 # GOV.UK Notify: the key, and one SMS and one email template whose whole content is
 # ((body)) (and ((subject))); the wording lives in this platform, per organisation.
 NOTIFY_API_KEY = env("NOTIFY_API_KEY", "")

@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,7 +29,9 @@ class DateOfBirthForm(forms.Form):
             raise forms.ValidationError(
                 _("Date of birth must be a real date, like 27 3 1986"), code="invalid"
             ) from None
-        if year < 1900 or date > datetime.date.today():
+        # The trust's local date (TIME_ZONE), not the server clock's: a baby born today
+        # in London is not "in the future" just after midnight in summer time.
+        if year < 1900 or date > timezone.localdate():
             raise forms.ValidationError(
                 _("Date of birth must be in the past"), code="out_of_range")
         cleaned["date_of_birth"] = date

@@ -1,6 +1,9 @@
 """The admin site: verified staff only, and every ModelAdmin scoped through one method."""
 
-from django.http import Http404
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
@@ -61,6 +64,19 @@ class ScopedAdminMixin:
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404
+
+    def response_action(self, request, queryset):
+        # Django filters the selection with `pk__in`, which raises on an id that is not
+        # a UUID (a forged or truncated POST): refuse it as bad input, not a 500.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        try:
+            for value in selected:
+                self.model._meta.pk.to_python(value)
+        except ValidationError:
+            self.message_user(request, "That selection is not valid; choose the items "
+                                       "again.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
 
 class PlatformOnlyAdminMixin(ScopedAdminMixin):

@@ -475,6 +475,12 @@ class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A published version is immutable (its save() refuses): its page is view-only,
+        # so a POST to it is refused instead of failing in save(). The list's actions
+        # (retire) are not edits of the version's content and stay.
+        return obj is None and super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

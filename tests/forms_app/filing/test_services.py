@@ -45,9 +45,12 @@ def test_filing_stores_the_response_scores_flags_and_pdf_encrypted(
     assert base64.b64decode(attachment["data"]).startswith(b"%PDF")
     # At rest the attachment is ciphertext, not the PDF.
     from django.db import connection
+    # The id as this database stores it (uuid on PostgreSQL, hex text on SQLite), so
+    # the unit test runs on both.
+    db_id = type(entry)._meta.pk.get_db_prep_value(entry.pk, connection)
     with connection.cursor() as cursor:
         cursor.execute("SELECT attachments FROM patients_recordentry WHERE id = %s",
-                       [entry.pk])
+                       [db_id])
         assert "JVBERi" not in cursor.fetchone()[0]  # base64 of "%PDF"
     submission.refresh_from_db()
     assert submission.state == Submission.State.FILED
