@@ -105,6 +105,8 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"admin:forms_app_(messagetemplate|deliveryattempt)_.*", ADMIN_ONLY),
     # Clinic pages (issue 5). Revoke/resend/extend are POST only (405 on GET).
     (r"clinic:patient", STAFF_DATA),
+    # The link shown once after issuing (POST-redirect-GET); only to the issuing session.
+    (r"clinic:show_link", GUARDED),
     (r"clinic:(find|issue|revoke|resend|extend|lists)", STAFF),
     (r"clinic:(list|issue_list)", GUARDED),
     (r"clinic:notify_callback", PUBLIC),  # GOV.UK Notify's receipts, bearer-token checked
@@ -119,6 +121,11 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"worklist:list", STAFF),
     (r"worklist:acknowledge", GUARDED),
     (r"admin:forms_app_worklisttask_.*", ADMIN_ONLY),
+    # The staff home (issue 13): teams, clinics, boards; no patient's answers.
+    (r"staff:home", STAFF),
+    # A filed record readable by staff (issue 13), and its PDF.
+    (r"records:submission_pdf", GUARDED),  # the walk's submission has no filed PDF
+    (r"records:submission", STAFF_DATA),
     # Whiteboards (issue 8).
     (r"whiteboard:(board|fragment)", STAFF),
     (r"whiteboard:data", Rule(guarded=True, right_team_reaches=True, json=True)),
@@ -190,7 +197,8 @@ KWARGS = {
     # django-otp's TOTP QR view (platform-only): the right team's own device; in the
     # API, the right team's objects (reached by no session anyway).
     "pk": lambda world, ident: (
-        str(world.patient.pk) if ident.startswith("api:")
+        "1" if ident.startswith("api:appointment")  # appointments have whole-number ids
+        else str(world.patient.pk) if ident.startswith("api:")
         else str(world.users["right_team"].totpdevice_set.get().pk)),
     "team_id": lambda world, ident: str(world.team.pk),
     "list_id": lambda world, ident: str(uuid.uuid4()),
