@@ -65,7 +65,8 @@ def test_script_is_escaped_everywhere(client):
         "item": reverse("admin:forms_app_item_change", args=[choice.pk]),
         "version": reverse("admin:forms_app_formversion_change", args=[version.pk]),
         "submission": reverse("admin:forms_app_submission_change", args=[submission.pk]),
-        "record": reverse("admin:patients_recordentry_change", args=[entry.pk]),
+        # The record entry's admin page links to the readable record, which shows answers.
+        "record": reverse("records:submission", kwargs={"submission_id": submission.pk}),
         "issue link": reverse("admin:forms_app_formversion_issue_link", args=[version.pk]),
     }
     for where, url in pages.items():

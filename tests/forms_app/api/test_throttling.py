@@ -57,8 +57,9 @@ def _cache_backend(env):
     ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"}, ["LocMemCache"]),
     ({"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
       "REDIS_CACHE_URL": "redis://127.0.0.1:6379/4"},
-     ["RedisCache", "redis://127.0.0.1:6379/4"]),
-    ({"REDIS_URL": "redis://127.0.0.1:6379/5"}, ["RedisCache", "redis://127.0.0.1:6379/5"]),
+     ["ResilientRedisCache", "redis://127.0.0.1:6379/4"]),
+    ({"REDIS_URL": "redis://127.0.0.1:6379/5"},
+     ["ResilientRedisCache", "redis://127.0.0.1:6379/5"]),
 ])
 def test_cache_setting_follows_the_environment(env, expected):
     assert _cache_backend(env) == expected
