@@ -196,6 +196,7 @@ def faults(run: Run):
     cluster, seconds = run.cluster, run.config.fault_seconds
     cluster.start_beat()
     log(f"mixed load with faults ({seconds:.0f} s)")
+    before = cpu_times()
     process, out = start_load(run, "faults", seconds, screens=run.config.screens)
     t0 = time.monotonic()
     events = run.events
@@ -238,7 +239,7 @@ def faults(run: Run):
         timeout=seconds + 120, interval=0.25, what="the kill's submissions to be filed")
     events["worker_recovered_after_s"] = round(time.time() - killed, 1)
     log(f"everything sent before the kill filed {events['worker_recovered_after_s']} s after")
-    finish_load(run, "faults", process, out)
+    finish_load(run, "faults", process, out)["cpu_busy_percent"] = cpu_busy(before, cpu_times())
     backlog.wait(timeout=120)
 
 
@@ -329,7 +330,8 @@ def table(results) -> str:
         "",
         "| under faults | |",
         "| --- | ---: |",
-        f"| journeys completed (fault phase) | {faults['journeys']} |",
+        f"| journeys completed (fault phase) | {faults['journeys']} "
+        f"({faults['journeys_per_s']}/s, machine CPU {faults['cpu_busy_percent']}%) |",
         f"| journeys completed (whole run) | {totals['sent']} |",
         f"| patient-facing errors (fault phase / whole run) | {faults['patient_errors']} "
         f"/ {results['patient_errors']} |",
