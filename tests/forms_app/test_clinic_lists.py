@@ -244,3 +244,58 @@ def test_a_second_click_on_a_stalled_list_publishes_it_again(
 def test_the_sweeper_is_in_the_beat_schedule(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "forms_app.delivery.tasks.sweep_queued_clinic_lists" in tasks
+
+
+# --- Appointments from a clinic list (issue 13) -------------------------------------
+
+def _issue_list(demo, text):
+    user, _, team, version = demo
+    clinic_list = clinic_lists.create_clinic_list(
+        by=user, upload=csv_file(text), version=version, care_team=team, channel="screen",
+        expires_at=timezone.now() + datetime.timedelta(days=7))
+    clinic_lists.start_issuing(clinic_list=clinic_list, by=user)
+    while clinic_lists.issue_next_batch(clinic_list_id=clinic_list.pk, batch_size=10):
+        pass
+    return clinic_list
+
+
+def test_each_issued_row_is_for_its_appointment(demo, people):
+    from forms_app.models import Appointment
+
+    today = timezone.localdate().isoformat()
+    ok, ok2 = people["ok"], people["ok2"]
+    _issue_list(demo, "nhs_number,appointment_date,clinic,appointment_time,location,"
+                      "clinician,appointment_id\n"
+                      f"{ok.nhs_number},{today},Pre-op Tue,09:30,Room 2,Dr Khan,E-1\n"
+                      f"{ok2.nhs_number},{today},Pre-op Tue,,,,\n")
+    first = Link.objects.select_related("appointment").get(patient=ok).appointment
+    assert (first.clinic, first.location, first.clinician, first.external_id) == (
+        "Pre-op Tue", "Room 2", "Dr Khan", "E-1")
+    assert timezone.localtime(first.starts_at).strftime("%H:%M") == "09:30"
+    second = Link.objects.select_related("appointment").get(patient=ok2).appointment
+    assert second.clinic == "Pre-op Tue" and second.external_id == ""
+    # A later list with the EHR's id updates that appointment instead of adding one.
+    _issue_list(demo, "nhs_number,appointment_date,clinic,time,bed,appointment_id\n"
+                      f"{ok.nhs_number},{today},Pre-op Tue,10:15,Room 5,E-1\n")
+    assert Appointment.objects.filter(external_id="E-1").count() == 1
+    first.refresh_from_db()
+    assert first.location == "Room 5" and first.links.count() == 2
+
+
+def test_bad_appointment_columns_are_the_rows_problem(demo, people):
+    from forms_app.whiteboard.services import AppointmentDetails, upsert_appointment
+
+    user, _, team, version = demo
+    upsert_appointment(care_team=team, patient=people["ok2"], by=user,
+                       details=AppointmentDetails(external_id="TAKEN"))
+    today = timezone.localdate().isoformat()
+    clinic_list = clinic_lists.create_clinic_list(
+        by=user, upload=csv_file(
+            "nhs_number,appointment_date,appointment_time,appointment_id\n"
+            f"{people['ok'].nhs_number},{today},25:99,\n"
+            f"{people['no_mobile'].nhs_number},{today},09:00,TAKEN\n"),
+        version=version, care_team=team, channel="screen",
+        expires_at=timezone.now() + datetime.timedelta(days=7))
+    assert list(clinic_list.rows.values_list("problem", flat=True)) == [
+        "bad_time", "appointment_id_reused"]
+    assert clinic_list.valid_rows == 0
