@@ -193,8 +193,71 @@ def test_screens_share_one_build_within_the_cache_time(client, demo, otp_login, 
     otp_login(client, user)
     urls = _urls(team)
     first = client.get(urls["fragment"]).content
-    # Later polls within the cache time: session, user, device and team only.
-    with django_assert_num_queries(4):
+    # Later polls within the cache time: session, user and device only (the team
+    # membership is cached with the board).
+    with django_assert_num_queries(3):
         assert client.get(urls["fragment"]).content == first
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert first.decode() in client.get(urls["board"]).content.decode()
+
+
+def test_json_is_gzipped_for_clients_that_accept_it(client, demo, otp_login, settings):
+    import gzip
+
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, team, version = demo
+    make_links(version=version, team=team, count=3)
+    otp_login(client, user)
+    url = _urls(team)["data"]
+    plain = client.get(url)
+    zipped = client.get(url, HTTP_ACCEPT_ENCODING="br, gzip;q=0.9")
+    assert "Content-Encoding" not in plain and zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain.content
+    assert zipped["ETag"] == plain["ETag"]
+    assert "Accept-Encoding" in zipped["Vary"] and "Cookie" in zipped["Vary"]
+
+
+def test_a_matching_etag_is_answered_without_the_body(client, demo, otp_login, settings,
+                                                      monkeypatch,
+                                                      django_assert_num_queries):
+    from django.core.cache import cache
+
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, team, version = demo
+    make_links(version=version, team=team, count=3)
+    otp_login(client, user)
+    url = _urls(team)["data"]
+    etag = client.get(url)["ETag"]
+    loaded = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: loaded.append(key)
+                        or real_get(key, *a, **k))
+    with django_assert_num_queries(3):  # session, user, device
+        response = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304 and response["ETag"] == etag
+    assert [key for key in loaded if key.startswith("whiteboard:json")] == [
+        key for key in loaded if key.endswith(":etag")]
+
+
+def test_membership_is_cached_but_deactivation_applies_at_once(client, demo, otp_login,
+                                                               settings):
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, team, _ = demo
+    otp_login(client, user)
+    url = _urls(team)["data"]
+    assert client.get(url).status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get(url).status_code == 403
+
+
+def test_a_non_member_is_refused_from_the_cache_too(client, demo, otp_login, settings):
+    from tests.factories.patients import CareTeamFactory
+
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, _team, _ = demo
+    other = CareTeamFactory()
+    otp_login(client, user)
+    url = _urls(other)["data"]
+    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 404
