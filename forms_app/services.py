@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from forms_app import fhir
+from forms_app import fhir, metrics
 from forms_app.design import checks
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
@@ -162,10 +162,12 @@ def count_failed_check(*, link: Link, now, ip_address=None) -> str:
     """One wrong answer to the identity check (the caller holds the link's row lock)."""
     link.failed_checks += 1
     update_fields = ["failed_checks"]
+    metrics.IDENTITY_CHECK_FAILURES.inc()
     if link.failed_checks >= settings.LINK_MAX_FAILED_CHECKS:
         link.locked_until = now + datetime.timedelta(minutes=settings.LINK_LOCK_MINUTES)
         link.failed_checks = 0
         update_fields.append("locked_until")
+        metrics.LINK_LOCKOUTS.inc()
     link.save(update_fields=update_fields)
     locked = "locked_until" in update_fields
     record_audit(by="patient",
@@ -256,7 +258,7 @@ def file_submission(*, submission_id, by="system"):
     destination).
     """
     from forms_app.filing import hooks
-    from forms_app.filing.destinations import Filing, configured_destinations
+    from forms_app.filing.destinations import Filing, configured_destinations, file_into
     from forms_app.filing.services import escalate_flags, validated_response
 
     hooks.pause("before-lock")
@@ -276,7 +278,7 @@ def file_submission(*, submission_id, by="system"):
         questionnaire_response=validated_response(fhir.questionnaire_response(
             submission, compiled)),
         evaluation=submission.evaluation, pdf=submission_pdf(submission, compiled), by=by)
-    results = {d.name: d.file(filing) for d in configured_destinations(SUBMISSION_SOURCE)}
+    results = {d.name: file_into(d, filing) for d in configured_destinations(SUBMISSION_SOURCE)}
     hooks.pause("after-destinations")
     submission.state = Submission.State.FILED
     submission.filed_at = timezone.now()

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from forms_app import metrics
 from forms_app.whiteboard import selectors
 from forms_app.whiteboard.charts import completion_chart
 
@@ -90,6 +91,7 @@ def _board(team, start, end):
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     key = f"whiteboard:board:{team.pk}:{start.isoformat()}:{end.isoformat()}"
     board = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("board", board)
     if board is None:
         board = selectors.build_board(team=team, start=start, end=end)
         if seconds:
@@ -114,6 +116,7 @@ def _fragment_html(team, start, end, privacy) -> str:
     key = (f"whiteboard:html:{team.pk}:{start.isoformat()}:{end.isoformat()}:"
            f"{privacy:d}")
     html = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("html", html)
     if html is None:
         board = _board(team, start, end)
         html = render_to_string("forms_app/whiteboard/_board.html", {
@@ -188,6 +191,7 @@ def _json_body(team, query) -> tuple[bytes, str]:
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     key = f"whiteboard:json:{team.pk}:{start.isoformat()}:{end.isoformat()}:{privacy:d}"
     cached = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("json", cached)
     if cached is None:
         data = selectors.board_as_dict(_board(team, start, end), privacy=privacy)
         body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
