@@ -5,7 +5,7 @@ HTTP, and Prometheus scrapes it the same way. Through the ordinary stack those r
 would be refused by ALLOWED_HOSTS (400) or redirected to https (301), and would open
 sessions and count towards rate limits. These paths build no absolute URL and set no
 cookie, so the Host header cannot poison anything: they are answered here, first, and
-nothing else in the stack sees them.
+nothing else in the stack sees them. /metrics guards itself (config/metrics.py).
 """
 
 from django.utils.module_loading import import_string
@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 PROBES = {
     "/healthz": "config.health.healthz",
     "/readyz": "config.health.readyz",
+    "/metrics": "config.metrics.metrics",
 }
 
 

@@ -5,11 +5,14 @@ DEBUG on. In production (DJANGO_ENV=production) it refuses to start unless the s
 that keep patient data safe are given.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -78,6 +81,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",  # passkeys as a second factor (access: see "Staff access")
     "axes",                 # staff login lockout
     "csp",                  # Content-Security-Policy header
+    "django_structlog",     # request ids in logs, carried into Celery tasks
     "formtools",
     "rest_framework",
     "drf_spectacular",
@@ -93,6 +97,8 @@ MIDDLEWARE = [
     # First: a request that loses its database connection is run again where that is
     # safe, else answered "try again in a moment" (patients/outage.py).
     "patients.outage.DatabaseRetryMiddleware",
+    # Request counts and latency by view and status, for Prometheus (config/metrics.py).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,12 +107,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Binds a request id (and the staff user's id) to every log line of the request.
+    "django_structlog.middlewares.RequestMiddleware",
     "patients.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "patients.middleware.NoStoreMiddleware",
     "config.errors.DomainErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -522,13 +531,20 @@ if PRODUCTION:
 
 # --- Logging -------------------------------------------------------------------
 # Logs carry ids and states only; patient data and tokens are never logged.
+# LOG_FORMAT: json (one JSON object a line, with the request id that follows a
+# submission into its worker task; production's default) or plain (development's).
+# Both formats redact every line (config/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT is plain or json")
+logs.configure_structlog(LOG_FORMAT)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": logs.formatter("plain"), "json": logs.formatter("json")},
     # Link tokens are rewritten out of request paths (patients/log_filters.py).
     "filters": {"redact_link_tokens": {"()": "patients.log_filters.RedactLinkTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
                              "filters": ["redact_link_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -542,8 +558,22 @@ LOGGING = {
         # A failing readiness check is logged once by config.health, not with a
         # traceback per check per probe.
         "health_check": {"level": "ERROR"},
+        # django-structlog writes request_started and request_finished for every
+        # request: the access log in JSON, with the request id.
+        "django_structlog": {"level": "INFO"},
+        # Celery's "Task ... succeeded in 0.1s: <return value>": django-structlog's
+        # task_succeeded says the same without the task's return value.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
+# django-structlog: a request id per request, carried into the tasks it enqueues.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# The client's address comes from REMOTE_ADDR or the proxy's header
+# (RATELIMIT_IP_META_KEY) in the audit trail; django-structlog's own guess trusts any
+# X-Forwarded-For a client sends, so it stays out of the logs.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# A request id sent by the client is not trusted either: ours are made here.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
 
 # --- Staff access (issue 7: two factors, sessions, lockout, CSP) -----------------------
 # Every staff page needs a password and a verified second factor (patients/access.py).
@@ -634,3 +664,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # database host that drops packets fails a request or a probe instead of hanging it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(env("DATABASE_CONNECT_TIMEOUT", "5")))
+
+# Who may read /metrics (config/metrics.py): the TCP peer's address in one of these
+# networks, or a request with "Authorization: Bearer $METRICS_TOKEN". Never the load
+# balancer's address: everyone behind it would be let in.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128")
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False)
+                                for n in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+# A Celery worker serves its own metrics (task counts and durations, filing and
+# delivery counters) on this port, guarded the same way; unset: no exporter.
+CELERY_METRICS_PORT = int(env("CELERY_METRICS_PORT", "0")) or None
+CELERY_METRICS_ADDRESS = env("CELERY_METRICS_ADDRESS", "127.0.0.1")

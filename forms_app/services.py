@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery import enqueue
-from forms_app import fhir
+from forms_app import fhir, metrics
 from forms_app.design import checks
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
@@ -177,10 +177,12 @@ def count_failed_check(*, link: Link, now, ip_address=None) -> str:
     """One wrong answer to the identity check (the caller holds the link's row lock)."""
     link.failed_checks += 1
     update_fields = ["failed_checks"]
+    metrics.IDENTITY_CHECK_FAILURES.inc()
     if link.failed_checks >= settings.LINK_MAX_FAILED_CHECKS:
         link.locked_until = now + datetime.timedelta(minutes=settings.LINK_LOCK_MINUTES)
         link.failed_checks = 0
         update_fields.append("locked_until")
+        metrics.LINK_LOCKOUTS.inc()
     link.save(update_fields=update_fields)
     locked = "locked_until" in update_fields
     record_audit(by="patient",

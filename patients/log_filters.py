@@ -21,13 +21,16 @@ def redact(value):
 
 class RedactLinkTokens(logging.Filter):
     def filter(self, record):
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(str(a)) if _has_path(a) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: redact(str(v)) if _has_path(v) else v
-                           for k, v in record.args.items()}
+        # The message is formatted first and redacted whole: redacting the template
+        # alone would eat a "/l/%s/" placeholder and leave its argument unformattable
+        # (the line lost to a logging error), and a path can also be split between
+        # the template and an argument.
+        if isinstance(record.msg, str) and (_has_path(record.msg) or _args_have_path(record)):
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                message = record.msg  # a malformed call: keep the template, drop the args
+            record.msg, record.args = redact(message), ()
         # The request object Django attaches is for handlers that print it (e.g. email
         # to admins); none here should, so drop it rather than risk its path.
         if hasattr(record, "request"):
@@ -37,3 +40,8 @@ class RedactLinkTokens(logging.Filter):
 
 def _has_path(value) -> bool:
     return "/l/" in str(value)
+
+
+def _args_have_path(record) -> bool:
+    args = record.args.values() if isinstance(record.args, dict) else (record.args or ())
+    return any(_has_path(a) for a in args)

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.crypto import salted_hmac
 
 from config.celery import enqueue
+from forms_app import metrics
 from forms_app import services as core
 from forms_app.delivery import messages
 from forms_app.delivery.backends import (
@@ -175,6 +176,7 @@ def send_message(*, attempt_id, final_try: bool = False) -> str:
         attempt.status = DeliveryAttempt.Status.NOT_SENT
         attempt.last_error = reason
         attempt.save(update_fields=["status", "last_error"])
+        metrics.DELIVERIES.labels(channel=attempt.channel, outcome="not_sent").inc()
         return SendOutcome.NOT_SENT
     backend = backend_for(attempt.channel)
     attempt.tries += 1
@@ -191,6 +193,7 @@ def send_message(*, attempt_id, final_try: bool = False) -> str:
         attempt.save(update_fields=["tries", "backend", "last_error"])
         return SendOutcome.RETRY
     attempt.status = DeliveryAttempt.Status.SENT
+    metrics.DELIVERIES.labels(channel=attempt.channel, outcome="sent").inc()
     attempt.provider_id = provider_id[:100]
     attempt.sent_at = now
     attempt.last_error = ""
@@ -237,6 +240,7 @@ def send_batch(*, pending, limit: int) -> tuple[int, list]:
             reason = "nothing to send"
         if reason:
             attempt.status, attempt.last_error = DeliveryAttempt.Status.NOT_SENT, reason
+            metrics.DELIVERIES.labels(channel=attempt.channel, outcome="not_sent").inc()
             continue
         key = (patient.organisation_id, attempt.purpose, attempt.channel)
         if key not in templates:
@@ -264,6 +268,7 @@ def send_batch(*, pending, limit: int) -> tuple[int, list]:
             continue
         attempt.status, attempt.sent_at, attempt.last_error = (
             DeliveryAttempt.Status.SENT, now, "")
+        metrics.DELIVERIES.labels(channel=attempt.channel, outcome="sent").inc()
         if getattr(backend, "delivers_immediately", False):
             attempt.status, attempt.delivered_at = DeliveryAttempt.Status.DELIVERED, now
             delivered.append(link.pk)
@@ -277,6 +282,7 @@ def send_batch(*, pending, limit: int) -> tuple[int, list]:
 def _mark_failed(attempt, now, save=True):
     attempt.status = DeliveryAttempt.Status.FAILED
     attempt.failed_at = now
+    metrics.DELIVERIES.labels(channel=attempt.channel, outcome="failed").inc()
     if save:
         attempt.save(update_fields=["status", "failed_at", "tries", "backend", "last_error"])
     record_audit(by="system", action=AuditEvent.Action.MESSAGE_FAILED,

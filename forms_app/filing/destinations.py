@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 
+from forms_app import metrics
 from patients.services import add_record_entries
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,16 @@ def _outcome_summary(response) -> str:
     except (ValueError, AttributeError):
         return ""
     return f": {', '.join(codes)}" if codes else ""
+
+
+def file_into(destination, filing: Filing) -> dict:
+    """File into one destination, counted for the metrics (forms_app/metrics.py)."""
+    metrics.FILING_ATTEMPTS.labels(destination=destination.name).inc()
+    try:
+        return destination.file(filing)
+    except Exception as exc:
+        metrics.count_filing_failure(destination.name, exc)
+        raise
 
 
 def configured_destinations(source_kind: str) -> list:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from forms_app import metrics
 from forms_app.whiteboard import selectors
 from forms_app.whiteboard.charts import completion_chart
 
@@ -125,6 +126,7 @@ def _board(team, start, end, clinic=""):
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     key = "whiteboard:board:" + _key(team.pk, start.isoformat(), end.isoformat(), clinic)
     board = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("board", board)
     if board is None:
         board = selectors.build_board(team=team, start=start, end=end, clinic=clinic)
         if seconds:
@@ -149,6 +151,7 @@ def _fragment_html(team, start, end, privacy, clinic="", board=None) -> str:
     key = "whiteboard:html:" + _key(team.pk, start.isoformat(), end.isoformat(),
                                     f"{privacy:d}", clinic)
     html = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("html", html)
     if html is None:
         board = board or _board(team, start, end, clinic)
         html = render_to_string("forms_app/whiteboard/_board.html", {
@@ -239,6 +242,7 @@ def _json_body(team, query) -> tuple[bytes, str]:
     key, etag_key = _json_keys(team, query)
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     cached = cache.get(key) if seconds else None
+    metrics.count_whiteboard_cache("json", cached)
     if cached is None:
         start, end = query.window()
         data = selectors.board_as_dict(_board(team, start, end,

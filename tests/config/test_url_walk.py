@@ -65,7 +65,7 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"patient:.*", PUBLIC),
     (r"accessibility|privacy", PUBLIC),
     # Operations probes (config/probes.py): check names and counts, never patient data.
-    (r"healthz|readyz", PUBLIC),
+    (r"healthz|readyz|metrics", PUBLIC),
     (r"route:", PUBLIC),  # the site root redirects to the admin
     # Staff sign-in and second factors.
     (r"account:(login|verify|enrol|enrol-qr|logout|home)", PUBLIC),
