@@ -29,6 +29,7 @@ from forms_app.filing.destinations import (
     FilingError,
     TransientFilingError,
     configured_destinations,
+    file_many_counted,
 )
 from forms_app.filing.services import enqueue_documents, escalate_many
 from forms_app.filing.validation import validated_response
@@ -123,7 +124,7 @@ def _file_everywhere(filings, result, raise_errors) -> list:
     for destination in destinations:
         if not filings:
             break
-        outcomes = destination.file_many(filings)
+        outcomes = file_many_counted(destination, filings)
         kept = []
         for filing in filings:
             outcome = outcomes[filing.submission.pk]

@@ -155,14 +155,20 @@ def _outcome_summary(response) -> str:
     return f": {', '.join(codes)}" if codes else ""
 
 
-def file_into(destination, filing: Filing) -> dict:
-    """File into one destination, counted for the metrics (forms_app/metrics.py)."""
-    metrics.FILING_ATTEMPTS.labels(destination=destination.name).inc()
+def file_many_counted(destination, filings: list[Filing]) -> dict:
+    """``destination.file_many``, counted for the metrics (forms_app/metrics.py): one
+    attempt per submission, a failure per submission whose outcome is an error."""
+    metrics.FILING_ATTEMPTS.labels(destination=destination.name).inc(len(filings))
     try:
-        return destination.file(filing)
+        outcomes = destination.file_many(filings)
     except Exception as exc:
-        metrics.count_filing_failure(destination.name, exc)
+        for _ in filings:
+            metrics.count_filing_failure(destination.name, exc)
         raise
+    for outcome in outcomes.values():
+        if isinstance(outcome, Exception):
+            metrics.count_filing_failure(destination.name, outcome)
+    return outcomes
 
 
 def configured_destinations(source_kind: str) -> list:
