@@ -100,7 +100,8 @@ def set_appointment(*, link: Link, by, starts_at: datetime.datetime | None = Non
     """Record (or change) the appointment a single link is for."""
     details = AppointmentDetails(starts_at=starts_at, location=location, clinic=clinic,
                                  clinician=clinician).cleaned()
-    link = Link.objects.select_for_update().select_related("appointment", "patient").get(
+    link = (Link.objects.select_for_update(of=("self",))  # the appointment may be null
+            .select_related("appointment", "patient").get(
         pk=link.pk)
     appointment = link.appointment
     created = appointment is None
