@@ -101,8 +101,7 @@ def set_appointment(*, link: Link, by, starts_at: datetime.datetime | None = Non
     details = AppointmentDetails(starts_at=starts_at, location=location, clinic=clinic,
                                  clinician=clinician).cleaned()
     link = (Link.objects.select_for_update(of=("self",))  # the appointment may be null
-            .select_related("appointment", "patient").get(
-        pk=link.pk)
+            .select_related("appointment", "patient").get(pk=link.pk))
     appointment = link.appointment
     created = appointment is None
     if created:
