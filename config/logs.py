@@ -17,10 +17,12 @@ only; this is the net under it.
 
 import logging
 import re
+import sys
 
 import structlog
 
 from patients.log_filters import redact
+from patients.outage import is_database_outage
 
 # Field names that hold patient data or secrets, wherever they appear.
 SENSITIVE_KEYS = frozenset({
@@ -50,6 +52,21 @@ def _clean(value):
 def redact_event(logger, method_name, event_dict):
     """structlog processor: the event with patient data and secrets taken out."""
     return _clean(event_dict)
+
+
+def drop_outage_failures(logger, method_name, event_dict):
+    """structlog processor: no "request_failed" traceback for a lost database
+    connection. django-structlog logs every exception a view raises, before the outage
+    handling (patients/outage.py) answers "try again in a moment" or runs the request
+    again; that handling logs the outage once, as a warning, and counts it."""
+    if event_dict.get("event") == "request_failed":
+        exc_info = event_dict.get("exc_info")
+        error = (sys.exc_info()[1] if exc_info is True
+                 else exc_info[1] if isinstance(exc_info, tuple)
+                 else exc_info if isinstance(exc_info, BaseException) else None)
+        if is_database_outage(error):
+            raise structlog.DropEvent
+    return event_dict
 
 
 # Run on lines from the standard library before the shared rendering chain.
@@ -88,6 +105,7 @@ def configure_structlog(fmt: str) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.filter_by_level,
+            drop_outage_failures,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.stdlib.add_logger_name,
             structlog.stdlib.add_log_level,

@@ -63,17 +63,25 @@ def readable_submission(user, submission: Submission) -> ReadableSubmission:
         scores.append(Score(label=(item.text if item is not None and item.text else key),
                             value=value, band=str(bands.get(key, ""))))
     entry = record_entry_for(user, submission) if submission.is_submitted else None
-    titles = [str(a.get("title") or "Document") for a in (entry.attachments or [])
-              if isinstance(a, dict) and a.get("contentType") == "application/pdf"] \
-        if entry is not None else []
     return ReadableSubmission(
         submission=submission,
         pages=compiled.summary(answers) if submission.is_submitted else [],
         scores=scores,
         flags=[flag for flag in evaluation.get("flags") or [] if isinstance(flag, dict)],
         entry=entry,
-        pdf_titles=titles,
+        pdf_titles=_pdf_titles(entry, submission),
     )
+
+
+def _pdf_titles(entry: RecordEntry | None, submission: Submission) -> list[str]:
+    """The titles of the entry's PDFs. An entry filed moments ago whose PDF task has not
+    run yet (attachments still None) offers its one PDF too: downloading renders it."""
+    if entry is None:
+        return []
+    if entry.attachments is None:
+        return [f"Form {submission.reference}.pdf"]
+    return [str(a.get("title") or "Document") for a in entry.attachments
+            if isinstance(a, dict) and a.get("contentType") == "application/pdf"]
 
 
 def record_pdf(entry: RecordEntry, index: int = 0) -> tuple[bytes, str] | None:

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from forms_app.filing.services import attach_documents
 from forms_app.records import selectors
 from patients.access import audit_access, staff_required
 from patients.models import AuditEvent
@@ -40,6 +41,11 @@ def submission(request, submission_id):
 def submission_pdf(request, submission_id, index=0):
     submission = _submission_or_404(request, submission_id)
     entry = selectors.record_entry_for(request.user, submission)
+    if entry is not None and entry.attachments is None:
+        # Filed, but its PDF task has not run yet (or was lost): render it now, once;
+        # attach_documents is idempotent, so the task arriving later writes nothing.
+        attach_documents(submission_ids=[submission.pk])
+        entry.refresh_from_db(fields=["attachments"])
     document = selectors.record_pdf(entry, index) if entry is not None else None
     if document is None:
         raise Http404("No filed document")

@@ -51,12 +51,19 @@ def test_scores_show_their_label_and_band(client, otp_login, phq9_clinic):
 def test_pdf_downloads_audited_and_scoped(client, otp_login, filed_urgent):
     user = filed_urgent.link.care_team.members.get()
     otp_login(client, user)
+    # Its PDF task has not run yet (it runs after the filing commits): the first
+    # download renders and attaches it, and a second download serves the same bytes.
+    entry = RecordEntry.objects.get(source_id=filed_urgent.pk)
+    assert entry.attachments is None
     response = client.get(_url(filed_urgent, "submission_pdf"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert response["Content-Type"] == "application/pdf"
     assert "attachment" in response["Content-Disposition"]
     assert filed_urgent.link.patient.family_name not in response["Content-Disposition"]
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RECORD_DOWNLOADED).count() == 1
+    entry.refresh_from_db()
+    assert len(entry.attachments) == 1
+    assert client.get(_url(filed_urgent, "submission_pdf")).content == response.content
     outsider = UserFactory()
     CareTeamFactory(organisation=filed_urgent.link.care_team.organisation, members=[outsider])
     otp_login(client, outsider)
