@@ -40,14 +40,6 @@ WHITEBOARD_CACHE = Counter(
     "and result (hit or miss): hit rate = hits / (hits + misses).", ["layer", "result"])
 
 
-def count_filing_failure(destination: str, error: Exception) -> None:
-    from forms_app.filing.destinations import PermanentFilingError, TransientFilingError
-
-    kind = ("transient" if isinstance(error, TransientFilingError)
-            else "permanent" if isinstance(error, PermanentFilingError) else "error")
-    FILING_FAILURES.labels(destination=destination, kind=kind).inc()
-
-
 def count_whiteboard_cache(layer: str, value) -> None:
     WHITEBOARD_CACHE.labels(layer=layer, result="miss" if value is None else "hit").inc()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forms_app.views import one_time_code, patient
+from forms_app.views import patient
 
 app_name = "patient"
 
@@ -8,7 +8,7 @@ urlpatterns = [
     # Link tokens are URL-safe base64 (secrets.token_urlsafe).
     path("l/<str:token>/", patient.start, name="start"),
     path("form/verify/", patient.verify, name="verify"),
-    path("form/verify/code/", one_time_code.verify_code, name="verify_code"),
+    path("form/verify/code/", patient.verify_code, name="verify_code"),
     path("form/answer/", patient.AnswerWizard.as_view(), name="answer"),
     path("form/check/", patient.check_answers, name="check"),
     path("form/confirmation/", patient.confirmation, name="confirmation"),

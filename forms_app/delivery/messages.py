@@ -80,21 +80,6 @@ def validate_template(*, purpose, channel, subject, body) -> None:
         raise ValidationError(errors)
 
 
-def template_for(*, organisation, purpose, channel) -> tuple[str, str]:
-    from forms_app.models import MessageTemplate
-
-    own = MessageTemplate.objects.filter(organisation=organisation, purpose=purpose,
-                                         channel=channel).first()
-    if own is not None:
-        return own.subject, own.body
-    return DEFAULTS[(purpose, channel)]
-
-
-def render(*, organisation, purpose, channel, values: dict) -> Message:
-    template = template_for(organisation=organisation, purpose=purpose, channel=channel)
-    return fill(template, purpose=purpose, values=values)
-
-
 def fill(template: tuple[str, str], *, purpose, values: dict) -> Message:
     """Fill a (subject, body) template; placeholders not allowed for the purpose vanish."""
     subject, body = template

@@ -24,12 +24,34 @@ from forms_app.delivery.backends import (
     PermanentDeliveryError,
     backend_for,
 )
-from forms_app.models import DeliveryAttempt, Link, LinkSecret, OneTimeCode, Submission
+from forms_app.models import (
+    DeliveryAttempt,
+    Link,
+    LinkSecret,
+    MessageTemplate,
+    OneTimeCode,
+    Submission,
+)
 from forms_app.models.delivery import Channel, Purpose
 from patients.models import AuditEvent
 from patients.services import record_audit
 
 logger = logging.getLogger(__name__)
+
+
+def template_for(*, organisation, purpose, channel) -> tuple[str, str]:
+    """The organisation's own (subject, body) for this message, else the default."""
+    own = MessageTemplate.objects.filter(organisation=organisation, purpose=purpose,
+                                         channel=channel).first()
+    if own is not None:
+        return own.subject, own.body
+    return messages.DEFAULTS[(purpose, channel)]
+
+
+def render_message(*, organisation, purpose, channel, values: dict) -> messages.Message:
+    template = template_for(organisation=organisation, purpose=purpose, channel=channel)
+    return messages.fill(template, purpose=purpose, values=values)
+
 
 MESSAGE_CHANNELS = {Channel.SMS, Channel.EMAIL}
 CLOSED_SUBMISSION_STATES = [Submission.State.SUBMITTED, Submission.State.FILED,
@@ -146,8 +168,8 @@ def _message_for(attempt: DeliveryAttempt) -> messages.Message | None:
         if secret is None:
             return None
         values["link"] = _link_url(link, secret.token)
-    return messages.render(organisation=link.patient.organisation, purpose=attempt.purpose,
-                           channel=attempt.channel, values=values)
+    return render_message(organisation=link.patient.organisation, purpose=attempt.purpose,
+                          channel=attempt.channel, values=values)
 
 
 @transaction.atomic
@@ -244,9 +266,8 @@ def send_batch(*, pending, limit: int) -> tuple[int, list]:
             continue
         key = (patient.organisation_id, attempt.purpose, attempt.channel)
         if key not in templates:
-            templates[key] = messages.template_for(organisation=patient.organisation,
-                                                   purpose=attempt.purpose,
-                                                   channel=attempt.channel)
+            templates[key] = template_for(organisation=patient.organisation,
+                                          purpose=attempt.purpose, channel=attempt.channel)
         message = messages.fill(templates[key], purpose=attempt.purpose,
                                 values={**_link_values(link),
                                         "link": _link_url(link, tokens[link.pk])})

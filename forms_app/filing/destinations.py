@@ -162,13 +162,18 @@ def file_many_counted(destination, filings: list[Filing]) -> dict:
     try:
         outcomes = destination.file_many(filings)
     except Exception as exc:
-        for _ in filings:
-            metrics.count_filing_failure(destination.name, exc)
+        _count_failures(destination.name, exc, len(filings))
         raise
     for outcome in outcomes.values():
         if isinstance(outcome, Exception):
-            metrics.count_filing_failure(destination.name, outcome)
+            _count_failures(destination.name, outcome, 1)
     return outcomes
+
+
+def _count_failures(destination: str, error: Exception, how_many: int) -> None:
+    kind = ("transient" if isinstance(error, TransientFilingError)
+            else "permanent" if isinstance(error, PermanentFilingError) else "error")
+    metrics.FILING_FAILURES.labels(destination=destination, kind=kind).inc(how_many)
 
 
 def configured_destinations(source_kind: str) -> list:

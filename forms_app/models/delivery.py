@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from forms_app.delivery.messages import validate_template
 from forms_app.models.core import FormVersion, Link
 from patients.crypto import EncryptedJSONField
 from patients.models import CareTeam, Organisation, Patient
@@ -52,8 +53,6 @@ class MessageTemplate(models.Model):
         return f"{self.get_purpose_display()} by {self.get_channel_display().lower()}"
 
     def clean(self):
-        from forms_app.delivery.messages import validate_template
-
         validate_template(purpose=self.purpose, channel=self.channel,
                           subject=self.subject, body=self.body)
 

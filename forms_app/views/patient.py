@@ -27,6 +27,7 @@ from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
 from forms_app import abuse, fhir, services
+from forms_app.delivery import services as delivery
 from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
@@ -173,6 +174,35 @@ _PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "link",
 
 
 _SUBMIT_FIELDS = (*_PAGE_FIELDS, "link__patient", "link__patient__organisation")
+
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_code(request):
+    link = _session_link(request, SESSION_LINK)
+    if link is None or request.session.get(one_time_code.SESSION_DOB_CHECKED) != str(link.pk):
+        return _link_invalid(request) if link is None else redirect("patient:verify")
+    if request.method == "POST" and request.POST.get("send_again"):
+        return one_time_code.start(request, link, client_ip(request))
+    form = one_time_code.CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        outcome = delivery.verify_one_time_code(link_id=link.pk, code=form.cleaned_data["code"],
+                                                ip_address=client_ip(request))
+        if outcome == services.IdentityCheck.VERIFIED:
+            request.session.pop(one_time_code.SESSION_DOB_CHECKED, None)
+            request.session.cycle_key()
+            request.session[SESSION_VERIFIED] = str(link.pk)
+            return redirect("patient:answer")
+        if outcome == services.IdentityCheck.LOCKED:
+            request.session.pop(one_time_code.SESSION_DOB_CHECKED, None)
+            return render(request, "forms_app/patient/locked.html", status=429)
+        form.add_error("code", _("The code is not right, or it has expired. Check it, or "
+                                 "ask for a new code."))
+    channel = (link.one_time_codes.values_list("channel", flat=True).first() or "sms")
+    return render(request, "forms_app/patient/verify_code.html",
+                  {"form": form, "channel": channel},
+                  status=400 if form.errors else 200)
 
 
 def _verified_submission(request, *, for_submit=False) -> Submission | None:

@@ -43,8 +43,10 @@ def test_no_answer_can_reach_a_message_whatever_is_passed(demo):
     MessageTemplate.objects.create(organisation=organisation, purpose="reminder",
                                    channel="email", subject="((answers))",
                                    body="((link)) ((answers)) ((code))")
-    rendered = messages.render(organisation=organisation, purpose="reminder", channel="email",
-                               values={"link": "L", "answers": "I feel low", "code": "1"})
+    rendered = services.render_message(organisation=organisation, purpose="reminder",
+                                       channel="email",
+                                       values={"link": "L", "answers": "I feel low",
+                                               "code": "1"})
     assert rendered.subject == "" and rendered.body == "L  "
 
 
