@@ -7,7 +7,12 @@ import json
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -83,6 +88,22 @@ class ApiViewSet(viewsets.GenericViewSet):
     @property
     def client(self):
         return self.request.auth
+
+
+class FilteredListMixin(mixins.ListModelMixin):
+    """``list`` narrowed by the query parameters of `filter_serializer`, each applied as
+    the queryset lookup `filter_lookups` names for it (unknown parameters refused)."""
+
+    filter_serializer = None
+    filter_lookups: dict[str, str] = {}
+
+    def list(self, request):
+        filters = _filters(self.filter_serializer, request)
+        queryset = self.get_queryset().filter(**{
+            lookup: filters[name] for name, lookup in self.filter_lookups.items()
+            if name in filters})
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 # --- Patients ---------------------------------------------------------------------
@@ -177,25 +198,17 @@ def idempotency_key(request) -> str | None:
     return key
 
 
+@extend_schema_view(list=extend_schema(parameters=[api.LinkFilterSerializer]))
 @extend_schema(tags=["links"])
-class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class LinkViewSet(FilteredListMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    filter_serializer = api.LinkFilterSerializer
+    filter_lookups = {"patient": "patient_id", "status": "status"}
     serializer_class = api.LinkSerializer
     pagination_class = _pagination("-issued_at")
 
     def get_queryset(self):
         return (Link.objects.visible_to(self.request.user).with_status()
                 .select_related("version", "submission", "appointment"))
-
-    @extend_schema(parameters=[api.LinkFilterSerializer])
-    def list(self, request):
-        filters = _filters(api.LinkFilterSerializer, request)
-        queryset = self.get_queryset()
-        if "patient" in filters:
-            queryset = queryset.filter(patient_id=filters["patient"])
-        if "status" in filters:
-            queryset = queryset.filter(status=filters["status"])
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         operation_id="links_issue",
@@ -262,8 +275,11 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
 # --- Appointments -----------------------------------------------------------------
 
+@extend_schema_view(list=extend_schema(parameters=[api.AppointmentFilterSerializer]))
 @extend_schema(tags=["appointments"])
-class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class AppointmentViewSet(FilteredListMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    filter_serializer = api.AppointmentFilterSerializer
+    filter_lookups = {"patient": "patient_id", "appointment_id": "external_id"}
     """Your team's appointments: whiteboards show forms against them."""
 
     serializer_class = api.AppointmentSerializer
@@ -272,17 +288,6 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVi
 
     def get_queryset(self):
         return Appointment.objects.visible_to(self.request.user)
-
-    @extend_schema(parameters=[api.AppointmentFilterSerializer])
-    def list(self, request):
-        filters = _filters(api.AppointmentFilterSerializer, request)
-        queryset = self.get_queryset()
-        if "patient" in filters:
-            queryset = queryset.filter(patient_id=filters["patient"])
-        if "appointment_id" in filters:
-            queryset = queryset.filter(external_id=filters["appointment_id"])
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         operation_id="appointments_upsert",
@@ -317,8 +322,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVi
 
 # --- Submissions ------------------------------------------------------------------
 
+@extend_schema_view(list=extend_schema(parameters=[api.SubmissionFilterSerializer]))
 @extend_schema(tags=["submissions"])
-class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class SubmissionViewSet(FilteredListMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    filter_serializer = api.SubmissionFilterSerializer
+    filter_lookups = {"patient": "link__patient_id", "link": "link_id",
+                      "state": "state"}
     serializer_class = api.SubmissionSerializer
     pagination_class = _pagination("-started_at")
 
@@ -330,19 +339,6 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         if self.action == "retrieve":
             return api.SubmissionDetailSerializer
         return api.SubmissionSerializer
-
-    @extend_schema(parameters=[api.SubmissionFilterSerializer])
-    def list(self, request):
-        filters = _filters(api.SubmissionFilterSerializer, request)
-        queryset = self.get_queryset()
-        if "patient" in filters:
-            queryset = queryset.filter(link__patient_id=filters["patient"])
-        if "link" in filters:
-            queryset = queryset.filter(link_id=filters["link"])
-        if "state" in filters:
-            queryset = queryset.filter(state=filters["state"])
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(summary="A submission's state, and its scores and flags once submitted")
     def retrieve(self, request, pk=None):
