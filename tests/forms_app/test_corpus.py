@@ -19,10 +19,9 @@ from forms_app.design import services as design_services
 from forms_app.design.export import draft_to_questionnaire
 from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
-from forms_app.views.patient import SHOWN_FIELD
 from patients.models import RecordEntry
 from tests.corpus import CASES, load
-from tests.forms_app.journey import open_and_verify, page_data
+from tests.forms_app.journey import open_and_verify, post_page
 
 pytestmark = pytest.mark.django_db
 PASSING = [case for case in CASES if case.blocked is None]
@@ -59,7 +58,7 @@ def test_form_goes_through_the_platform_as_written(case, client,
 
     open_and_verify(client, issued.token)
     for step, data in case.pages:
-        response = _post_page(client, step, data)
+        response = post_page(client, step, data)
         # The next page (200), or "check your answers" after the last (302); no errors.
         assert response.status_code in (200, 302), step
         assert b"nhsuk-error-summary" not in response.content, (step, _errors(response))
@@ -105,20 +104,6 @@ def test_form_that_cannot_be_honoured_is_never_published_in_silence(case):
     # Accepted explicitly (and audited), it publishes.
     assert design_services.accept_import_notes(form=imported.form, by=user) > 0
     services.publish_form(form=imported.form, by=user)
-
-
-def _post_page(client, step, data):
-    """Post a page as a browser without JavaScript would: when the answers reveal
-    questions the page had not shown, it comes back with them (and says which it
-    showed); the patient answers them and sends it again."""
-    response = client.post(reverse("patient:answer"), page_data(step, data))
-    shown = re.findall(rf'name="{SHOWN_FIELD}" value="([^"]+)"', response.content.decode())
-    current = re.search(r'name="answer_wizard-current_step" value="([^"]+)"',
-                        response.content.decode())
-    if response.status_code == 200 and shown and current and current[1] == step:
-        response = client.post(reverse("patient:answer"),
-                               {**page_data(step, data), SHOWN_FIELD: shown})
-    return response
 
 
 def _errors(response) -> list[str]:
