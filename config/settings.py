@@ -599,7 +599,7 @@ AUTHENTICATION_BACKENDS = [
 
 # django-axes: lock a username from an IP after repeated failures, counted in the
 # database (not the cache): a cache outage must neither lock staff out nor open the door
-# to unlimited guessing (docs/adr/staff-sign-in-without-the-cache.md).
+# to unlimited guessing (docs/adr/0014-staff-sign-in-without-the-cache.md).
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # Logins are audited in the platform's own trail (patients/signals.py); axes' access log
 # would be a second, never-pruned copy.

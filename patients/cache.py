@@ -10,7 +10,7 @@ built per process, and the outage is logged and counted (patients.fallbacks).
 A circuit breaker keeps a dead Redis from costing every request a connection attempt:
 after a failure, calls go straight to memory for RETRY_SECONDS, then Redis is tried
 again. Connect and read timeouts (settings CACHES OPTIONS) bound a Redis that hangs.
-Staff sign-in does not use the cache at all (docs/adr/staff-sign-in-without-the-cache.md).
+Staff sign-in does not use the cache at all (docs/adr/0014-staff-sign-in-without-the-cache.md).
 """
 
 import threading
