@@ -240,7 +240,9 @@ def _item(item, draft: Draft) -> dict:
         # A display item cannot hold a help child item.
         extensions.append(_translated(_extension(ext.HELP_TEXT, "String", item.help_text),
                                       "valueString", item.translations, "help_text"))
-    if item.hidden:
+    # The designer's own scores and formulas are hidden from patients (its item page
+    # says so); an imported calculatedExpression is shown or hidden as its author said.
+    if item.hidden or (calculated and item.calculation != Item.Calculation.EXPRESSION):
         extensions.append(_extension(ext.HIDDEN, "Boolean", True))
     if calculated:
         extensions += _calculation(item, draft)

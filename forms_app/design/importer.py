@@ -532,6 +532,8 @@ class _Planner:
             if url == ext.COMPUTED or (url == ext.CALCULATED_EXPRESSION
                                        and fields.get("calculation") != "expression"):
                 continue  # read by _calculation_of
+            if url == ext.HIDDEN:
+                continue  # read by _item
             if url in ext.EXPRESSION_EXTENSIONS:
                 fields.setdefault("fhir_extensions", []).append(_jsonable(extension))
                 continue

@@ -4,6 +4,7 @@ A CompiledForm is immutable after construction and safe to share between threads
 and requests; callers cache one per form version.
 """
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,9 +44,7 @@ class CompiledForm:
         self.items: dict[str, Item] = walk.items
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
-        self.pages: list[Page] = [
-            page for page in map(self._build_page, walk.top_level) if page is not None
-        ]
+        self.pages: list[Page] = self._build_pages(walk.top_level)
         self.page_keys: list[str] = [page.key for page in self.pages]
         self._pages = {page.key: page for page in self.pages}
         self._form_classes: dict[tuple, type[EngineForm]] = {}
@@ -72,14 +71,38 @@ class CompiledForm:
             self._translated[language] = compiled
         return compiled
 
+    def _build_pages(self, top_level: list[str]) -> list[Page]:
+        """A page per top-level item with something to answer. A calculated item of its
+        own at the top level (a total, a BMI) that the author shows is read back with
+        the page before it (the first page when it comes first)."""
+        pages: list[Page] = []
+        orphans: list[Item] = []
+        for key in top_level:
+            page = self._build_page(key)
+            item = self.items[key]
+            if page is not None:
+                if orphans and not pages:
+                    page = dataclasses.replace(page, results=(*orphans, *page.results))
+                    orphans = []
+                pages.append(page)
+            elif item.calculation is not None and not item.hidden:
+                if pages:
+                    pages[-1] = dataclasses.replace(
+                        pages[-1], results=(*pages[-1].results, item))
+                else:
+                    orphans.append(item)
+        return pages
+
     def _build_page(self, key: str) -> Page | None:
         top = self.items[key]
         members = [top] if top.type != "group" else []
         members += [item for item in self.items.values() if key in item.ancestors]
         shown = tuple(item for item in members if not item.hidden and not item.read_only)
         if not any(item.is_question or item.type == "display" for item in shown):
-            return None  # nothing for a patient here, e.g. a calculated total
-        return Page(key, top.text, shown, top.enable_when)
+            return None  # nothing for a patient to answer here, e.g. a calculated total
+        results = tuple(item for item in members
+                        if item.calculation is not None and not item.hidden)
+        return Page(key, top.text, shown, top.enable_when, results)
 
     def _conditions_of(self, item: Item) -> list[EnableWhen]:
         chain = [self.items[a].enable_when for a in item.ancestors] + [item.enable_when]
@@ -297,7 +320,8 @@ class CompiledForm:
 
     def summary(self, answers: Mapping[str, Any]) -> list[SummaryPage]:
         enabled, kept = self._walk(answers)
-        return summary_pages(self.pages, self.enabled_page_keys(kept), enabled, kept)
+        return summary_pages(self.pages, self.enabled_page_keys(kept), enabled,
+                             self._calculate(enabled, kept))
 
     def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
         enabled, kept = self._walk(answers)

@@ -120,7 +120,7 @@ class Item:
     required: bool = False
     repeats: bool = False
     read_only: bool = False
-    hidden: bool = False  # never shown to the patient (questionnaire-hidden or calculated)
+    hidden: bool = False  # never shown to the patient (questionnaire-hidden)
     help_text: str = ""
     enable_when: EnableWhen | None = None
     parent: str | None = None
@@ -187,6 +187,9 @@ class Page:
     title: str
     items: tuple[Item, ...]  # everything rendered on the page, in order, groups and displays too
     enable_when: EnableWhen | None = None
+    # Calculated items the author shows (not questionnaire-hidden): read-only results
+    # worked out from the answers, read back on "check your answers" (e.g. a BMI).
+    results: tuple[Item, ...] = ()
 
     @property
     def questions(self) -> list[Item]:

@@ -227,7 +227,7 @@ def _build_item(raw, link_id, item_type, value_sets, problems, **placement) -> I
         required=raw.get("required") is True and item_type in ANSWERABLE_TYPES,
         repeats=raw.get("repeats") is True,
         read_only=raw.get("readOnly") is True or calculated,
-        hidden=ext.extension_value(raw, ext.HIDDEN) is True or calculated,
+        hidden=ext.extension_value(raw, ext.HIDDEN) is True,
         options=tuple(options),
         control=ext.item_control(raw),
         input_format=input_format,

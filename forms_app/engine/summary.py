@@ -13,6 +13,8 @@ class SummaryRow:
     link_id: str
     question: str
     answer: str
+    # A result worked out from the answers (a calculated item): read, never changed.
+    calculated: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class SummaryPage:
 def summary_pages(
     pages: list[Page], enabled_pages: list[str], enabled: set[str], answers: Mapping[str, Any]
 ) -> list[SummaryPage]:
+    """Each enabled page's answered questions, then the results worked out from them;
+    ``answers`` holds the calculated values too."""
     by_key = {page.key: page for page in pages}
     result = []
     for key in enabled_pages:
@@ -33,6 +37,12 @@ def summary_pages(
             SummaryRow(item.link_id, item.text, display(item, answers.get(item.link_id)))
             for item in page.questions
             if item.link_id in enabled
+        ]
+        rows += [
+            SummaryRow(item.link_id, item.text, display(item, answers[item.link_id]),
+                       calculated=True)
+            for item in page.results
+            if item.link_id in enabled and answers.get(item.link_id) is not None
         ]
         if rows:
             result.append(SummaryPage(page.key, page.title, rows))

@@ -121,3 +121,28 @@ def test_initial_expressions_prefill_from_the_patients_record(client):
     page = client.get(reverse("patient:answer")).content.decode()
     assert f'value="{patient.family_name}"' in page
     assert f'value="{patient.date_of_birth.year}"' in page
+
+
+def test_a_result_the_author_shows_is_read_back_before_sending(client):
+    """SDC: a calculated item is shown unless questionnaire-hidden. The BMI is read
+    back on "check your answers", marked as worked out, with nothing to change; the
+    hidden PHQ-2 total of another form is not."""
+    user, patient, team, _ = ensure_demo()
+    pages = {}
+    for name in ("bmi-variables", "phq2-hidden-total"):
+        case = next(case for case in CASES if case.name == name)
+        imported = design_services.import_questionnaire(
+            data=load(name), organisation=team.organisation, by=user)
+        version = services.publish_form(form=imported.form, by=user)
+        issued = services.issue_link(version=version, patient=patient, care_team=team,
+                                     by=user)
+        client.cookies.clear()
+        open_and_verify(client, issued.token)
+        for step, data in case.pages:
+            post_page(client, step, data)
+        pages[name] = client.get(reverse("patient:check")).content.decode()
+    bmi = pages["bmi-variables"]
+    row = bmi[bmi.index("Body mass index (BMI)"):]
+    row = row[:row.index("</div>")]
+    assert "22.4" in row and "Worked out from your answers" in row and "Change" not in row
+    assert "Worked out from your answers" not in pages["phq2-hidden-total"]
