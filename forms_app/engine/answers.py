@@ -102,6 +102,12 @@ def display(item: Item, value: Any) -> str:
     """The answer as words for the "check your answers" page."""
     if is_empty(value):
         return _("Not answered")
+    if item.is_repeating_question and isinstance(value, list):
+        return "\n".join(_display_one(item, v) for v in value)
+    return _display_one(item, value)
+
+
+def _display_one(item: Item, value: Any) -> str:
     kind = item.type
     if kind == "boolean":
         return _("Yes") if value else _("No")
@@ -133,6 +139,12 @@ def fhir_answers(item: Item, value: Any, *, scored: bool = False) -> list[dict]:
     """The QuestionnaireResponse ``answer`` list for a stored answer."""
     if is_empty(value):
         return []
+    if item.is_repeating_question and isinstance(value, list):
+        return [answer for v in value for answer in _fhir_one(item, v)]
+    return _fhir_one(item, value, scored)
+
+
+def _fhir_one(item: Item, value: Any, scored: bool = False) -> list[dict]:
     kind = item.type
     if kind in ("choice", "open-choice"):
         values = value if isinstance(value, list) else [value]

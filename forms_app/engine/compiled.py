@@ -5,6 +5,7 @@ and requests; callers cache one per form version.
 """
 
 import dataclasses
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from .evaluation import ResponseContext, as_answer, as_score
 from .forms import EngineForm, build_form_class
 from .items import EnableWhen, Item, Page
 from .parsing import walk_definition
+from .repeats import MAX_INSTANCES
 from .rules import apply_rules, variables_of
 from .scoring import Evaluation, compute_bands, raised_flags
 from .summary import SummaryPage, response_items, summary_pages
@@ -42,6 +44,10 @@ class CompiledForm:
         self.description: str = str(definition.get("description") or "")
         self._calculated = [item for item in walk.items.values() if item.calculation]
         self.items: dict[str, Item] = walk.items
+        # Per repeating group (None: the form itself), the items its instances answer.
+        self.scope_members: dict[str | None, list[Item]] = {}
+        for item in walk.items.values():
+            self.scope_members.setdefault(item.scope, []).append(item)
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
         self.pages: list[Page] = self._build_pages(walk.top_level)
@@ -95,7 +101,8 @@ class CompiledForm:
 
     def _build_page(self, key: str) -> Page | None:
         top = self.items[key]
-        members = [top] if top.type != "group" else []
+        # A repeating group that is a page is on it too: the list of its instances.
+        members = [top] if top.type != "group" or top.is_repeating_group else []
         members += [item for item in self.items.values() if key in item.ancestors]
         shown = tuple(item for item in members if not item.hidden and not item.read_only)
         if not any(item.is_question or item.type == "display" for item in shown):
@@ -133,7 +140,8 @@ class CompiledForm:
         """
         enabled: set[str] = set()
         kept: dict[str, Any] = {}
-        for link_id, item in self.items.items():
+        for item in self.scope_members.get(None, ()):
+            link_id = item.link_id
             if item.parent is not None and item.parent not in enabled:
                 continue
             if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
@@ -143,10 +151,56 @@ class CompiledForm:
                 if context.evaluate(item, item.enable_expression) != [True]:
                     continue
             enabled.add(link_id)
-            value = answers.get(link_id)
-            if item.is_question and value is not None and fits(item, value):
+            if item.is_repeating_group:
+                # Enabled as a structure; each instance decides its own (walk_instance).
+                enabled.update(i.link_id for i in self.items.values() if link_id in i.ancestors)
+            value = self._kept(item, answers.get(link_id), kept, assume)
+            if value is not None:
                 kept[link_id] = value
         return enabled, kept
+
+    def walk_instance(
+        self, group_id: str, instance: Mapping[str, Any], outer: Mapping[str, Any],
+        assume: frozenset[str] = frozenset(),
+    ) -> tuple[set[str], dict[str, Any]]:
+        """(enabled linkIds, answers kept) of one instance of a repeating group.
+
+        A condition names a question of this instance first (SDC: the answers of the
+        same repetition), else of the enclosing instances and the form (``outer``).
+        """
+        enabled = {group_id}
+        kept: dict[str, Any] = {}
+        lookup = ChainMap(kept, outer)
+        for item in self.scope_members.get(group_id, ()):
+            if item.parent not in enabled:
+                continue
+            if item.enable_when is not None and not self._holds(item.enable_when, lookup,
+                                                                assume):
+                continue
+            enabled.add(item.link_id)
+            value = self._kept(item, instance.get(item.link_id), lookup, assume)
+            if value is not None:
+                kept[item.link_id] = value
+        return enabled, kept
+
+    def _kept(self, item: Item, value: Any, lookup: Mapping[str, Any], assume) -> Any:
+        """``value`` as kept for ``item``, or None (unanswered, or not well formed)."""
+        if value is None:
+            return None
+        if item.is_repeat_root:
+            if not isinstance(value, list):
+                return None
+            limit = min(item.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
+            if item.is_repeating_group:
+                values = [self.walk_instance(item.link_id, instance, lookup, assume)[1]
+                          for instance in value[:limit] if isinstance(instance, dict)]
+            else:
+                values = [v for v in value[:limit] if v is not None and fits(item, v)]
+            # An instance left blank is no instance at all.
+            return [v for v in values if v] or None
+        if item.is_question and fits(item, value):
+            return value
+        return None
 
     def _holds(self, enable_when: EnableWhen, kept, assume) -> bool:
         results = (
@@ -222,6 +276,7 @@ class CompiledForm:
             answers is None,
             tuple(i.link_id for i in static),
             tuple(i.link_id for i in shown_dynamic),
+            tuple(i.link_id for i in page.repeat_roots if i.link_id in enabled),
         )
         base = self._form_classes.get(key)
         if base is None:
@@ -229,12 +284,16 @@ class CompiledForm:
             def visibility(merged, _assume=assume):
                 return self._walk(merged, _assume)[0]
 
-            base = build_form_class(page_key, static, shown_dynamic, visibility)
+            roots = [item for item in page.repeat_roots if item.link_id in enabled]
+            repeats = (roots, lambda link_id: self.scope_members.get(link_id, ()),
+                       self.walk_instance) if roots else ()
+            base = build_form_class(page_key, static, shown_dynamic, visibility, repeats)
             if any(item.constraints for item in page.questions):
                 base.engine_constraints = staticmethod(
                     lambda merged, _key=page_key: self.constraint_errors(_key, merged))
             self._form_classes[key] = base
-        if not (shown_dynamic or base.engine_constraints) or not context:
+        if not (shown_dynamic or base.engine_constraints or base.engine_repeats) \
+                or not context:
             return base
         return type(
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
@@ -321,7 +380,8 @@ class CompiledForm:
     def summary(self, answers: Mapping[str, Any]) -> list[SummaryPage]:
         enabled, kept = self._walk(answers)
         return summary_pages(self.pages, self.enabled_page_keys(kept), enabled,
-                             self._calculate(enabled, kept))
+                             self._calculate(enabled, kept),
+                             lambda link_id: self.scope_members.get(link_id, ()))
 
     def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
         enabled, kept = self._walk(answers)

@@ -23,6 +23,7 @@ from .fields import (
     YesNoField,
 )
 from .items import Item
+from .repeats import SEP, RepeatCleaner, build_repeat
 from .values import is_empty
 from .widgets import OTHER
 
@@ -43,9 +44,24 @@ class EngineForm(forms.Form):
     # ``engine_constraints(answers)`` -> {linkId: message}: the page's failed SDC
     # targetConstraints, or None when the page has none.
     engine_constraints = None
+    # Repeating groups and questions on the page (see ``repeats``): their items, per
+    # group the items its instances hold, and CompiledForm.walk_instance.
+    engine_repeats: tuple[Item, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cls = type(self)
+        self.engine_layout = [
+            build_repeat(self, item, "", self.initial.get(item.link_id), build_field,
+                         cls.engine_members)
+            for item in self.engine_repeats
+        ]
+        self.engine_enabled_names: set[str] | None = None
 
     def clean(self):
         cleaned = super().clean()
+        if self.engine_layout:
+            cleaned = self._clean_repeats(cleaned)
         if self.engine_dynamic:
             cleaned = self._clean_dynamic(cleaned)
         if type(self).engine_constraints is not None:
@@ -56,6 +72,17 @@ class EngineForm(forms.Form):
                 if name in self.fields and name not in self._errors:
                     self.add_error(name, message)
         return cleaned
+
+    def _clean_repeats(self, cleaned):
+        outer = {**self.engine_context,
+                 **{k: v for k, v in cleaned.items() if SEP not in k}}
+        cleaner = RepeatCleaner(self, type(self).engine_walk_instance)
+        for node in self.engine_layout:
+            cleaned[node.item.link_id] = cleaner.collect(node, outer)
+            outer[node.item.link_id] = cleaned[node.item.link_id]
+        self.engine_enabled_names = cleaner.enabled_names
+        # The answers are the lists now; the per-instance fields were their parts.
+        return {k: v for k, v in cleaned.items() if SEP not in k}
 
     def _clean_dynamic(self, cleaned):
         answers = {**self.engine_context, **cleaned}
@@ -97,10 +124,14 @@ def _number_widget(item: Item) -> forms.Widget:
     return forms.TextInput(attrs=attrs)
 
 
-def build_field(item: Item, *, required: bool) -> forms.Field:
+def build_field(item: Item, *, required: bool, initial=None) -> forms.Field:
+    """``initial``: a stored answer to pre-fill instead of the item's own initial
+    value (one instance of a repeating question, or of a repeating group's question)."""
     common = {"label": item.text, "help_text": item.help_text, "required": required}
-    if item.initial is not None:
-        common["initial"] = to_initial(item, item.initial)
+    if initial is None and not item.is_repeating_question:
+        initial = item.initial
+    if initial is not None:
+        common["initial"] = to_initial(item, initial)
     choices = [(option.code, option.display) for option in item.options]
     kind = item.type
     if kind in ("string", "text", "url"):
@@ -139,6 +170,7 @@ def build_form_class(
     static: list[Item],
     dynamic: list[Item],
     visibility,
+    repeats=(),
 ) -> type[EngineForm]:
     """A form with ``static`` questions (required as defined) and ``dynamic`` ones.
 
@@ -157,5 +189,9 @@ def build_form_class(
         "engine_visibility": staticmethod(visibility),
         "__module__": __name__,
     }
+    if repeats:
+        roots, members_of, walk_instance = repeats
+        attrs.update(engine_repeats=tuple(roots), engine_members=staticmethod(members_of),
+                     engine_walk_instance=staticmethod(walk_instance))
     safe_name = "".join(ch if ch.isalnum() else "_" for ch in page_key)[:60]
     return type(f"PageForm_{safe_name}", (EngineForm,), attrs)

@@ -152,6 +152,11 @@ class Item:
     bands: tuple[Band, ...] = ()
     code: tuple[dict, ...] = field(default=())  # item.code Codings, echoed nowhere yet
     initial: Any = None  # a pre-filled answer, in the stored answer shape (see answers)
+    # Repeats: the nearest enclosing repeating group (whose instances hold this item's
+    # answers), and a repeating item's occurrence limits (SDC minOccurs / maxOccurs).
+    scope: str | None = None
+    min_occurs: int = 0
+    max_occurs: int | None = None
 
     @property
     def is_answerable(self) -> bool:
@@ -161,6 +166,20 @@ class Item:
     def is_question(self) -> bool:
         """A question the patient answers on a page."""
         return self.is_answerable and not self.hidden and not self.read_only
+
+    @property
+    def is_repeating_group(self) -> bool:
+        return self.repeats and self.type == "group"
+
+    @property
+    def is_repeating_question(self) -> bool:
+        """Several answers, each its own box (choices repeat as checkboxes instead)."""
+        return self.repeats and self.is_question and self.type not in ("choice", "open-choice")
+
+    @property
+    def is_repeat_root(self) -> bool:
+        """Answered as a list of instances: "Add another" on the page."""
+        return self.is_repeating_group or self.is_repeating_question
 
     @property
     def is_multiple(self) -> bool:
@@ -193,4 +212,11 @@ class Page:
 
     @property
     def questions(self) -> list[Item]:
-        return [item for item in self.items if item.is_question]
+        """The page's questions answered once (fields named by linkId); repeats apart."""
+        return [item for item in self.items
+                if item.is_question and item.scope is None and not item.is_repeat_root]
+
+    @property
+    def repeat_roots(self) -> list[Item]:
+        """The outermost repeating groups and questions on the page (see ``repeats``)."""
+        return [item for item in self.items if item.scope is None and item.is_repeat_root]

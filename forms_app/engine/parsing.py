@@ -45,14 +45,16 @@ def walk_definition(definition: Any) -> Walk:
     value_sets = contained_value_sets(definition)
     for raw in raw_items:
         link_id = _walk_item(
-            walk, raw, value_sets, parent=None, ancestors=(), page_key=None, depth=0
+            walk, raw, value_sets, parent=None, ancestors=(), page_key=None, depth=0,
+            scope=None,
         )
         if link_id is not None:
             walk.top_level.append(link_id)
     return walk
 
 
-def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth) -> str | None:
+def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth,
+               scope) -> str | None:
     problems = walk.problems
     if not isinstance(raw, dict):
         problems.append(f"An item inside {parent or 'the form'} is not an object")
@@ -61,7 +63,8 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth) -> 
     if not isinstance(link_id, str) or not link_id.strip():
         problems.append(f"An item inside {parent or 'the form'} has no linkId")
         return None
-    if len(link_id) > MAX_LINK_ID_LENGTH or "\x00" in link_id:
+    # "~" separates the parts of a repeated instance's field names (engine.repeats).
+    if len(link_id) > MAX_LINK_ID_LENGTH or "\x00" in link_id or "~" in link_id:
         problems.append(f'Item "{link_id[:40]}": linkId is too long or has invalid characters')
         return None
     if link_id in walk.items or link_id in walk.raw:
@@ -86,6 +89,12 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth) -> 
     order = len(walk.items)
     walk.items[link_id] = None  # type: ignore[assignment]
     child_ids = []
+    repeats = raw.get("repeats") is True
+    if repeats and item_type != "group" and children:
+        problems.append(f'Item "{link_id}": items under a repeating question are not '
+                        "supported")
+    # A repeating group's instances hold the answers of everything inside it.
+    child_scope = link_id if repeats and item_type == "group" else scope
     for child in children:
         child_id = _walk_item(
             walk,
@@ -95,6 +104,7 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth) -> 
             ancestors=(*ancestors, link_id),
             page_key=page_key,
             depth=depth + (0 if parent is None and item_type == "group" else 1),
+            scope=child_scope,
         )
         if child_id is not None:
             child_ids.append(child_id)
@@ -110,6 +120,7 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth) -> 
         order=order,
         depth=depth,
         children=tuple(child_ids),
+        scope=scope,
         help_text="\n\n".join(t for t in help_texts if isinstance(t, str) and t.strip()),
     )
     return link_id
@@ -162,8 +173,7 @@ def _build_item(raw, link_id, item_type, value_sets, problems, **placement) -> I
         if "__other__" in codes:
             problem('"__other__" is reserved and cannot be an option code')
 
-    if item_type == "group" and raw.get("repeats") is True:
-        problem("repeating groups are not supported yet")
+    min_occurs, max_occurs = _occurs(raw, problem)
 
     calculated = bool(
         ext.extension(raw, ext.CALCULATED_EXPRESSION) or ext.extension(raw, ext.COMPUTED)
@@ -246,12 +256,34 @@ def _build_item(raw, link_id, item_type, value_sets, problems, **placement) -> I
         bands=_bands(raw, item_type, problem),
         code=tuple(c for c in ext.as_list(raw.get("code")) if isinstance(c, dict)),
         initial=_initial(raw, item_type, options, unit),
+        min_occurs=min_occurs,
+        max_occurs=max_occurs,
         **placement,
     )
 
 
+def _occurs(raw: dict, problem) -> tuple[int, int | None]:
+    """(minOccurs, maxOccurs) of a repeating item; (0, None) when not given."""
+    low = ext.extension_value(raw, ext.MIN_OCCURS)
+    high = ext.extension_value(raw, ext.MAX_OCCURS)
+    if low is None and high is None:
+        return 0, None
+    if raw.get("repeats") is not True:
+        problem("minOccurs and maxOccurs need an item that repeats")
+        return 0, None
+    if (low is not None and (not _is_int(low) or low < 0)) or (
+            high is not None and (not _is_int(high) or high < 1)):
+        problem("minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)")
+        return 0, None
+    if low is not None and high is not None and low > high:
+        problem("minOccurs is more than maxOccurs")
+        return 0, None
+    return low or 0, high
+
+
 def _initial(raw: dict, item_type: str, options: list[Option], unit) -> Any:
-    """The first initial[x] (or initialSelected options) as a stored answer, or None.
+    """initial[x] (or initialSelected options) as a stored answer, or None: every one
+    for a repeating question (a list), else the first.
 
     A pre-filled value only saves the patient typing, so one that does not fit the
     question is ignored rather than refused: the patient answers it as usual.
@@ -267,10 +299,15 @@ def _initial(raw: dict, item_type: str, options: list[Option], unit) -> Any:
         if not codes:
             return None
         return codes if raw.get("repeats") is True else codes[0]
-    initials = ext.as_list(raw.get("initial"))
-    if not initials or not isinstance(initials[0], dict):
-        return None
-    kind, value = ext.value_of(initials[0])
+    initials = [i for i in ext.as_list(raw.get("initial")) if isinstance(i, dict)]
+    if raw.get("repeats") is True and item_type in ANSWERABLE_TYPES:
+        values = [_one_initial(i, item_type, unit) for i in initials]
+        return [value for value in values if value is not None] or None
+    return _one_initial(initials[0], item_type, unit) if initials else None
+
+
+def _one_initial(initial: dict, item_type: str, unit) -> Any:
+    kind, value = ext.value_of(initial)
     expected = {"boolean": "Boolean", "integer": "Integer", "decimal": "Decimal",
                 "quantity": "Quantity", "date": "Date", "dateTime": "DateTime",
                 "time": "Time", "string": "String", "text": "String", "url": "Uri"}

@@ -130,6 +130,10 @@ def _item_expressions(item: Item, raw: dict, items: dict[str, Item], problems) -
     constraints = _constraints(raw, problem)
     if constraints:
         found["constraints"] = constraints
+    if found and (item.scope is not None or item.is_repeat_root):
+        # Their FHIRPath would need the one instance as %context: not built yet, and
+        # a score or condition silently lost is worse than a refused form.
+        problem("expressions on or inside a repeating item are not supported yet")
     return found
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from .answers import display, fhir_answers
 from .items import Item, Page
+from .repeats import instance_label
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,24 @@ class SummaryRow:
 
 
 @dataclass(frozen=True)
+class SummaryGroup:
+    """One instance of a repeating group (or one repeating question's answers)."""
+
+    title: str  # e.g. "Relative 2", or "Relative 2, condition 1" one level down
+    rows: list[SummaryRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class SummaryPage:
     key: str
     title: str
     rows: list[SummaryRow] = field(default_factory=list)
+    groups: list[SummaryGroup] = field(default_factory=list)
 
 
 def summary_pages(
-    pages: list[Page], enabled_pages: list[str], enabled: set[str], answers: Mapping[str, Any]
+    pages: list[Page], enabled_pages: list[str], enabled: set[str], answers: Mapping[str, Any],
+    members_of=lambda link_id: (),
 ) -> list[SummaryPage]:
     """Each enabled page's answered questions, then the results worked out from them;
     ``answers`` holds the calculated values too."""
@@ -44,9 +55,37 @@ def summary_pages(
             for item in page.results
             if item.link_id in enabled and answers.get(item.link_id) is not None
         ]
-        if rows:
-            result.append(SummaryPage(page.key, page.title, rows))
+        groups: list[SummaryGroup] = []
+        for root in page.repeat_roots:
+            if root.link_id not in enabled:
+                continue
+            if root.is_repeating_question:
+                rows.append(SummaryRow(root.link_id, root.text,
+                                       display(root, answers.get(root.link_id))))
+            else:
+                groups += _instance_groups(root, answers.get(root.link_id), members_of, "")
+        if rows or groups:
+            result.append(SummaryPage(page.key, page.title, rows, groups))
     return result
+
+
+def _instance_groups(group: Item, instances: Any, members_of, outer: str) -> list:
+    """A SummaryGroup per instance, each followed by those of the groups inside it."""
+    found = []
+    for number, instance in enumerate(instances or [], start=1):
+        title = instance_label(group, number)
+        title = f"{outer}, {title[:1].lower()}{title[1:]}" if outer else title
+        rows, inner = [], []
+        for member in members_of(group.link_id):
+            if member.is_repeating_group:
+                inner += _instance_groups(member, instance.get(member.link_id), members_of,
+                                          title)
+            elif member.is_answerable and member.link_id in instance:
+                rows.append(SummaryRow(member.link_id, member.text,
+                                       display(member, instance[member.link_id])))
+        found.append(SummaryGroup(title, rows))
+        found += inner
+    return found
 
 
 def response_items(
@@ -64,19 +103,27 @@ def response_items(
     ordinal(); the filed response leaves them out, as the Questionnaire holds them.
     """
 
-    def node(link_id: str) -> dict | None:
+    def nodes(link_id: str, values: Mapping[str, Any], check: bool) -> list[dict]:
+        """``check``: whether ``enabled`` decides (inside an instance its answers were
+        kept for what that instance enables)."""
         item = items[link_id]
-        if link_id not in enabled or item.type == "display":
-            return None
-        children = [child for child in map(node, item.children) if child is not None]
-        entry: dict[str, Any] = {"linkId": link_id}
-        if item.text:
-            entry["text"] = item.text
+        if (check and link_id not in enabled) or item.type == "display":
+            return []
+        if item.is_repeating_group:
+            # One item per instance, each with the same linkId (FHIR's repeating group).
+            found = []
+            for instance in values.get(link_id) or []:
+                children = [e for child in item.children for e in nodes(child, instance, False)]
+                if children:
+                    found.append({**_head(item), "item": children})
+            return found
+        children = [e for child in item.children for e in nodes(child, values, check)]
+        entry: dict[str, Any] = _head(item)
         if item.type == "group":
             if not children:
-                return None
+                return []
             entry["item"] = children
-            return entry
+            return [entry]
         answers = fhir_answers(item, values.get(link_id), scored=scored)
         if answers:
             entry["answer"] = answers
@@ -85,7 +132,14 @@ def response_items(
         elif children:
             entry["item"] = children
         else:
-            return None
-        return entry
+            return []
+        return [entry]
 
-    return [entry for entry in map(node, top_level) if entry is not None]
+    return [entry for link_id in top_level for entry in nodes(link_id, values, True)]
+
+
+def _head(item: Item) -> dict[str, Any]:
+    entry: dict[str, Any] = {"linkId": item.link_id}
+    if item.text:
+        entry["text"] = item.text
+    return entry
