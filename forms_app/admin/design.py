@@ -289,6 +289,7 @@ ITEM_FIELDSETS = [
     ("Validation", {"fields": ["min_value", "max_value", "min_length", "max_length", "regex",
                                "regex_message", "max_decimal_places", "not_in_future"]}),
     ("Unit (numbers with a unit)", {"fields": ["unit_code", "unit_display", "unit_system"]}),
+    ("Repeats ('Add another')", {"fields": ["repeats", "min_occurs", "max_occurs"]}),
     ("Wording of messages", {"classes": ["collapse"],
                              "fields": ["short_label", "required_message", "other_label"]}),
     ("Score or computed value (hidden from patients)",
@@ -302,25 +303,27 @@ ITEM_FIELDSETS = [
 TYPED_FIELDS = ["required", "control", "initial", "min_value", "max_value", "min_length",
                 "max_length", "regex", "regex_message", "max_decimal_places",
                 "not_in_future", "unit_code", "unit_display", "unit_system", "short_label",
-                "required_message", "other_label", "calculation", "formula"]
+                "required_message", "other_label", "calculation", "formula", "repeats",
+                "min_occurs", "max_occurs"]
 _ANSWERED = {"required", "initial", "short_label", "required_message"}
+_REPEATS = {"repeats", "min_occurs", "max_occurs"}
 _TYPE_FIELDS = {
-    "group": set(),
+    "group": _REPEATS,
     "display": set(),
     "boolean": _ANSWERED,
-    "date": _ANSWERED | {"min_value", "max_value", "not_in_future"},
-    "dateTime": _ANSWERED | {"min_value", "max_value", "not_in_future"},
-    "time": _ANSWERED | {"min_value", "max_value"},
-    "integer": _ANSWERED | {"min_value", "max_value", "calculation", "formula"},
-    "decimal": _ANSWERED | {"min_value", "max_value", "max_decimal_places", "calculation",
-                            "formula"},
-    "quantity": _ANSWERED | {"min_value", "max_value", "max_decimal_places", "unit_code",
-                             "unit_display", "unit_system"},
+    "date": _ANSWERED | _REPEATS | {"min_value", "max_value", "not_in_future"},
+    "dateTime": _ANSWERED | _REPEATS | {"min_value", "max_value", "not_in_future"},
+    "time": _ANSWERED | _REPEATS | {"min_value", "max_value"},
+    "integer": _ANSWERED | _REPEATS | {"min_value", "max_value", "calculation", "formula"},
+    "decimal": _ANSWERED | _REPEATS | {"min_value", "max_value", "max_decimal_places",
+                                       "calculation", "formula"},
+    "quantity": _ANSWERED | _REPEATS | {"min_value", "max_value", "max_decimal_places",
+                                        "unit_code", "unit_display", "unit_system"},
     "choice": _ANSWERED | {"control"},
     "multiple-choice": _ANSWERED | {"control"},
     "open-choice": _ANSWERED | {"control", "max_length", "other_label"},
 }
-_TEXT_FIELDS = _ANSWERED | {"min_length", "max_length", "regex", "regex_message"}
+_TEXT_FIELDS = _ANSWERED | _REPEATS | {"min_length", "max_length", "regex", "regex_message"}
 
 
 def fields_for_type(item_type: str) -> set[str]:

@@ -193,7 +193,7 @@ def _item(item, draft: Draft) -> dict:
     calculated = answerable and bool(item.calculation)
     if item.required and answerable and not calculated:
         data["required"] = True
-    if item.type == Item.Type.MULTIPLE_CHOICE:
+    if item.type == Item.Type.MULTIPLE_CHOICE or item.repeats:
         data["repeats"] = True
     if calculated:
         data["readOnly"] = True
@@ -244,6 +244,10 @@ def _item(item, draft: Draft) -> dict:
     # says so); an imported calculatedExpression is shown or hidden as its author said.
     if item.hidden or (calculated and item.calculation != Item.Calculation.EXPRESSION):
         extensions.append(_extension(ext.HIDDEN, "Boolean", True))
+    if item.repeats and item.min_occurs is not None:
+        extensions.append(_extension(ext.MIN_OCCURS, "Integer", item.min_occurs))
+    if item.repeats and item.max_occurs is not None:
+        extensions.append(_extension(ext.MAX_OCCURS, "Integer", item.max_occurs))
     if calculated:
         extensions += _calculation(item, draft)
     extensions += [e for e in item.fhir_extensions if e.get("url") != ext.CALCULATED_EXPRESSION

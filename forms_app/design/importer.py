@@ -8,9 +8,10 @@ silently. services.import_questionnaire turns a plan into rows.
 
 Supported (read into the draft, exported again by export.py): item types group,
 display, boolean, decimal, integer, date, dateTime, time, string, text, url, choice,
-open-choice, quantity; linkId, prefix, text, code (the first), required, repeats on
-choice, maxLength, initial[x] and answerOption.initialSelected, answerOption with
-valueCoding / valueString / valueInteger, answerValueSet to a contained ValueSet
+open-choice, quantity; linkId, prefix, text, code (the first), required, repeats (on
+choice as multiple choice; on groups and other questions with minOccurs and maxOccurs,
+answered as "Add another" lists), maxLength, initial[x] and answerOption.initialSelected,
+answerOption with valueCoding / valueString / valueInteger, answerValueSet to a contained ValueSet
 (expansion or enumerated compose), enableWhen and enableBehavior, ordinalValue and
 itemWeight, optionExclusive, itemControl radio-button / drop-down / help / flyover,
 minValue, maxValue, minLength, regex, maxDecimalPlaces, questionnaire-unit, the SDC
@@ -507,9 +508,8 @@ class _Planner:
         if raw.get("repeats") is True:
             if item_type == "choice":
                 fields["type"] = "multiple-choice"
-            elif item_type == "group":
-                self.note(link_id, "Repeating groups are not supported yet: imported as a "
-                                   "group answered once.", clinical=True)
+            elif item_type in v.REPEATABLE_TYPES:
+                fields["repeats"] = True  # a list of instances, "Add another" (engine.repeats)
             else:
                 self.note(link_id, "Repeated answers are not supported for this type: "
                                    "imported as a question answered once.", clinical=True)
@@ -554,6 +554,10 @@ class _Planner:
                               clinical=True)
                 else:
                     fields[name] = text
+            elif url in (ext.MIN_OCCURS, ext.MAX_OCCURS) and isinstance(value, int) \
+                    and not isinstance(value, bool) and 0 <= value <= 32767 \
+                    and raw.get("repeats") is True:
+                fields["min_occurs" if url == ext.MIN_OCCURS else "max_occurs"] = value
             elif url == ext.MIN_LENGTH and isinstance(value, int) and value >= 0:
                 fields["min_length"] = value
             elif url == ext.MAX_DECIMAL_PLACES and isinstance(value, int) and value >= 0:

@@ -61,6 +61,16 @@ def clean_item(item) -> None:
                 v.initial_value(item, [], item.initial)
             except ValueError as error:
                 errors["initial"] = str(error)
+    if item.repeats and (item_type not in v.REPEATABLE_TYPES or item.calculation):
+        errors["repeats"] = ("Only groups and text, number and date questions the patient "
+                             "answers can repeat (a choice repeats as 'Multiple choice').")
+    if (item.min_occurs is not None or item.max_occurs is not None) and not item.repeats:
+        errors["min_occurs"] = "Only an item that repeats has at least and at most."
+    elif item.min_occurs is not None and item.max_occurs is not None \
+            and item.min_occurs > item.max_occurs:
+        errors["min_occurs"] = "'At least' is more than 'at most'."
+    if item.max_occurs == 0:
+        errors["max_occurs"] = "'At most' must be 1 or more."
     if item.required and not answerable:
         errors["required"] = "Pages, groups and text to read cannot be required."
     if item.parent_id is not None:

@@ -21,6 +21,10 @@ FHIR_TYPE = {
 NUMBER_TYPES = frozenset({"integer", "decimal", "quantity"})
 TEXT_TYPES = frozenset({"string", "text", "url", "email", "uk-phone", "nhs-number"})
 CHOICE_TYPES = frozenset({"choice", "multiple-choice", "open-choice"})
+# Draft types that can repeat (Item.repeats: "Add another"); a choice repeats as the
+# "multiple-choice" type instead.
+REPEATABLE_TYPES = TEXT_TYPES | NUMBER_TYPES | frozenset(
+    {"group", "date", "dateTime", "time", "open-choice"})
 ORDERING = frozenset({">", "<", ">=", "<="})
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})

@@ -97,7 +97,7 @@ def instance_count(form: forms.Form, item: Item, name: str, initial: Any) -> int
         known = initial if isinstance(initial, list) else item.initial
         count = len(known) if isinstance(known, list) and known else 1
     limit = min(item.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
-    return max(item.min_occurs, min(count, limit), 0)
+    return max(item.min_occurs, min(count, limit), 1)
 
 
 def build_repeat(form, item: Item, path: str, initial: Any, build_field, members_of) -> RepeatNode:

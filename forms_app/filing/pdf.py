@@ -105,6 +105,11 @@ def submission_pdf(submission, compiled) -> bytes:
         for row in page.rows:
             story.append(para(row.question, question))
             story.append(para(row.answer or "Not answered", answer))
+        for group in page.groups:  # one per instance of a repeating group
+            story.append(para(group.title, heading))
+            for row in group.rows:
+                story.append(para(row.question, question))
+                story.append(para(row.answer or "Not answered", answer))
 
     footer = _drawable(f"{settings.TRUST_NAME} - reference {submission.reference}", known)
 

@@ -211,6 +211,15 @@ class Item(models.Model):
         help_text="Arithmetic over other questions' ids, e.g. "
                   "round(weight / (height / 100) ^ 2, 1); write ids with hyphens in "
                   "braces: {phq9-1}. Functions: round, min, max, abs.")
+    # Repeats (FHIR repeats): a group the patient fills in once per relative, say, or a
+    # question with several answers, each added with "Add another".
+    repeats = models.BooleanField(
+        default=False, help_text="Groups and text, number and date questions: the patient "
+                                 "can add as many as they need ('Add another').")
+    min_occurs = models.PositiveSmallIntegerField(
+        "at least", null=True, blank=True, help_text="Repeats: the fewest the patient gives.")
+    max_occurs = models.PositiveSmallIntegerField(
+        "at most", null=True, blank=True, help_text="Repeats: the most the patient can add.")
     # Never shown to patients (questionnaire-hidden), e.g. a total used only by flags.
     hidden = models.BooleanField(default=False)
     # SDC expression extensions kept verbatim from an import (calculatedExpression,

@@ -28,6 +28,7 @@ from formtools.wizard.views import WizardView
 
 from forms_app import abuse, fhir, services
 from forms_app.delivery import services as delivery
+from forms_app.engine import repeats
 from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
@@ -310,8 +311,15 @@ def page_blocks(compiled, page, form, answers) -> list[dict]:
     on_page = {item.link_id for item in page.items}
     visible = {item.link_id for item in compiled.visible_items(page.key, answers)}
     dynamic = {item.link_id for item in getattr(form, "engine_dynamic", ())}
+    layout = {node.item.link_id: node for node in getattr(form, "engine_layout", ())}
     blocks, by_id = [], {}
     for item in page.items:
+        if item.scope is not None or item.is_repeat_root:
+            # Inside a repeat: its instance's blocks hold it (repeat_block).
+            if item.link_id in layout and item.link_id in visible:
+                blocks.append(repeat_block(compiled, form, layout[item.link_id],
+                                           is_page=item.link_id == page.key))
+            continue
         target = reveal_target(compiled, on_page, item, form)
         if target is None and item.link_id not in visible:
             continue
@@ -330,9 +338,62 @@ def page_blocks(compiled, page, form, answers) -> list[dict]:
     return blocks
 
 
+def repeat_block(compiled, form, node, *, is_page=False) -> dict:
+    """A repeating group's or question's block: its instances, each in a fieldset
+    named "Relative 2" with its own blocks and a "Remove" button, and "Add another".
+
+    Both buttons post the page (no JavaScript needed); their ``formaction`` fragment
+    brings the patient back to the instance added, or to the list after a removal.
+    """
+    if form.is_bound:
+        form.errors  # noqa: B018 (cleaning decides which questions each instance enables)
+    enabled = form.engine_enabled_names
+    item = node.item
+    list_id = "repeat-" + node.count_name[:-len(repeats.SEP + repeats.COUNT)]
+    instances = []
+    removable = len(node.instances) > max(node.minimum, 1)
+    for instance in node.instances:
+        label = repeats.instance_label(item, instance.index + 1)
+        blocks = []
+        for kind, *rest in instance.members:
+            if kind == "repeat":
+                blocks.append(repeat_block(compiled, form, rest[0]))
+            elif kind == "field":
+                member, name = rest
+                shown = enabled is None or name in enabled
+                if shown or (enabled is None and member.enable_when is None):
+                    blocks.append({"field": form[name],
+                                   "shown": member.enable_when is not None})
+            else:
+                blocks.append({kind: rest[0].text})
+        instances.append({
+            "id": "repeat-" + instance.path.rstrip(repeats.SEP),
+            "label": label,
+            "blocks": blocks,
+            "remove": {"value": instance.path.rstrip(repeats.SEP), "target": list_id,
+                       "label": _("Remove"), "hidden": label.lower()} if removable else None,
+        })
+    add = None
+    if len(node.instances) < node.limit:
+        add = {"value": node.path + item.link_id, "label": repeats.add_label(item),
+               "target": "repeat-" + repeats.instance_name(node.path, item,
+                                                          len(node.instances))}
+    return {"repeat": {"id": list_id, "title": "" if is_page else item.text,
+                       "single": item.is_repeating_question,
+                       "instances": instances, "add": add,
+                       "add_name": repeats.ADD, "remove_name": repeats.REMOVE}}
+
+
 def shown_questions(blocks) -> list[str]:
-    """The linkIds of the same-page-dependent questions shown outside any reveal."""
-    return [b["field"].name for b in blocks if b.get("shown") and "field" in b]
+    """The names of the same-page-dependent questions shown outside any reveal (in a
+    repeat's instances too)."""
+    found = []
+    for block in blocks:
+        if block.get("shown") and "field" in block:
+            found.append(block["field"].name)
+        for instance in block.get("repeat", {}).get("instances", ()):
+            found += shown_questions(instance["blocks"])
+    return found
 
 
 class PageForms(OrderedDict):
@@ -454,6 +515,9 @@ class AnswerWizard(WizardView):
             return super().post(*args, **kwargs)
         # formtools' own post, with one step added: questions the answers just enabled.
         self.storage.current_step = management_form.cleaned_data["current_step"]
+        for action in (repeats.ADD, repeats.REMOVE):
+            if action in self.request.POST:
+                return self._change_instances(action)
         form = self.get_form(data=self.request.POST, files=self.request.FILES)
         valid = form.is_valid()
         self.page_answers = self._posted_answers(form)
@@ -474,6 +538,20 @@ class AnswerWizard(WizardView):
             return self.render_done(form, **kwargs)
         return self.render_next_step(form)
 
+    def _change_instances(self, action):
+        """ "Add another" or "Remove": the page again, one instance more or fewer, with
+        what the patient typed kept and no errors yet (nothing is saved until the
+        page is sent with "Save and continue")."""
+        data = repeats.changed_data(self.request.POST, self.get_form_prefix(), action,
+                                    self.request.POST.get(action))
+        if data is None:
+            return redirect("patient:answer")
+        form = self.get_form(data=data)
+        form.is_valid()
+        self.page_answers = self._posted_answers(form)
+        form._errors.clear()
+        return self.render(form)
+
     def _posted_answers(self, form) -> dict:
         """The saved answers with this page's replaced by what was just posted."""
         kept = {k: v for k, v in self.draft_answers.items() if k not in form.fields}
@@ -481,17 +559,23 @@ class AnswerWizard(WizardView):
 
     def _unseen_questions(self, form) -> list[str]:
         dynamic = getattr(form, "engine_dynamic", ())
-        if not dynamic:
+        if not dynamic and not getattr(form, "engine_enabled_names", None):
             return []
         page = self.compiled.page(self.steps.current)
         on_page = {item.link_id for item in page.items}
         shown = set(self.request.POST.getlist(SHOWN_FIELD))
         enabled = self.compiled.enabled_link_ids(self.page_answers)
-        return [
+        unseen = [
             item.link_id for item in dynamic
             if item.link_id in enabled and item.link_id not in shown
             and reveal_target(self.compiled, on_page, item, form) is None
         ]
+        # In a repeat's instance, a question its siblings' answers just enabled.
+        for name in form.engine_enabled_names or ():
+            item = self.compiled.items.get(name.rsplit(repeats.SEP, 1)[-1])
+            if item is not None and item.enable_when is not None and name not in shown:
+                unseen.append(name)
+        return unseen
 
     def process_step(self, form):
         self.draft_answers = self.compiled.prune({**self.draft_answers, **form.cleaned_data})

@@ -98,8 +98,17 @@ CASES = [
          not_filed=("job", "hours-lost")),
     Case("controls", pages=[("prefs", {"channels": ["sms", "letter"], "best-time": "Evening"})],
          filed=("channels", "best-time")),
+    # Two relatives, the first with two conditions: a repeating group in a repeating group.
     Case("family-history-repeats",
-         blocked="repeating groups (a relative, and their conditions) are answered once"),
+         pages=[("relative", {
+             "relative~n": "2", "relative~0~relation": "Mother",
+             "relative~0~condition~n": "2",
+             "relative~0~condition~0~condition-name": "Type 2 diabetes",
+             "relative~0~condition~0~age-at-diagnosis": "52",
+             "relative~0~condition~1~condition-name": "High blood pressure",
+             "relative~1~relation": "Brother", "relative~1~condition~n": "1",
+             "relative~1~condition~0~condition-name": "Asthma"})],
+         filed=("relation", "condition-name", "age-at-diagnosis")),
     Case("allergy-nested", pages=[("allergies", {"has-allergy": "yes",
                                                  "allergy-detail": "Penicillin"})],
          filed=("has-allergy", "allergy-detail")),
