@@ -112,7 +112,6 @@ EXPECTED_NOTES = {
     "hl7-f201-lifelines.json": [],
     "hl7-3141-cancer.json": [
         ("1.1", "http://hl7.org/fhir/ValueSet/yesnodontknow, which is not in the file"),
-        ("2.1", "Repeating groups are not supported yet"),
     ],
     "hl7-gcs.json": [("1.2", "It has no text: its code's display was used")],
     "lhc-phq9.json": [

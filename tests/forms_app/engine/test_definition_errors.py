@@ -210,8 +210,31 @@ def test_computed_expression_problems():
     assert [p.split(":")[0] for p in found] == ['Item "bmi"', 'Item "x"', 'Item "y"']
 
 
-def test_repeating_groups_are_refused_for_now():
-    assert "repeating groups" in problems(group("g", question("q", "string"), repeats=True))[0]
+def test_repeating_groups_compile_but_expressions_inside_them_are_refused():
+    assert compile_definition(questionnaire(
+        group("g", question("q", "string"), repeats=True))).items["g"].repeats
+    calculated = question("total", "integer", extension=[{
+        "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
+               "calculatedExpression",
+        "valueExpression": {"language": "text/fhirpath", "expression": "1 + 1"}}])
+    found = problems(group("g", question("q", "string"), calculated, repeats=True))
+    assert found and "repeating item" in found[0]
+
+
+def test_tilde_in_a_link_id_is_refused_as_it_names_repeated_fields():
+    assert "invalid characters" in problems(question("a~0", "string"))[0]
+
+
+def test_occurrence_limits_need_a_repeating_item_in_order():
+    def occurs(low, high):
+        return [{"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs",
+                 "valueInteger": low},
+                {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs",
+                 "valueInteger": high}]
+    assert "need an item that repeats" in problems(
+        question("q", "string", extension=occurs(1, 2)))[0]
+    assert "more than maxOccurs" in problems(
+        question("q", "string", repeats=True, extension=occurs(3, 2)))[0]
 
 
 def test_all_problems_reported_at_once():
