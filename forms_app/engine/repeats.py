@@ -103,9 +103,9 @@ def instance_count(form: forms.Form, item: Item, name: str, initial: Any) -> int
 def build_repeat(form, item: Item, path: str, initial: Any, build_field, members_of) -> RepeatNode:
     """Add the fields of ``item``'s instances to ``form``; the page layout they make."""
     node = RepeatNode(item, path, count_name(path, item))
+    # The count is no field: the page writes it as it is now (views: repeat_block), which
+    # a new instance's bound field could not (its name is not in the posted data yet).
     count = instance_count(form, item, node.count_name, initial)
-    form.fields[node.count_name] = forms.IntegerField(
-        widget=forms.HiddenInput, required=False, initial=count)
     initials = initial if isinstance(initial, list) else (
         item.initial if isinstance(item.initial, list) else [])
     for index in range(count):
@@ -183,8 +183,8 @@ class RepeatCleaner:
         blank = not raw and not any(
             name in form.errors for kind, *rest in instance.members if kind == "field"
             for name in rest[1:])
-        if blank and instance.index >= node.minimum:
-            return None  # added and left empty: nothing to require
+        # Added and left empty: shown, but nothing to require.
+        optional = blank and instance.index >= node.minimum
         enabled, _ = self.walk_instance(node.item.link_id, raw, outer)
         for kind, *rest in instance.members:
             if kind != "field":
@@ -195,7 +195,8 @@ class RepeatCleaner:
                 raw.pop(member.link_id, None)
                 continue
             self.enabled_names.add(name)
-            if member.required and member.link_id not in raw and name not in form.errors:
+            if (member.required and not optional and member.link_id not in raw
+                    and name not in form.errors):
                 form.add_error(name, form.fields[name].error_messages["required"])
         return raw or None
 

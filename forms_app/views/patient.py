@@ -379,6 +379,8 @@ def repeat_block(compiled, form, node, *, is_page=False) -> dict:
                "target": "repeat-" + repeats.instance_name(node.path, item,
                                                           len(node.instances))}
     return {"repeat": {"id": list_id, "title": "" if is_page else item.text,
+                       "count": {"name": form.add_prefix(node.count_name),
+                                 "value": len(node.instances)},
                        "single": item.is_repeating_question,
                        "instances": instances, "add": add,
                        "add_name": repeats.ADD, "remove_name": repeats.REMOVE}}

@@ -64,8 +64,7 @@ TWO_ANSWERS = [
 def test_a_page_offers_one_instance_of_each_list_to_start_with():
     form = compile_definition(family()).form_class("relative", answers={})(prefix="relative")
     assert list(form.fields) == [
-        "relative~n", "relative~0~relation", "relative~0~alive", "relative~0~cause",
-        "relative~0~condition~n",
+        "relative~0~relation", "relative~0~alive", "relative~0~cause",
         "relative~0~condition~0~condition-name", "relative~0~condition~0~age"]
     assert not any(field.required for field in form.fields.values())
 

@@ -137,3 +137,18 @@ def test_two_relatives_checked_filed_and_kept_on_resume(client, journey,
     assert [[c["linkId"] for c in r["item"]] for r in relatives] == [
         ["relation", "condition", "condition"], ["relation", "condition"]]
     assert relatives[0]["item"][1]["item"][1]["answer"] == [{"valueInteger": 52}]
+
+
+def test_a_new_instance_can_grow_its_own_list(client, journey):
+    """The count of a list inside a just-added instance is on the page too (it was left
+    blank, so "Add another condition" in a new relative did nothing)."""
+    response = post(client, {"relative~n": "1", "relative~0~relation": "Mother",
+                             "relative~0~condition~n": "1"}, **{ADD: "relative"})
+    assert value_of(response, "relative~1~condition~n") == "1"
+    again = post(client, {"relative~n": "2", "relative~0~relation": "Mother",
+                          "relative~0~condition~n": "1",
+                          "relative~1~condition~n": value_of(response,
+                                                             "relative~1~condition~n")},
+                 **{ADD: "relative~1~condition"})
+    assert value_of(again, "relative~1~condition~n") == "2"
+    assert "Condition they had 2" in legends(again)
