@@ -14,19 +14,22 @@ render on a page).
 Pages
     Each top-level item is a page: a group holds its children (nested groups are
     flattened into the page), any other item is a page of its own. A top-level item
-    with nothing for the patient (e.g. a calculated total) is not a page. Repeating
-    groups are not supported yet (DefinitionError).
+    with nothing for the patient (e.g. a calculated total) is not a page.
 
 Answers
-    A flat ``{linkId: value}`` dict of JSON-safe values; see ``answers`` for the shape
-    per type. ``initial[x]`` (the first) and ``answerOption.initialSelected`` pre-fill a
-    question's field (``Item.initial``); one that does not fit the question is ignored.
+    A ``{linkId: value}`` dict of JSON-safe values; see ``answers`` for the shape per
+    type. A repeating group's value is a list of instances (each such a dict, nested
+    repeats included), a repeating question's a list of values (see ``repeats``).
+    ``initial[x]`` (the first; every one for a repeating question) and
+    ``answerOption.initialSelected`` pre-fill a question's field (``Item.initial``);
+    one that does not fit the question is ignored.
 
 Standard extensions read
     questionnaire-itemControl (drop-down, radio-button, help, flyover), minValue,
     maxValue, minLength, regex, maxDecimalPlaces, questionnaire-unit, ordinalValue,
     itemWeight (on answerOption or its Coding, or on a contained ValueSet concept),
-    questionnaire-hidden, questionnaire-optionExclusive, and SDC calculatedExpression
+    questionnaire-hidden, questionnaire-optionExclusive, questionnaire-minOccurs and
+    questionnaire-maxOccurs (on repeating items), and SDC calculatedExpression
     (simple sums of ordinal values only; see ``rules``).
 
 Our extensions (base ``https://fhir.patient-forms.nhs.uk/StructureDefinition/``)

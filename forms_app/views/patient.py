@@ -352,6 +352,8 @@ def repeat_block(compiled, form, node, *, is_page=False) -> dict:
     list_id = "repeat-" + node.count_name[:-len(repeats.SEP + repeats.COUNT)]
     instances = []
     removable = len(node.instances) > max(node.minimum, 1)
+    # Not posted yet: what a blank instance enables.
+    blank = compiled.walk_instance(item.link_id, {}, {})[0] if enabled is None else set()
     for instance in node.instances:
         label = repeats.instance_label(item, instance.index + 1)
         blocks = []
@@ -360,8 +362,7 @@ def repeat_block(compiled, form, node, *, is_page=False) -> dict:
                 blocks.append(repeat_block(compiled, form, rest[0]))
             elif kind == "field":
                 member, name = rest
-                shown = enabled is None or name in enabled
-                if shown or (enabled is None and member.enable_when is None):
+                if name in (enabled if enabled is not None else ()) or member.link_id in blank:
                     blocks.append({"field": form[name],
                                    "shown": member.enable_when is not None})
             else:

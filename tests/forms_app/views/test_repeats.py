@@ -152,3 +152,33 @@ def test_a_new_instance_can_grow_its_own_list(client, journey):
                  **{ADD: "relative~1~condition"})
     assert value_of(again, "relative~1~condition~n") == "2"
     assert "Condition they had 2" in legends(again)
+
+
+def test_a_question_enabled_by_its_own_instance_comes_back_shown_without_an_error(client):
+    """SDC: "What did they die of?" is asked of the relative who is not alive, on the
+    same page without JavaScript: first shown, with no error, then required."""
+    from tests.factories.forms_app import version_from_definition
+    from tests.forms_app.engine.test_repeats import family
+
+    user, patient, team, _ = ensure_demo()
+    version = version_from_definition(team.organisation, family(), by=user)
+    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    open_and_verify(client, issued.token)
+    page = client.get(reverse("patient:answer")).content.decode()
+    assert "What did they die of?" not in page
+    data = {"relative~n": "2", "relative~0~relation": "mother", "relative~0~alive": "yes",
+            "relative~0~condition~n": "1", "relative~1~relation": "father",
+            "relative~1~alive": "no", "relative~1~condition~n": "1"}
+    response = post(client, data)
+    page = response.content.decode()
+    assert response.status_code == 200 and "nhsuk-error-summary" not in page
+    assert 'id="new-questions"' in page
+    assert page.count("What did they die of?") == 1  # the second relative's only
+    assert 'name="engine_shown" value="relative~1~cause"' in page
+    shown = {"engine_shown": ["relative~1~cause"]}
+    refused = post(client, data, **shown)
+    assert "nhsuk-error-summary" in refused.content.decode()
+    done = post(client, {**data, "relative~1~cause": "Stroke"}, **shown)
+    assert 'name="answer_wizard-current_step" value="more"' in done.content.decode()
+    saved = Submission.objects.get(link=issued.link).draft_answers
+    assert [r.get("cause") for r in saved["relative"]] == [None, "Stroke"]
