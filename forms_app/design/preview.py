@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from forms_app.engine import CompiledForm
+from forms_app.engine import CompiledForm, repeats
 from forms_app.views.patient import page_blocks
 
 SESSION_KEY = "form_preview"
@@ -52,7 +52,19 @@ def preview(request, *, key: str, compiled: CompiledForm, heading: str):
         if step not in enabled:
             first = enabled[0] if enabled else None
             return HttpResponseRedirect(request.path + _page_url(first))
-        form = compiled.form_class(step, answers=answers)(data=request.POST, prefix=step)
+        form_class = compiled.form_class(step, answers=answers)
+        action = next((a for a in (repeats.ADD, repeats.REMOVE) if a in request.POST), None)
+        if action is not None:
+            # "Add another" / "Remove": the page again, as the patient's journey does.
+            data = repeats.changed_data(request.POST, step, action, request.POST[action])
+            if data is None:
+                return HttpResponseRedirect(request.path + _page_url(step))
+            form = form_class(data=data, prefix=step)
+            form.is_valid()
+            form._errors.clear()
+            return _render_page(request, compiled, step, form, enabled, heading,
+                                answers=answers)
+        form = form_class(data=request.POST, prefix=step)
         if not form.is_valid():
             return _render_page(request, compiled, step, form, enabled, heading, status=400,
                                 answers=answers)

@@ -319,6 +319,9 @@ class CompiledForm:
             for item in self.page(page_key).questions
             if item.link_id in kept
         }
+        # Repeats as kept: the form's instances and their values (engine.repeats).
+        initial.update((item.link_id, kept[item.link_id])
+                       for item in self.page(page_key).repeat_roots if item.link_id in kept)
         pending = [
             item for item in self.page(page_key).questions
             if item.initial_expression is not None and item.link_id not in kept

@@ -2,6 +2,7 @@
 through the admin pages (OTP-verified), as a clinical informatics team would."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -329,3 +330,44 @@ def test_an_item_missing_a_setting_its_type_needs_says_what_to_fix(staff):
     assert response.status_code == 200
     assert "A number with a unit needs its unit" in errors_of(response)
     _saved(post_change(client, change_url(waist), {"unit_code": "cm"}))
+
+
+def test_a_page_switched_to_repeat_in_the_designer_previews_exports_and_refuses_misuse(staff):
+    """Issue 11, point 3: the group's "repeats" switch, with at least / at most, edited
+    on the item's page; the preview offers "Add another"; the export says repeats."""
+    from forms_app.design.export import draft_to_questionnaire
+    from forms_app.engine.repeats import ADD
+
+    client, _user, organisation = staff
+    form = add_form(client, organisation, "Family", "Relatives.")
+    assert outline_post(client, form, action="add-page", title="A relative",
+                        text="Their name", type="string").status_code == 302
+    page = form.items.get(type="group")
+    page_html = client.get(change_url(page)).content.decode()
+    assert 'name="repeats"' in page_html and 'name="max_occurs"' in page_html
+    _saved(post_change(client, change_url(page), {"repeats": "on", "max_occurs": "2"}))
+    question = form.items.get(type="string")
+    assert 'name="repeats"' in client.get(change_url(question)).content.decode()
+    exported = draft_to_questionnaire(form, version_number=1)
+    group = exported["item"][0]
+    assert group["repeats"] is True
+    assert {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs",
+            "valueInteger": 2} in group["extension"]
+
+    url = reverse("admin:forms_app_form_preview", args=[form.pk])
+    step, name = page.link_id, question.link_id
+    response = client.post(url, {"preview_step": step, f"{step}-{step}~n": "1",
+                                 f"{step}-{step}~0~{name}": "Mum", ADD: step})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Relative 2" in html and 'value="Mum"' in html
+    # At most two: no third.
+    assert "Add another relative" not in html
+
+    # A yes/no question has no such switch, and the model refuses one set anyway.
+    boolean = form.items.create(parent=page, position=9, link_id="alive", text="Alive?",
+                                type="boolean")
+    assert 'name="repeats"' not in client.get(change_url(boolean)).content.decode()
+    boolean.repeats = True
+    with pytest.raises(ValidationError) as refused:
+        boolean.clean()
+    assert "Only groups and text, number and date questions" in str(refused.value)
