@@ -259,12 +259,16 @@ def _item(item, draft: Draft) -> dict:
 
     if item.initial and answerable and not calculated:
         options = list(item.options.all())
-        try:
-            initial = v.initial_value(item, options, item.initial)
-        except ValueError:
-            initial = ("String", item.initial)
-        if initial is not None:
-            data["initial"] = [{f"value{initial[0]}": initial[1]}]
+        initials = []
+        for text in v.initial_texts(item):
+            try:
+                initial = v.initial_value(item, options, text)
+            except ValueError:
+                initial = ("String", text)
+            if initial is not None:
+                initials.append({f"value{initial[0]}": initial[1]})
+        if initials:
+            data["initial"] = initials
     if item.has_options:
         data["answerOption"] = [_option(option, item.initial) for option in item.options.all()]
 

@@ -751,16 +751,34 @@ class _Planner:
         return options
 
     def _initial(self, raw, link_id, planned) -> None:
-        initials = ext.as_list(raw.get("initial"))
-        first = initials[0] if initials and isinstance(initials[0], dict) else {}
-        kind, value = ext.value_of(first)
-        text = v.answer_text(kind, value) if kind else ""
-        if len(initials) > 1:
-            self.note(link_id, "Only the first initial value was kept.")
+        texts = []
+        for initial in ext.as_list(raw.get("initial")):
+            kind, value = ext.value_of(initial if isinstance(initial, dict) else {})
+            texts.append(v.answer_text(kind, value) if kind else "")
+        # A repeating question keeps every initial value, one per line (see
+        # values.initial_texts); any other keeps the first.
+        if not (planned.fields.get("repeats") is True
+                and planned.fields["type"] not in v.CHOICE_TYPES):
+            if len(texts) > 1:
+                self.note(link_id, "Only the first initial value was kept.")
+            texts = texts[:1]
         if "initial" in planned.fields:
             self.note(link_id, "Its initial value was left out: an option is already "
                                "selected initially.")
             return
+        kept = []
+        for text in texts:
+            error = "it has more than one line" if "\n" in text else \
+                self._initial_error(planned, text)
+            if error:
+                self.note(link_id, f"Its initial value was left out: {error}.")
+            else:
+                kept.append(text)
+        if kept:
+            planned.fields["initial"] = self._cut(link_id, "initial", "\n".join(kept))
+
+    @staticmethod
+    def _initial_error(planned, text: str) -> str | None:
         item_type = planned.fields["type"]
         try:
             if item_type in v.CHOICE_TYPES:
@@ -771,9 +789,8 @@ class _Planner:
                                            "unit_display": "", "unit_system": ""})()
                 v.initial_value(probe, [], text)
         except ValueError as error:
-            self.note(link_id, f"Its initial value was left out: {error}.")
-            return
-        planned.fields["initial"] = self._cut(link_id, "initial", text)
+            return str(error)
+        return None
 
     def _conditions(self, raw, link_id, planned) -> None:
         behavior = raw.get("enableBehavior")

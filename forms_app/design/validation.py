@@ -58,7 +58,8 @@ def clean_item(item) -> None:
             errors["initial"] = "Only questions the patient answers can be pre-filled."
         elif item_type not in v.CHOICE_TYPES:  # options may not be saved yet
             try:
-                v.initial_value(item, [], item.initial)
+                for text in v.initial_texts(item):  # one per line when it repeats
+                    v.initial_value(item, [], text)
             except ValueError as error:
                 errors["initial"] = str(error)
     if item.repeats and (item_type not in v.REPEATABLE_TYPES or item.calculation):

@@ -111,6 +111,16 @@ def limit_value(item_type: str, text: str) -> tuple[str, object]:
     raise ValueError("minimum and maximum values apply to numbers, dates and times only")
 
 
+def initial_texts(item) -> list[str]:
+    """The item's initial answers as typed: one per line for an item that repeats (a
+    repeating question keeps every initial value), else the one text."""
+    if not item.initial:
+        return []
+    if getattr(item, "repeats", False) and item.type not in CHOICE_TYPES:
+        return [line.strip() for line in item.initial.splitlines() if line.strip()]
+    return [item.initial]
+
+
 def initial_value(item, options, text: str) -> tuple[str, object] | None:
     """The initial[x] of an item, or None for a choice (initialSelected on its option)."""
     item_type = item.type

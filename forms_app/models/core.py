@@ -198,7 +198,8 @@ class Item(models.Model):
                                    help_text="Open choice: the label of the 'Other' option.")
     initial = models.CharField(
         "initial answer", max_length=500, blank=True,
-        help_text="Pre-filled answer: text, a number, a date, 'true'/'false', an option code.")
+        help_text="Pre-filled answer: text, a number, a date, 'true'/'false', an option code "
+                  "(one per line for a question that repeats).")
     # Scores and computed values (integer or decimal items; never shown to patients).
     calculation = models.CharField(max_length=20, choices=Calculation.choices, blank=True,
                                    default=Calculation.NONE)
