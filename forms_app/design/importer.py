@@ -64,6 +64,7 @@ ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "St
                 "Coding", "Quantity", "Reference")
 LINK_ID = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$")
 CONTROLS = {"radio-button": "radio-button", "drop-down": "drop-down"}
+OCCURS = {ext.MIN_OCCURS: "min_occurs", ext.MAX_OCCURS: "max_occurs"}
 HELP_CONTROLS = frozenset({"help", "flyover"})
 
 ITEM_KEYS = frozenset({
@@ -554,10 +555,8 @@ class _Planner:
                               clinical=True)
                 else:
                     fields[name] = text
-            elif url in (ext.MIN_OCCURS, ext.MAX_OCCURS) and isinstance(value, int) \
-                    and not isinstance(value, bool) and 0 <= value <= 32767 \
-                    and raw.get("repeats") is True:
-                fields["min_occurs" if url == ext.MIN_OCCURS else "max_occurs"] = value
+            elif url in OCCURS:
+                self._occurs(raw, link_id, fields, OCCURS[url], value)
             elif url == ext.MIN_LENGTH and isinstance(value, int) and value >= 0:
                 fields["min_length"] = value
             elif url == ext.MAX_DECIMAL_PLACES and isinstance(value, int) and value >= 0:
@@ -590,6 +589,14 @@ class _Planner:
             else:
                 self.note(link_id, f"The extension {url} is not supported and was left out.")
         return help_texts
+
+    def _occurs(self, raw, link_id, fields, name: str, value) -> None:
+        if raw.get("repeats") is True and isinstance(value, int) \
+                and not isinstance(value, bool) and 0 <= value <= 32767:
+            fields[name] = value
+        else:
+            self.note(link_id, f"{name.replace('_', ' ')} was left out: it needs a whole "
+                               "number on an item that repeats.", clinical=True)
 
     def _band(self, link_id, extension, planned) -> None:
         label = ext.extension_value(extension, "label")

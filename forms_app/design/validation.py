@@ -62,16 +62,7 @@ def clean_item(item) -> None:
                     v.initial_value(item, [], text)
             except ValueError as error:
                 errors["initial"] = str(error)
-    if item.repeats and (item_type not in v.REPEATABLE_TYPES or item.calculation):
-        errors["repeats"] = ("Only groups and text, number and date questions the patient "
-                             "answers can repeat (a choice repeats as 'Multiple choice').")
-    if (item.min_occurs is not None or item.max_occurs is not None) and not item.repeats:
-        errors["min_occurs"] = "Only an item that repeats has at least and at most."
-    elif item.min_occurs is not None and item.max_occurs is not None \
-            and item.min_occurs > item.max_occurs:
-        errors["min_occurs"] = "'At least' is more than 'at most'."
-    if item.max_occurs == 0:
-        errors["max_occurs"] = "'At most' must be 1 or more."
+    errors.update(_repeat_errors(item))
     if item.required and not answerable:
         errors["required"] = "Pages, groups and text to read cannot be required."
     if item.parent_id is not None:
@@ -86,6 +77,21 @@ def clean_item(item) -> None:
             errors["parent"] = "An item cannot sit inside itself."
     if errors:
         raise ValidationError(errors)
+
+
+def _repeat_errors(item) -> dict[str, str]:
+    errors = {}
+    if item.repeats and (item.type not in v.REPEATABLE_TYPES or item.calculation):
+        errors["repeats"] = ("Only groups and text, number and date questions the patient "
+                             "answers can repeat (a choice repeats as 'Multiple choice').")
+    if (item.min_occurs is not None or item.max_occurs is not None) and not item.repeats:
+        errors["min_occurs"] = "Only an item that repeats has at least and at most."
+    elif item.min_occurs is not None and item.max_occurs is not None \
+            and item.min_occurs > item.max_occurs:
+        errors["min_occurs"] = "'At least' is more than 'at most'."
+    if item.max_occurs == 0:
+        errors["max_occurs"] = "'At most' must be 1 or more."
+    return errors
 
 
 def clean_condition(condition, *, owner) -> None:

@@ -27,6 +27,13 @@ def compile_definition(definition: dict) -> "CompiledForm":
     return CompiledForm(definition)
 
 
+def _by_scope(items) -> dict[str | None, list[Item]]:
+    found: dict[str | None, list[Item]] = {}
+    for item in items:
+        found.setdefault(item.scope, []).append(item)
+    return found
+
+
 class CompiledForm:
     def __init__(self, definition: dict):
         walk = walk_definition(definition)
@@ -45,9 +52,7 @@ class CompiledForm:
         self._calculated = [item for item in walk.items.values() if item.calculation]
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
-        self.scope_members: dict[str | None, list[Item]] = {}
-        for item in walk.items.values():
-            self.scope_members.setdefault(item.scope, []).append(item)
+        self.scope_members = _by_scope(walk.items.values())
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
         self.pages: list[Page] = self._build_pages(walk.top_level)
@@ -188,19 +193,22 @@ class CompiledForm:
         if value is None:
             return None
         if item.is_repeat_root:
-            if not isinstance(value, list):
-                return None
-            limit = min(item.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
-            if item.is_repeating_group:
-                values = [self.walk_instance(item.link_id, instance, lookup, assume)[1]
-                          for instance in value[:limit] if isinstance(instance, dict)]
-            else:
-                values = [v for v in value[:limit] if v is not None and fits(item, v)]
-            # An instance left blank is no instance at all.
-            return [v for v in values if v] or None
+            return self._kept_instances(item, value, lookup, assume)
         if item.is_question and fits(item, value):
             return value
         return None
+
+    def _kept_instances(self, item: Item, value: Any, lookup, assume) -> list | None:
+        if not isinstance(value, list):
+            return None
+        limit = min(item.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
+        if item.is_repeating_group:
+            values = [self.walk_instance(item.link_id, instance, lookup, assume)[1]
+                      for instance in value[:limit] if isinstance(instance, dict)]
+        else:
+            values = [v for v in value[:limit] if v is not None and fits(item, v)]
+        # An instance left blank is no instance at all.
+        return [v for v in values if v] or None
 
     def _holds(self, enable_when: EnableWhen, kept, assume) -> bool:
         results = (
@@ -276,7 +284,7 @@ class CompiledForm:
             answers is None,
             tuple(i.link_id for i in static),
             tuple(i.link_id for i in shown_dynamic),
-            tuple(i.link_id for i in page.repeat_roots if i.link_id in enabled),
+            self._root_ids(page, enabled),
         )
         base = self._form_classes.get(key)
         if base is None:
@@ -284,20 +292,27 @@ class CompiledForm:
             def visibility(merged, _assume=assume):
                 return self._walk(merged, _assume)[0]
 
-            roots = [item for item in page.repeat_roots if item.link_id in enabled]
-            repeats = (roots, lambda link_id: self.scope_members.get(link_id, ()),
-                       self.walk_instance) if roots else ()
-            base = build_form_class(page_key, static, shown_dynamic, visibility, repeats)
+            base = build_form_class(page_key, static, shown_dynamic, visibility,
+                                    self._repeats_of(page, enabled))
             if any(item.constraints for item in page.questions):
                 base.engine_constraints = staticmethod(
                     lambda merged, _key=page_key: self.constraint_errors(_key, merged))
             self._form_classes[key] = base
-        if not (shown_dynamic or base.engine_constraints or base.engine_repeats) \
-                or not context:
+        if not context or not base.uses_context():
             return base
         return type(
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
         )
+
+    def _root_ids(self, page: Page, enabled: set[str]) -> tuple[str, ...]:
+        return tuple(i.link_id for i in page.repeat_roots if i.link_id in enabled)
+
+    def _repeats_of(self, page: Page, enabled: set[str]) -> tuple:
+        """What build_form_class needs for the page's enabled repeats (see repeats)."""
+        roots = [item for item in page.repeat_roots if item.link_id in enabled]
+        if not roots:
+            return ()
+        return roots, lambda link_id: self.scope_members.get(link_id, ()), self.walk_instance
 
     def _could_show(self, item: Item, context: Mapping[str, Any]) -> bool:
         """False when earlier pages' answers already hide ``item`` whatever this page says."""

@@ -48,6 +48,11 @@ class EngineForm(forms.Form):
     # group the items its instances hold, and CompiledForm.walk_instance.
     engine_repeats: tuple[Item, ...] = ()
 
+    @classmethod
+    def uses_context(cls) -> bool:
+        """Whether its checks read the answers of other pages (``engine_context``)."""
+        return bool(cls.engine_dynamic or cls.engine_constraints or cls.engine_repeats)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         cls = type(self)
@@ -124,12 +129,18 @@ def _number_widget(item: Item) -> forms.Widget:
     return forms.TextInput(attrs=attrs)
 
 
+def _initial_of(item: Item, initial):
+    # A repeating question's own initial values go one per instance (repeats).
+    if initial is None and not item.is_repeating_question:
+        return item.initial
+    return initial
+
+
 def build_field(item: Item, *, required: bool, initial=None) -> forms.Field:
     """``initial``: a stored answer to pre-fill instead of the item's own initial
     value (one instance of a repeating question, or of a repeating group's question)."""
     common = {"label": item.text, "help_text": item.help_text, "required": required}
-    if initial is None and not item.is_repeating_question:
-        initial = item.initial
+    initial = _initial_of(item, initial)
     if initial is not None:
         common["initial"] = to_initial(item, initial)
     choices = [(option.code, option.display) for option in item.options]

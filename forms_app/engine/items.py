@@ -182,6 +182,11 @@ class Item:
         return self.is_repeating_group or self.is_repeating_question
 
     @property
+    def in_repeat(self) -> bool:
+        """Answered in a repeat's instances: a repeat itself, or anything inside one."""
+        return self.scope is not None or self.is_repeat_root
+
+    @property
     def is_multiple(self) -> bool:
         return self.repeats and self.type in ("choice", "open-choice")
 

@@ -89,12 +89,7 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth,
     order = len(walk.items)
     walk.items[link_id] = None  # type: ignore[assignment]
     child_ids = []
-    repeats = raw.get("repeats") is True
-    if repeats and item_type != "group" and children:
-        problems.append(f'Item "{link_id}": items under a repeating question are not '
-                        "supported")
-    # A repeating group's instances hold the answers of everything inside it.
-    child_scope = link_id if repeats and item_type == "group" else scope
+    child_scope = _child_scope(raw, link_id, item_type, children, scope, problems)
     for child in children:
         child_id = _walk_item(
             walk,
@@ -123,6 +118,19 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth,
         scope=scope,
         help_text="\n\n".join(t for t in help_texts if isinstance(t, str) and t.strip()),
     )
+    return link_id
+
+
+def _child_scope(raw, link_id, item_type, children, scope, problems) -> str | None:
+    """The repeat scope of an item's children: a repeating group's instances hold the
+    answers of everything inside it."""
+    if raw.get("repeats") is not True:
+        return scope
+    if item_type != "group":
+        if children:
+            problems.append(f'Item "{link_id}": items under a repeating question are not '
+                            "supported")
+        return scope
     return link_id
 
 

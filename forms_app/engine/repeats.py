@@ -116,25 +116,30 @@ def build_repeat(form, item: Item, path: str, initial: Any, build_field, members
             form.fields[name] = build_field(item, required=False, initial=known)
             instance.members.append(("field", item, name))
         else:
-            known = known if isinstance(known, dict) else {}
-            for member in members_of(item.link_id):
-                if member.hidden or member.read_only:
-                    continue
-                if member.is_repeat_root:
-                    instance.members.append(("repeat", build_repeat(
-                        form, member, instance.path, known.get(member.link_id),
-                        build_field, members_of)))
-                elif member.is_question:
-                    member_name = instance.path + member.link_id
-                    form.fields[member_name] = build_field(
-                        member, required=False, initial=known.get(member.link_id))
-                    instance.members.append(("field", member, member_name))
-                elif member.type == "display" and member.text:
-                    instance.members.append(("display", member))
-                elif member.type == "group" and member.text:
-                    instance.members.append(("heading", member))
+            _add_members(form, item, instance, known if isinstance(known, dict) else {},
+                         build_field, members_of)
         node.instances.append(instance)
     return node
+
+
+def _add_members(form, group: Item, instance: Instance, known: dict, build_field,
+                 members_of) -> None:
+    """The fields (and text, sub-headings, inner repeats) of one group instance."""
+    for member in members_of(group.link_id):
+        if member.hidden or member.read_only:
+            continue
+        if member.is_repeat_root:
+            instance.members.append(("repeat", build_repeat(
+                form, member, instance.path, known.get(member.link_id), build_field,
+                members_of)))
+        elif member.is_question:
+            name = instance.path + member.link_id
+            form.fields[name] = build_field(member, required=False,
+                                            initial=known.get(member.link_id))
+            instance.members.append(("field", member, name))
+        elif member.type in ("display", "group") and member.text:
+            instance.members.append(("display" if member.type == "display" else "heading",
+                                     member))
 
 
 class RepeatCleaner:
@@ -167,38 +172,42 @@ class RepeatCleaner:
         return values or None
 
     def _group_instance(self, node, instance: Instance, outer) -> dict | None:
-        form = self.form
+        raw = self._raw_instance(instance, outer)
+        fields = [(member, name) for kind, *rest in instance.members if kind == "field"
+                  for member, name in [rest]]
+        blank = not raw and not any(name in self.form.errors for _, name in fields)
+        # Added and left empty: shown, but nothing to require.
+        optional = blank and instance.index >= node.minimum
+        enabled, _ = self.walk_instance(node.item.link_id, raw, outer)
+        for member, name in fields:
+            if member.link_id in enabled:
+                self.enabled_names.add(name)
+                self._require(member, name, raw, optional)
+            else:
+                self.form.errors.pop(name, None)
+                raw.pop(member.link_id, None)
+        return raw or None
+
+    def _raw_instance(self, instance: Instance, outer) -> dict[str, Any]:
+        """The instance's answers as cleaned, inner lists collected in form order."""
         raw: dict[str, Any] = {}
         lookup = ChainMap(raw, outer)
         for kind, *rest in instance.members:
             if kind == "field":
-                member, name = rest
-                value = form.cleaned_data.get(name)
+                value = self.form.cleaned_data.get(rest[1])
                 if not is_empty(value):
-                    raw[member.link_id] = value
+                    raw[rest[0].link_id] = value
             elif kind == "repeat":
                 inner = self.collect(rest[0], lookup)
                 if inner is not None:
                     raw[rest[0].item.link_id] = inner
-        blank = not raw and not any(
-            name in form.errors for kind, *rest in instance.members if kind == "field"
-            for name in rest[1:])
-        # Added and left empty: shown, but nothing to require.
-        optional = blank and instance.index >= node.minimum
-        enabled, _ = self.walk_instance(node.item.link_id, raw, outer)
-        for kind, *rest in instance.members:
-            if kind != "field":
-                continue
-            member, name = rest
-            if member.link_id not in enabled:
-                form.errors.pop(name, None)
-                raw.pop(member.link_id, None)
-                continue
-            self.enabled_names.add(name)
-            if (member.required and not optional and member.link_id not in raw
-                    and name not in form.errors):
-                form.add_error(name, form.fields[name].error_messages["required"])
-        return raw or None
+        return raw
+
+    def _require(self, member: Item, name: str, raw: dict, optional: bool) -> None:
+        form = self.form
+        if member.required and not optional and member.link_id not in raw \
+                and name not in form.errors:
+            form.add_error(name, form.fields[name].error_messages["required"])
 
     @staticmethod
     def _first_field(instance: Instance) -> str | None:
@@ -218,35 +227,39 @@ def changed_data(data, prefix: str, action: str, target: str):
     ``target`` is not a name this module makes."""
     if not isinstance(target, str) or len(target) > 1000 or not _TARGET.match(target):
         return None
-    data = data.copy()
     lead = f"{prefix}-" if prefix else ""
     if action == ADD:
-        key = f"{lead}{target}{SEP}{COUNT}"
-        try:
-            count = int(data.get(key) or 0)
-        except ValueError:
-            return None
-        data[key] = str(min(count + 1, MAX_INSTANCES))
-        return data
+        return _added(data.copy(), f"{lead}{target}{SEP}{COUNT}")
     base, _, index_text = target.rpartition(SEP)
     if not base or not index_text.isdigit():
         return None
-    index = int(index_text)
-    pattern = re.compile(rf"^{re.escape(lead + base + SEP)}(\d+)(?=$|[~_])")
+    return _removed(data.copy(), lead + base, int(index_text))
+
+
+def _added(data, key: str):
+    try:
+        count = int(data.get(key) or 0)
+    except ValueError:
+        return None
+    data[key] = str(min(count + 1, MAX_INSTANCES))
+    return data
+
+
+def _removed(data, base: str, index: int):
+    """``data`` without instance ``index`` of the list ``base``, later ones moved up."""
+    pattern = re.compile(rf"^{re.escape(base + SEP)}(\d+)(?=$|[~_])")
     moves = []
     for key in list(data.keys()):
         match = pattern.match(key)
-        if match is None:
-            continue
-        position = int(match[1])
+        position = int(match[1]) if match else -1
         if position == index:
             del data[key]
         elif position > index:
-            moves.append((position, key, f"{lead}{base}{SEP}{position - 1}{key[match.end():]}"))
+            moves.append((position, key, f"{base}{SEP}{position - 1}{key[match.end():]}"))
     for _position, old, new in sorted(moves):
         data.setlist(new, data.getlist(old))
         del data[old]
-    key = f"{lead}{base}{SEP}{COUNT}"
+    key = f"{base}{SEP}{COUNT}"
     try:
         data[key] = str(max(int(data.get(key) or 1) - 1, 0))
     except ValueError:

@@ -314,9 +314,9 @@ def page_blocks(compiled, page, form, answers) -> list[dict]:
     layout = {node.item.link_id: node for node in getattr(form, "engine_layout", ())}
     blocks, by_id = [], {}
     for item in page.items:
-        if item.scope is not None or item.is_repeat_root:
-            # Inside a repeat: its instance's blocks hold it (repeat_block).
-            if item.link_id in layout and item.link_id in visible:
+        if item.in_repeat:
+            # A repeat's block holds its instances and all inside them (repeat_block).
+            if layout.get(item.link_id) and item.link_id in visible:
                 blocks.append(repeat_block(compiled, form, layout[item.link_id],
                                            is_page=item.link_id == page.key))
             continue
