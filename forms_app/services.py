@@ -257,11 +257,11 @@ def submit(*, submission_id, answers: dict, ip_address=None,
     return submission
 
 
-def enqueue_filing(submission_id) -> bool:
+def enqueue_filing(submission_id, **options) -> bool:
     """Publish the filing task; a broker outage is logged, never raised to the patient
     (the submission is stored; sweep_unfiled_submissions enqueues it again)."""
     return enqueue("forms_app.tasks.file_submission_task", str(submission_id),
-                   what=f"filing of submission {submission_id}")
+                   what=f"filing of submission {submission_id}", **options)
 
 
 # --- Filing ------------------------------------------------------------------------
@@ -289,6 +289,10 @@ def file_submission(*, submission_id, by="system"):
     return next(iter(result.entries.values()), None)
 
 
+WAKE_TASK = "forms_app.tasks.file_waiting_submissions_task"
+WAKE_SLOT_KEY = "filing-wake-{}"
+
+
 def wake_filing() -> bool:
     """Have a filing worker file what is waiting (the patient's submit calls this once
     it commits; the submission row itself is the outbox).
@@ -297,25 +301,29 @@ def wake_filing() -> bool:
     each takes a slot, which its task gives back as it starts and before it claims
     anything, so a submission committed before that is claimed by it, and one after
     finds a slot free and publishes. A backlog of thousands is then a handful of
-    messages, not one each. A lost wake-up is caught by the sweeper; a slot whose
-    task was lost frees itself after FILING_WAKE_TTL_SECONDS.
+    messages, not one each. A failed publish gives its slot back at once (so the next
+    submit publishes again); a task that finds its slot already gone has others
+    re-checked once every slot has expired (forms_app.tasks); whatever is left the
+    sweeper files.
     """
-    from forms_app.tasks import file_waiting_submissions_task
-
     slot = _take_wake_slot()
     if slot is False:
         return True  # enough wake-ups already waiting: they will claim this one
-    try:
-        file_waiting_submissions_task.delay(slot)
-    except Exception:
-        # The submission is safely stored; the sweeper will file it.
-        release_wake_slot(slot)
-        logger.warning("Could not wake the filing workers", exc_info=True)
-        return False
-    return True
+    if enqueue(WAKE_TASK, slot, what="a filing wake-up"):
+        return True
+    release_wake_slot(slot)
+    return False
 
 
-WAKE_SLOT_KEY = "filing-wake-{}"
+def wake_filing_again(*, after_seconds=None) -> bool:
+    """A wake-up holding no slot: a task's successor (at once), or a re-check."""
+    return enqueue(WAKE_TASK, what="a filing wake-up", countdown=after_seconds)
+
+
+def wake_filing_after_slots_expire() -> bool:
+    """A wake-up once every slot taken so far has expired: from then on the next
+    submit finds a slot free, and anything committed before is claimed by this one."""
+    return wake_filing_again(after_seconds=settings.FILING_WAKE_TTL_SECONDS + 1)
 
 
 def _take_wake_slot():
@@ -336,16 +344,21 @@ def _take_wake_slot():
     return False
 
 
-def release_wake_slot(slot) -> None:
+def release_wake_slot(slot) -> bool:
+    """Give a wake-up slot back. True only if this process's cache held it: False
+    means it had expired, or was taken in a cache this process does not share (the
+    web's own memory while Redis was down, or a worker not given REDIS_CACHE_URL), and
+    may then still be held, keeping submits from waking anyone until it expires."""
     if not slot:
-        return
+        return False
     from django.core.cache import cache
 
     try:
-        cache.delete(slot)
+        return bool(cache.delete(slot))
     except Exception:
         # It frees itself after FILING_WAKE_TTL_SECONDS.
         logger.warning("Could not release a filing wake-up slot", exc_info=True)
+        return False
 
 
 @transaction.atomic

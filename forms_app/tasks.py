@@ -66,7 +66,12 @@ def file_waiting_submissions_task(self, slot=None) -> int:
 
     # Give the slot back first: a submission committed from now on wakes another
     # task, and one committed before is claimed below (services.wake_filing).
-    services.release_wake_slot(slot)
+    if not services.release_wake_slot(slot) and slot and not self.request.retries:
+        # This worker's cache did not hold it, so it may still be held where it was
+        # taken: until it expires, submits that find it taken wake nobody, and those
+        # committed after the claims below would wait for the sweeper. A wake-up once
+        # it has expired files them.
+        services.wake_filing_after_slots_expire()
     limit = settings.FILING_BATCH_SIZE
     deadline = time.monotonic() + settings.FILING_BATCH_SECONDS
     filed = 0
@@ -76,12 +81,12 @@ def file_waiting_submissions_task(self, slot=None) -> int:
             filed += len(result.filed)
             for submission_id in result.retry:
                 # Its own retries from now on, with backoff (attempt 1 was this one).
-                file_submission_task.apply_async(
-                    (str(submission_id),), countdown=filing_backoff(0), retries=1)
+                services.enqueue_filing(submission_id, countdown=filing_backoff(0),
+                                        retries=1)
             if result.claimed < limit:
                 return filed
             if time.monotonic() > deadline:
-                file_waiting_submissions_task.delay()
+                services.wake_filing_again()
                 return filed
     except Exception as exc:
         if self.request.is_eager:

@@ -176,16 +176,10 @@ def claim_unfiled_for_sweep(*, older_than, limit=1000) -> list:
 
 def enqueue_documents(submission_ids) -> bool:
     """Publish the rendering of just-filed submissions' PDFs; a lost publish is caught
-    by the filing sweeper (sweep_missing_documents)."""
-    from forms_app.filing.tasks import attach_documents_task
-
-    try:
-        attach_documents_task.delay([str(pk) for pk in submission_ids])
-    except Exception:
-        logger.warning("Could not enqueue the documents of %d filed submissions",
-                       len(submission_ids), exc_info=True)
-        return False
-    return True
+    by the filing sweeper (sweep_unfiled_submissions renders what is missing)."""
+    return enqueue("forms_app.filing.tasks.attach_documents_task",
+                   [str(pk) for pk in submission_ids],
+                   what=f"the documents of {len(submission_ids)} filed submissions")
 
 
 @transaction.atomic

@@ -139,25 +139,75 @@ def wake_dedup(settings):
     cache.clear()
 
 
-def test_wake_ups_are_few_while_they_wait(clinic, wake_dedup, monkeypatch):
-    published = []
-    monkeypatch.setattr(file_waiting_submissions_task, "delay", published.append)
+@pytest.fixture
+def published(monkeypatch):
+    """The wake-ups published (their args and options), none of them run."""
+    sent = []
+
+    def apply_async(args=(), **options):
+        sent.append((tuple(args), options))
+
+    monkeypatch.setattr(file_waiting_submissions_task, "apply_async", apply_async)
+    return sent
+
+
+def test_wake_ups_are_few_while_they_wait(clinic, wake_dedup, published):
     for _ in range(5):
         assert services.wake_filing()
-    assert published == ["filing-wake-0", "filing-wake-1"]
+    assert [args for args, _ in published] == [("filing-wake-0",), ("filing-wake-1",)]
     # A task gives its slot back as it starts: the next submit wakes another.
-    services.release_wake_slot("filing-wake-0")
+    assert services.release_wake_slot("filing-wake-0") is True
     services.wake_filing()
-    assert published[-1] == "filing-wake-0"
+    assert published[-1][0] == ("filing-wake-0",)
 
 
 def test_a_failed_publish_gives_its_slot_back(clinic, wake_dedup, monkeypatch):
-    def broker_down(slot):
+    def broker_down(args=(), **options):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(file_waiting_submissions_task, "delay", broker_down)
+    monkeypatch.setattr(file_waiting_submissions_task, "apply_async", broker_down)
     assert services.wake_filing() is False
     assert cache.get("filing-wake-0") is None
+    assert cache.get("filing-wake-1") is None
+
+
+def test_a_failed_publish_does_not_stop_the_next_submit_waking(clinic, wake_dedup,
+                                                                monkeypatch, published):
+    working = file_waiting_submissions_task.apply_async
+
+    def broker_down(args=(), **options):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(file_waiting_submissions_task, "apply_async", broker_down)
+    for _ in range(3):
+        assert services.wake_filing() is False
+    monkeypatch.setattr(file_waiting_submissions_task, "apply_async", working)
+    assert services.wake_filing()
+    assert [args for args, _ in published] == [("filing-wake-0",)]
+
+
+def test_a_task_whose_slot_is_not_in_its_cache_wakes_again_once_slots_expire(
+        clinic, wake_dedup, settings, published):
+    # Taken where this worker cannot release it (the web's memory while Redis was
+    # down, or a worker without REDIS_CACHE_URL): the submits that find it taken wake
+    # nobody until it expires, so the task has the waiting re-checked after that.
+    settings.FILING_WAKE_TTL_SECONDS = 30
+    (waiting,) = submit_phq9(clinic)
+    assert file_waiting_submissions_task.apply(args=("filing-wake-0",)).get() == 1
+    assert published == [((), {"countdown": 31})]
+    assert entries_of([waiting]).count() == 1
+
+
+def test_a_task_that_gives_its_slot_back_wakes_nothing_more(clinic, wake_dedup, published):
+    cache.add("filing-wake-0", 1, timeout=30)
+    submit_phq9(clinic)
+    assert file_waiting_submissions_task.apply(args=("filing-wake-0",)).get() == 1
+    assert cache.get("filing-wake-0") is None
+    assert published == []
+    # Nor does one without a slot (dedup off, a successor or a re-check itself).
+    submit_phq9(clinic)
+    assert file_waiting_submissions_task.apply().get() == 1
+    assert published == []
 
 
 def test_the_wake_up_task_files_every_waiting_batch(clinic, settings):
