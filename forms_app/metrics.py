@@ -109,7 +109,14 @@ class BacklogCollector:
         queue = app.conf.task_default_queue
         with app.connection_for_read(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=0, timeout=settings.READINESS_TIMEOUT_SECONDS)
-            depth = conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            try:
+                depth = conn.default_channel.queue_declare(queue=queue,
+                                                           passive=True).message_count
+            except conn.channel_errors:
+                # No such queue holds nothing: Redis deletes a queue's list as its last
+                # message is taken (so an idle queue is "not found"), and RabbitMQ has
+                # none until a worker declares it. A broker that is down raised above.
+                depth = 0
         family = GaugeMetricFamily(
             "patient_forms_queue_depth",
             "Tasks waiting in the broker's queue (filing, delivery and the beat tasks "

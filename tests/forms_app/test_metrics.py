@@ -2,6 +2,7 @@
 whiteboard cache, and the backlog gauges read at scrape time."""
 
 import datetime
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -15,6 +16,7 @@ from forms_app import services
 from forms_app.management.demo_data import ensure_demo
 from forms_app.metrics import BacklogCollector
 from forms_app.models import DeliveryAttempt, Submission
+from tests.conftest import service_unavailable
 from tests.factories.forms_app import make_links
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,17 @@ def test_a_source_that_is_down_is_left_out(demo, monkeypatch, caplog):
         families = list(scrape().collect())
     assert families == []
     assert "could not be read" in caplog.text
+
+
+def test_an_idle_queue_is_depth_zero(demo, settings, monkeypatch):
+    # Redis deletes a queue's list as its last message is taken: a passive declare of
+    # an idle queue is "not found", which is a depth of 0, not a missing gauge.
+    if not settings.CELERY_BROKER_URL:
+        service_unavailable("the queue gauge needs CELERY_BROKER_URL")
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, "task_default_queue", f"idle-{uuid.uuid4().hex}")
+    registry = scrape()
+    assert value("patient_forms_queue_depth", {"queue": app.conf.task_default_queue},
+                 registry) == 0
+    assert "patient_forms_queue_depth" in {m.name for m in registry.collect()}
