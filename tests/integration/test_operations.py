@@ -26,7 +26,9 @@ from tests.integration.conftest import ROOT, _database_url, wait_for
 
 pytestmark = pytest.mark.integration
 
-FILING_TASK = "forms_app.tasks.file_submission_task"
+# The task a patient's submit wakes (services.wake_filing): it files what is waiting in
+# batches. (file_submission_task is left for retries, the sweeper and staff's "file again".)
+FILING_TASK = "forms_app.tasks.file_waiting_submissions_task"
 
 
 def free_port():

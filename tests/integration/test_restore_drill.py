@@ -68,8 +68,9 @@ def populate(monkeypatch, marker):
     """Two patients' journeys: one filed, one sent while the broker was down."""
     user, patient, team, version = ensure_demo()
     # The broker is down for these submits: the submission is stored (the outbox) and
-    # its filing is not queued, as services.enqueue_filing handles an outage.
-    monkeypatch.setattr(services, "enqueue_filing", lambda submission_id: False)
+    # no filing worker is woken, as services.wake_filing handles an outage (submit wakes
+    # the batch filing; it no longer publishes through enqueue_filing).
+    monkeypatch.setattr(services, "wake_filing", lambda: False)
     answers = {**DEMO_ANSWERS, "anything-else": {"notes": marker}}
     sent = []
     for _ in range(2):
