@@ -78,6 +78,9 @@ def clinic(private_cluster, broker, workers, web_servers, tmp_path):
     cache.stop()
 
 
+# 100 real journeys through gunicorn on a private PostgreSQL cluster: minutes on a
+# busy 2-core machine, so more than the suite's 300 s per test.
+@pytest.mark.timeout(600)
 def test_cache_redis_stopped_during_100_journeys(private_cluster, clinic):
     server, cache, tokens = clinic
     events = []
@@ -106,6 +109,9 @@ def test_cache_redis_stopped_during_100_journeys(private_cluster, clinic):
     assert "Traceback" not in log
 
 
+# 100 real journeys through gunicorn on a private PostgreSQL cluster: minutes on a
+# busy 2-core machine, so more than the suite's 300 s per test.
+@pytest.mark.timeout(600)
 def test_postgresql_restarted_during_100_journeys(private_cluster, clinic):
     server, _cache, tokens = clinic
     restarts = []
