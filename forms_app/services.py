@@ -257,13 +257,6 @@ def submit(*, submission_id, answers: dict, ip_address=None,
     return submission
 
 
-def enqueue_filing(submission_id, **options) -> bool:
-    """Publish the filing task; a broker outage is logged, never raised to the patient
-    (the submission is stored; sweep_unfiled_submissions enqueues it again)."""
-    return enqueue("forms_app.tasks.file_submission_task", str(submission_id),
-                   what=f"filing of submission {submission_id}", **options)
-
-
 # --- Filing ------------------------------------------------------------------------
 
 def file_submission(*, submission_id, by="system"):

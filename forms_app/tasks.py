@@ -10,6 +10,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from forms_app import services
+from forms_app.filing import services as filing_services
 from forms_app.filing import tasks as _filing_tasks  # noqa: F401  (registers its tasks)
 from forms_app.filing.destinations import PermanentFilingError
 from forms_app.models import Submission
@@ -81,8 +82,8 @@ def file_waiting_submissions_task(self, slot=None) -> int:
             filed += len(result.filed)
             for submission_id in result.retry:
                 # Its own retries from now on, with backoff (attempt 1 was this one).
-                services.enqueue_filing(submission_id, countdown=filing_backoff(0),
-                                        retries=1)
+                filing_services.enqueue_filing(submission_id, countdown=filing_backoff(0),
+                                               retries=1)
             if result.claimed < limit:
                 return filed
             if time.monotonic() > deadline:
@@ -112,7 +113,7 @@ def sweep_unfiled_submissions() -> int:
     older_than = datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
     ids = claim_unfiled_for_sweep(older_than=older_than)
     for submission_id in ids:
-        services.enqueue_filing(submission_id)
+        filing_services.enqueue_filing(submission_id)
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
     missing = documents_missing(older_than=older_than)

@@ -117,11 +117,16 @@ def acknowledge_task(*, task_id, by) -> WorklistTask:
     return task
 
 
+def enqueue_filing(submission_id, **options) -> bool:
+    """Publish the filing task; a broker outage is logged, never raised to the patient
+    (the submission is stored; sweep_unfiled_submissions enqueues it again)."""
+    return enqueue("forms_app.tasks.file_submission_task", str(submission_id),
+                   what=f"filing of submission {submission_id}", **options)
+
+
 @transaction.atomic
 def file_again(*, submission_id, by) -> Submission:
     """Staff ask for a failed (or stuck) filing to run again."""
-    from forms_app.services import enqueue_filing
-
     submission = (Submission.objects.visible_to(by).select_for_update(of=("self",))
                   .select_related("link__patient").filter(pk=submission_id).first())
     if submission is None:

@@ -218,7 +218,7 @@ def test_sweeper_re_enqueues_a_lost_filing_once_per_period(clinic, monkeypatch):
     from forms_app.tasks import sweep_unfiled_submissions
 
     enqueued = []
-    monkeypatch.setattr(services, "enqueue_filing", enqueued.append)
+    monkeypatch.setattr(filing_services, "enqueue_filing", enqueued.append)
     submission = submit_phq9(clinic)  # its on_commit publish never ran: lost
     assert sweep_unfiled_submissions() == 0  # too recent: its task may still be queued
     long_ago = timezone.now() - datetime.timedelta(minutes=10)
