@@ -178,6 +178,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Set where migrations run (migrate.env, as the owning role): the role the web, worker
+# and beat connect as, granted what each new table needs after every migrate and never
+# more than SELECT and INSERT on the audit trail (patients/db_roles.py).
+DATABASE_RUNTIME_ROLE = env("DATABASE_RUNTIME_ROLE", "")
 
 # Sessions live in the database (never in a cookie), so the web tier keeps no state;
 # this backend keeps them through a database restart (patients/sessions.py).
