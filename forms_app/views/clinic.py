@@ -232,6 +232,15 @@ def extend(request, link_id):
     return redirect("clinic:patient", patient_id=link.patient_id)
 
 
+@clinic_staff
+@require_POST
+def unlock(request, link_id):
+    """After too many wrong dates of birth: the patient may try again now (audited)."""
+    link = services.unlock_link(link=_visible_link(request, link_id), by=request.user)
+    messages.success(request, "The patient can try the link again now.")
+    return redirect("clinic:patient", patient_id=link.patient_id)
+
+
 # --- Clinic lists --------------------------------------------------------------------
 
 @clinic_staff
