@@ -178,6 +178,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Set where migrations run (migrate.env, as the owning role): the role the web, worker
+# and beat connect as, granted what each new table needs after every migrate and never
+# more than SELECT and INSERT on the audit trail (patients/db_roles.py).
+DATABASE_RUNTIME_ROLE = env("DATABASE_RUNTIME_ROLE", "")
 
 # Sessions live in the database (never in a cookie), so the web tier keeps no state;
 # this backend keeps them through a database restart (patients/sessions.py).
@@ -235,7 +239,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Patient links -----------------------------------------------------------
 LINK_DEFAULT_DAYS = int(env("LINK_DEFAULT_DAYS", "14"))
 LINK_MAX_FAILED_CHECKS = int(env("LINK_MAX_FAILED_CHECKS", "5"))
+# Too many wrong dates of birth pause a link: LINK_LOCK_FIRST_MINUTES the first time,
+# twice as long each time after, never more than LINK_LOCK_MINUTES; the patient is told
+# how many tries are left, and the clinic can unlock it (issue 14, LOW 5).
 LINK_LOCK_MINUTES = int(env("LINK_LOCK_MINUTES", "30"))
+LINK_LOCK_FIRST_MINUTES = int(env("LINK_LOCK_FIRST_MINUTES", "2"))
 
 # --- Patient pages (issue 4) --------------------------------------------------
 # Idle time before a patient's session ends (answers are saved per page, so nothing is

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
+from forms_app.selectors import lock_minutes_left
+
 
 def over_limit(request, *, group: str, rate: str) -> bool:
     return is_ratelimited(request, group=group, key="ip", rate=rate, increment=True)
@@ -25,3 +27,9 @@ def identity_check_limited(request) -> bool:
 
 def too_many_requests(request):
     return render(request, "forms_app/patient/rate_limited.html", status=429)
+
+
+def link_locked(request, link_id):
+    """The link is paused after too many wrong answers: how long for, in the page."""
+    return render(request, "forms_app/patient/locked.html",
+                  {"minutes": lock_minutes_left(link_id)}, status=429)

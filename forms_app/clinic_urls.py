@@ -15,6 +15,7 @@ urlpatterns = [
     path("links/<uuid:link_id>/revoke/", clinic.revoke, name="revoke"),
     path("links/<uuid:link_id>/resend/", clinic.resend, name="resend"),
     path("links/<uuid:link_id>/extend/", clinic.extend, name="extend"),
+    path("links/<uuid:link_id>/unlock/", clinic.unlock, name="unlock"),
     path("lists/", clinic.lists, name="lists"),
     path("lists/<uuid:list_id>/", clinic.clinic_list, name="list"),
     path("lists/<uuid:list_id>/issue/", clinic.issue_list, name="issue_list"),

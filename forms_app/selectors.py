@@ -1,5 +1,8 @@
 """Reads that need care: the token check, compiled versions, scoped lookups."""
 
+import math
+
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -47,3 +50,16 @@ def current_versions_for(user):
     return (FormVersion.objects.filter(form__in=Form.objects.visible_to(user),
                                        retired_at__isnull=True, number=Subquery(latest))
             .select_related("form").order_by("title", "form_id"))
+
+
+def attempts_left(link_id) -> int:
+    """Wrong dates of birth the patient may still give before the link is paused."""
+    failed = Link.objects.filter(pk=link_id).values_list("failed_checks", flat=True).first()
+    return max(settings.LINK_MAX_FAILED_CHECKS - (failed or 0), 0)
+
+
+def lock_minutes_left(link_id) -> int:
+    """Whole minutes until a paused link may be tried again (at least one)."""
+    until = Link.objects.filter(pk=link_id).values_list("locked_until", flat=True).first()
+    seconds = (until - timezone.now()).total_seconds() if until else 0
+    return max(1, math.ceil(seconds / 60))

@@ -138,6 +138,18 @@ def revoke_link(*, link: Link, by) -> Link:
     return link
 
 
+@transaction.atomic
+def unlock_link(*, link: Link, by) -> Link:
+    """The clinic lets the patient try again at once (a phone call has confirmed who
+    they are): the lock, the wrong tries and the lock's escalation start again."""
+    link = Link.objects.select_for_update().get(pk=link.pk)
+    link.failed_checks, link.locked_until, link.lockouts = 0, None, 0
+    link.save(update_fields=["failed_checks", "locked_until", "lockouts"])
+    record_audit(by=by, action=AuditEvent.Action.LINK_UNLOCKED, patient=link.patient,
+                 obj=link)
+    return link
+
+
 # --- The patient's journey ---------------------------------------------------------
 
 def record_link_opened(*, link: Link) -> None:
@@ -179,9 +191,10 @@ def count_failed_check(*, link: Link, now, ip_address=None) -> str:
     update_fields = ["failed_checks"]
     metrics.IDENTITY_CHECK_FAILURES.inc()
     if link.failed_checks >= settings.LINK_MAX_FAILED_CHECKS:
-        link.locked_until = now + datetime.timedelta(minutes=settings.LINK_LOCK_MINUTES)
+        link.lockouts += 1
+        link.locked_until = now + datetime.timedelta(minutes=lock_minutes(link.lockouts))
         link.failed_checks = 0
-        update_fields.append("locked_until")
+        update_fields += ["locked_until", "lockouts"]
         metrics.LINK_LOCKOUTS.inc()
     link.save(update_fields=update_fields)
     locked = "locked_until" in update_fields
@@ -192,11 +205,18 @@ def count_failed_check(*, link: Link, now, ip_address=None) -> str:
     return IdentityCheck.LOCKED if locked else IdentityCheck.WRONG
 
 
+def lock_minutes(lockouts: int) -> int:
+    """How long the link's n-th lock lasts: short at first, doubling, capped."""
+    return min(settings.LINK_LOCK_MINUTES,
+               settings.LINK_LOCK_FIRST_MINUTES * 2 ** max(lockouts - 1, 0))
+
+
 def confirm_identity(*, link: Link, ip_address=None) -> None:
     """The whole identity check passed (the caller holds the link's row lock)."""
     link.failed_checks = 0
     link.locked_until = None
-    link.save(update_fields=["failed_checks", "locked_until"])
+    link.lockouts = 0
+    link.save(update_fields=["failed_checks", "locked_until", "lockouts"])
     Submission.objects.get_or_create(link=link)
     record_audit(by="patient", action=AuditEvent.Action.IDENTITY_VERIFIED,
                  patient=link.patient, obj=link, ip_address=ip_address)

@@ -32,11 +32,13 @@ The rule for data:
   is also a care-team member sees that team's data, and nothing more.
 """
 
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import AccessMixin
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django_otp import user_has_device
 
@@ -68,13 +70,31 @@ def next_step_url(request, next_url=None) -> str:
     return reverse("account:verify") + query
 
 
-def staff_required(view):
-    """Decorator for a staff view function: verified second factor required."""
+def refuse(request, *, json_response=False, login_url=None):
+    """The answer to a request that is not verified staff: the step it is missing, the
+    guard's own sign-in page (the kiosk's unlock screen), or a JSON 403 for a machine."""
+    if json_response:
+        return JsonResponse({"error": "Sign in with two-factor authentication."},
+                            status=403)
+    if login_url:
+        return redirect_to_login(request.get_full_path(), resolve_url(login_url))
+    return redirect(next_step_url(request))
+
+
+def staff_required(view=None, *, json_response=False, login_url=None):
+    """The staff guard for a view function: `@staff_required`, or with options
+    `@staff_required(json_response=True)` / `@staff_required(login_url="kiosk:unlock")`.
+
+    Every staff view outside the admin uses this (or StaffRequiredMixin); a test walks
+    the URL resolver for the `staff_guarded` mark it leaves
+    (tests/patients/test_staff_guard.py)."""
+    if view is None:
+        return partial(staff_required, json_response=json_response, login_url=login_url)
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not is_verified_staff(request.user):
-            return redirect(next_step_url(request))
+            return refuse(request, json_response=json_response, login_url=login_url)
         return view(request, *args, **kwargs)
 
     wrapped.staff_guarded = True
@@ -93,8 +113,11 @@ class StaffRequiredMixin(AccessMixin):
     """Mixin for a staff class-based view: verified second factor required."""
 
     staff_guarded = True
+    staff_json_response = False
+    staff_login_url = None
 
     def dispatch(self, request, *args, **kwargs):
         if not is_verified_staff(request.user):
-            return redirect(next_step_url(request))
+            return refuse(request, json_response=self.staff_json_response,
+                          login_url=self.staff_login_url)
         return super().dispatch(request, *args, **kwargs)

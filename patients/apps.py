@@ -12,4 +12,11 @@ class PatientsConfig(AppConfig):
 
         get_cipher()
         # Audit of logins; ending every session at logout and deactivation.
+        # After every migrate run as the owner: the runtime role's grants kept up to date.
+        from django.db.models.signals import post_migrate
+
         from patients import encryption, signals  # noqa: F401  (system check, receivers)
+        from patients.db_roles import apply_runtime_grants_after_migrate
+
+        post_migrate.connect(apply_runtime_grants_after_migrate, sender=self,
+                             dispatch_uid="patients.db_roles")

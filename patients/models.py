@@ -187,6 +187,7 @@ class AuditEvent(models.Model):
         IDENTITY_VERIFIED = "identity.verified"
         IDENTITY_FAILED = "identity.failed"
         LINK_LOCKED = "link.locked"
+        LINK_UNLOCKED = "link.unlocked"
         SUBMITTED = "submission.submitted"
         FILED = "submission.filed"
         FILING_FAILED = "submission.filing_failed"

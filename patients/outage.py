@@ -10,7 +10,7 @@ running it twice cannot do anything twice:
   was inside a transaction that never committed (the connection died first), so the
   database holds nothing of the first try.
 
-Otherwise the person gets the "try again in a moment" page (templates/503.html, 503 with
+Otherwise the person gets the "try again in a moment" page (jinja2/503.html, 503 with
 Retry-After). Their session and everything saved before this request are untouched
 (patients/sessions.py keeps the session itself through the outage), so trying again
 carries on where they were. No traceback reaches the page or the log: the outage is
@@ -33,6 +33,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.template import loader
+from django.utils import translation
 
 from patients.fallbacks import record_fallback
 
@@ -135,7 +136,9 @@ def try_again_response() -> HttpResponse:
     """503 with Retry-After: a fixed page, nothing from the request in it."""
     error = sys.exc_info()[1]
     record_fallback("database", "unavailable", error=error)
-    response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    # Only the language (already active for this request) goes into the page.
+    response = HttpResponse(loader.get_template("503.html").render(
+        {"LANGUAGE_CODE": translation.get_language()}), status=503)
     response["Retry-After"] = str(settings.DATABASE_OUTAGE_RETRY_AFTER_SECONDS)
     # Logged above as a warning: not again as an "Internal Server Error" traceback.
     response._has_been_logged = True

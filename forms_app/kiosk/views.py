@@ -4,20 +4,20 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from django_otp.decorators import otp_required
 
 from forms_app.kiosk import services
 from forms_app.kiosk.forms import StartKioskForm, UnlockForm
 from forms_app.kiosk.session import SESSION_KIOSK
 from forms_app.views import patient
+from patients.access import staff_required
 
 
 @never_cache
-@otp_required(login_url=reverse_lazy("kiosk:unlock"))
+@staff_required(login_url="kiosk:unlock")
 @require_http_methods(["GET", "POST"])
 def start(request):
     form = StartKioskForm(request.POST or None, user=request.user)

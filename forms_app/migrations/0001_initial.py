@@ -59,6 +59,7 @@ class Migration(migrations.Migration):
                 ('first_opened_at', models.DateTimeField(blank=True, null=True)),
                 ('failed_checks', models.PositiveSmallIntegerField(default=0)),
                 ('locked_until', models.DateTimeField(blank=True, null=True)),
+                ('lockouts', models.PositiveSmallIntegerField(default=0)),
             ],
             options={
                 'ordering': ['-issued_at'],

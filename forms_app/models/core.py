@@ -407,6 +407,9 @@ class Link(models.Model):
     first_opened_at = models.DateTimeField(null=True, blank=True)
     failed_checks = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Locks since the patient last got through or the clinic unlocked it: each lock is
+    # twice as long as the one before (services.lock_minutes).
+    lockouts = models.PositiveSmallIntegerField(default=0)
     # The appointment this link is for (whiteboards show and sort by it); optional.
     appointment = models.ForeignKey("forms_app.Appointment", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="links")

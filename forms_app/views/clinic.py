@@ -6,16 +6,13 @@ patient detail ever reaches a URL.
 """
 
 import datetime
-import functools
 
 import segno
 from cryptography.fernet import InvalidToken
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -57,17 +54,8 @@ LINK_STATUS_TAGS = {
 
 
 def clinic_staff(view):
-    """Active staff with a verified second factor; anyone else goes to the admin login."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff
-                and user.is_verified()):
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapped)
+    """The staff guard (patients.access), and never cached: clinic pages show patients."""
+    return never_cache(staff_required(view))
 
 
 def qr_svg(url: str) -> str:
@@ -241,6 +229,15 @@ def extend(request, link_id):
     else:
         messages.success(request, "The link now works until "
                                   f"{form.cleaned_data['expires_on']:%d/%m/%Y}.")
+    return redirect("clinic:patient", patient_id=link.patient_id)
+
+
+@clinic_staff
+@require_POST
+def unlock(request, link_id):
+    """After too many wrong dates of birth: the patient may try again now (audited)."""
+    link = services.unlock_link(link=_visible_link(request, link_id), by=request.user)
+    messages.success(request, "The patient can try the link again now.")
     return redirect("clinic:patient", patient_id=link.patient_id)
 
 

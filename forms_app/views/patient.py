@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -33,7 +33,7 @@ from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
-from forms_app.selectors import compiled_version, find_link_by_token
+from forms_app.selectors import attempts_left, compiled_version, find_link_by_token
 from forms_app.views import one_time_code
 from patients.client_ip import client_ip
 from patients.models import Patient
@@ -120,14 +120,20 @@ def start(request, token):
     link = find_link_by_token(token)
     if link is None:
         return _link_invalid(request)
+    if _already_submitted(link):
+        # Only the session that sent the form learns that it was sent (it goes back to
+        # its confirmation); to anyone else holding the token the link answers exactly
+        # as an unknown one does (issue 14, LOW 6).
+        if (request.session.get(SESSION_SUBMITTED)
+                and request.session.get(SESSION_LINK) == str(link.pk)):
+            return redirect("patient:confirmation")
+        return _link_invalid(request)
     # A new link means a new patient journey on this device: forget any previous one.
     for key in (SESSION_LINK, SESSION_VERIFIED, SESSION_REFERENCE):
         request.session.pop(key, None)
     request.session[SESSION_LINK] = str(link.pk)
     keep_alive_session(request)
     services.record_link_opened(link=link)
-    if _already_submitted(link):
-        return redirect("patient:already_submitted")
     return redirect("patient:verify")
 
 
@@ -142,7 +148,7 @@ def verify(request):
     if request.session.get(SESSION_VERIFIED) == str(link.pk):
         return redirect("patient:answer")
     if link.is_locked_at(timezone.now()):
-        return render(request, "forms_app/patient/locked.html", status=429)
+        return abuse.link_locked(request, link.pk)
     if request.method == "POST" and abuse.identity_check_limited(request):
         return abuse.too_many_requests(request)
     form = DateOfBirthForm(request.POST if request.method == "POST" else None)
@@ -159,9 +165,15 @@ def verify(request):
             request.session[SESSION_VERIFIED] = str(link.pk)
             return redirect("patient:answer")
         if outcome == services.IdentityCheck.LOCKED:
-            return render(request, "forms_app/patient/locked.html", status=429)
-        form.add_error(None, _("The date of birth does not match our records. "
-                               "Check it and try again."))
+            return abuse.link_locked(request, link.pk)
+        left = attempts_left(link.pk)
+        # One message (the page shows one): what went wrong, and how many tries are left.
+        form.add_error(None, " ".join((
+            _("The date of birth does not match our records. Check it and try again."),
+            ngettext("You can try %(count)d more time before the link is paused for a "
+                     "few minutes.",
+                     "You can try %(count)d more times before the link is paused for a "
+                     "few minutes.", left) % {"count": left})))
     return render(request, "forms_app/patient/verify.html",
                   {"form": form, "session_timeout": True},
                   status=200 if not form.errors else 400)
@@ -197,7 +209,7 @@ def verify_code(request):
             return redirect("patient:answer")
         if outcome == services.IdentityCheck.LOCKED:
             request.session.pop(one_time_code.SESSION_DOB_CHECKED, None)
-            return render(request, "forms_app/patient/locked.html", status=429)
+            return abuse.link_locked(request, link.pk)
         form.add_error("code", _("The code is not right, or it has expired. Check it, or "
                                  "ask for a new code."))
     channel = (link.one_time_codes.values_list("channel", flat=True).first() or "sms")

@@ -9,12 +9,10 @@ import datetime
 import gzip
 import hashlib
 import json
-from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
@@ -28,6 +26,7 @@ from django.views.decorators.http import require_GET
 from forms_app import metrics
 from forms_app.whiteboard import selectors
 from forms_app.whiteboard.charts import completion_chart
+from patients.access import staff_required
 
 MAX_DAYS = 31
 
@@ -64,31 +63,12 @@ class BoardQuery(forms.Form):
         return selectors.date_window(start, self.cleaned_data.get("end"))
 
 
-def verified_staff(*, json_response=False):
-    """Signed in with a verified second factor (django-otp); else login, or JSON 403."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            user = request.user
-            if not (user.is_authenticated and user.is_active and user.is_verified()):
-                if json_response:
-                    return JsonResponse(
-                        {"error": "Sign in with two-factor authentication."}, status=403)
-                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _visible_team(user, team_id):
     """The team if the user is a member: one cache lookup while the answer is fresh.
 
     The user and their second factor are checked on every request before this (the
     session's user is loaded, active and OTP-verified by the middleware and
-    verified_staff); only the membership is remembered, for WHITEBOARD_CACHE_SECONDS,
+    staff_required); only the membership is remembered, for WHITEBOARD_CACHE_SECONDS,
     the time a board's content may be stale anyway. A "not a member" answer is
     remembered as well, so probing other teams' boards costs no query either.
     """
@@ -201,7 +181,7 @@ def _private(response):
 
 
 @require_GET
-@verified_staff()
+@staff_required
 def board(request, team_id):
     team = _team_or_404(request, team_id)
     query = _query(request)
@@ -213,7 +193,7 @@ def board(request, team_id):
 
 
 @require_GET
-@verified_staff()
+@staff_required
 def fragment(request, team_id):
     team = _team_or_404(request, team_id)
     query = _query(request)
@@ -263,7 +243,7 @@ def _accepts_gzip(request) -> bool:
 
 
 @require_GET
-@verified_staff(json_response=True)
+@staff_required(json_response=True)
 def data(request, team_id):
     """Read-only JSON of the board, with an ETag: 304 when nothing has changed, answered
     from the cached tag alone, without loading or building the body."""

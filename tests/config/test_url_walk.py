@@ -107,7 +107,7 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"clinic:patient", STAFF_DATA),
     # The link shown once after issuing (POST-redirect-GET); only to the issuing session.
     (r"clinic:show_link", GUARDED),
-    (r"clinic:(find|issue|revoke|resend|extend|lists)", STAFF),
+    (r"clinic:(find|issue|revoke|resend|extend|unlock|lists)", STAFF),
     (r"clinic:(list|issue_list)", GUARDED),
     (r"clinic:notify_callback", PUBLIC),  # GOV.UK Notify's receipts, bearer-token checked
     # The REST API (issue 5): token-authenticated; sessions are refused.

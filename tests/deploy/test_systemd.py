@@ -100,6 +100,7 @@ def test_web_runs_the_repositorys_gunicorn_configuration():
     assert in_checkout(args[0]).name == "gunicorn"
     # gunicorn.conf.py at the repository's root (the gunicorn settings live there).
     assert args[args.index("--config") + 1] == f"{INSTALL_ROOT}/gunicorn.conf.py"
+    assert (ROOT / "gunicorn.conf.py").exists()
     module, _, attribute = args[-1].partition(":")
     assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attribute == "application"
 

@@ -33,3 +33,13 @@ def test_other_lines_are_untouched():
     r = record("Filed submission %s", "5b1e")
     RedactLinkTokens().filter(r)
     assert (r.msg, r.args) == ("Filed submission %s", ("5b1e",))
+
+
+def test_encoded_links_and_secret_query_parameters_are_redacted():
+    # The one rule gunicorn's access log uses too (gunicorn.conf.py).
+    assert redacted('"GET /account/login/?next=%2Fl%2FAbc_1%2F HTTP/1.1"') == (
+        '"GET /account/login/?next=%2Fl%2F[redacted]%2F HTTP/1.1"')
+    assert redacted("GET /api/v1/patients/?page=2&API_KEY=k1;token=t2&code=9") == (
+        "GET /api/v1/patients/?page=2&API_KEY=[redacted];token=[redacted]&code=[redacted]")
+    assert redacted("%s", "api_key=k1") == "api_key=[redacted]"  # a bare query string
+    assert redacted("GET /x/?monkey=1&keyboard=2") == "GET /x/?monkey=1&keyboard=2"

@@ -94,6 +94,19 @@ def test_a_database_that_stays_down_gets_try_again_not_a_500(client, link, monke
     assert fallbacks.FALLBACKS[("database", "unavailable")] == 2  # first try and retry
 
 
+def test_the_try_again_page_is_the_patient_layout_in_the_patients_language(
+        client, link, monkeypatch):
+    fail_first(monkeypatch, patient_views, "find_link_by_token", times=5)
+    client.cookies["django_language"] = "cy"
+    response = client.get(reverse("patient:start", kwargs={"token": link.token}))
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert '<html lang="cy">' in page
+    assert "Mae'n ddrwg gennym, mae'r gwasanaeth yn brysur" in page.replace("&#39;", "'")
+    assert "nhsuk-header" in page  # the patient-facing layout (jinja2/base.html)
+    assert link.token not in page
+
+
 def test_other_errors_are_still_the_plain_500(client, link, monkeypatch):
     def boom(token):
         raise RuntimeError("a bug, not an outage")

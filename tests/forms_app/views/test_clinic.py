@@ -32,8 +32,9 @@ def test_clinic_pages_need_a_verified_second_factor(client, demo):
         assert client.get(url).status_code == 302
         client.force_login(user)  # a password alone is not enough
         response = client.get(url)
+        # The one staff guard: to the step missing (this user has no device yet).
         assert response.status_code == 302
-        assert response.url.startswith(reverse("admin:login"))
+        assert response.url.startswith(reverse("account:enrol"))
         client.logout()
 
 
@@ -135,6 +136,44 @@ def test_issue_refuses_opted_out_or_unreachable_patients_and_bad_input(staff_cli
     response = issue(staff_client, patient, version, CareTeamFactory(), "screen")
     assert response.status_code == 400
     assert not Link.objects.filter(patient=patient).exists()
+
+
+def test_the_clinic_lets_a_locked_out_patient_try_again(staff_client, demo):
+    user, patient, team, version = demo
+    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    patient_client = Client()
+    for _ in range(5):
+        patient_client.get(reverse("patient:start", args=[issued.token]))
+        response = patient_client.post(reverse("patient:verify"),
+                                       {"day": "1", "month": "1", "year": "1990"})
+    assert response.status_code == 429
+    page = staff_client.get(reverse("clinic:patient", args=[patient.pk])).content.decode()
+    assert reverse("clinic:unlock", args=[issued.link.pk]) in page
+
+    response = staff_client.post(reverse("clinic:unlock", args=[issued.link.pk]))
+    assert response.status_code == 302
+    link = Link.objects.get(pk=issued.link.pk)
+    assert (link.locked_until, link.failed_checks, link.lockouts) == (None, 0, 0)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LINK_UNLOCKED)
+    assert (event.object_id, event.patient_id) == (str(link.pk), patient.pk)
+    assert event.actor_id == user.pk  # staff_client is the demo clinician
+    # The patient is let in at once.
+    response = patient_client.post(reverse("patient:verify"),
+                                   {"day": "15", "month": "3", "year": "1984"})
+    assert response.status_code == 302 and response.url == reverse("patient:answer")
+
+
+def test_another_team_cannot_unlock(demo, otp_login):
+    user, patient, team, version = demo
+    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    Link.objects.filter(pk=issued.link.pk).update(locked_until=timezone.now()
+                                                  + datetime.timedelta(minutes=5))
+    outsider = UserFactory(is_staff=True)
+    CareTeamFactory(organisation=team.organisation).members.add(outsider)
+    client = otp_login(Client(), outsider)
+    assert client.post(reverse("clinic:unlock", args=[issued.link.pk])).status_code == 404
+    assert Link.objects.get(pk=issued.link.pk).locked_until is not None
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.LINK_UNLOCKED).exists()
 
 
 def test_revoke_resend_and_extend(staff_client, demo):

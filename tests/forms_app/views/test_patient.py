@@ -20,6 +20,11 @@ from tests.forms_app.journey import (
 pytestmark = pytest.mark.django_db
 
 
+def unmasked(content):
+    # Identical pages but for the (per-response masked) CSRF token of the language switcher.
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
 @pytest.fixture
 def issued():
     user, patient, team, version = ensure_demo()
@@ -36,12 +41,20 @@ def test_whole_journey_files_the_submission(client, issued,
     # Tasks run in-process here: the submission is already filed.
     assert submission.state == Submission.State.FILED
     assert RecordEntry.objects.filter(source_id=submission.pk).count() == 1
-    # Reopening the link shows "already submitted" and no patient data.
-    client2 = client.__class__()
-    response = client2.get(reverse("patient:start", kwargs={"token": issued.token}),
-                           follow=True)
-    assert b"already sent this form" in response.content
+    # The patient who sent it, reopening the link, is back at their confirmation.
+    response = client.get(reverse("patient:start", kwargs={"token": issued.token}))
+    assert response.status_code == 302 and response.url == reverse("patient:confirmation")
+    assert submission.reference.encode() in client.get(response.url).content
+    # Anyone else holding the token learns nothing, not even that it was sent: the same
+    # answer as an unknown link (issue 14, LOW 6).
+    other = client.__class__()
+    response = other.get(reverse("patient:start", kwargs={"token": issued.token}))
+    unknown = other.get(reverse("patient:start", kwargs={"token": "not-a-real-token"}))
+    assert response.status_code == unknown.status_code == 404
+    assert unmasked(response.content) == unmasked(unknown.content)
+    assert b"already sent" not in response.content
     assert b"Sarah" not in response.content and b"9434765919" not in response.content
+    assert "sessionid" not in response.cookies  # nothing kept for the visitor either
 
 
 def test_token_is_moved_out_of_the_url(client, issued):
@@ -58,10 +71,6 @@ def test_unknown_and_expired_links_get_the_same_neutral_page(client, issued):
     Link.objects.filter(pk=issued.link.pk).update(expires_at=timezone.now())
     expired = client.get(reverse("patient:start", kwargs={"token": issued.token}))
     assert unknown.status_code == expired.status_code == 404
-    # Identical but for the (per-response masked) CSRF token of the language switcher.
-    def unmasked(content):
-        return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
-
     assert unmasked(unknown.content) == unmasked(expired.content)
 
 
@@ -89,13 +98,52 @@ def test_impossible_dates_of_birth_get_a_clear_error(client, issued, dob):
 
 
 def test_five_wrong_attempts_lock_the_link(client, issued):
-    for _ in range(4):
-        open_and_verify(client, issued.token, dob=(1, 1, 1990))
+    for left in (4, 3, 2, 1):
+        response = open_and_verify(client, issued.token, dob=(1, 1, 1990))
+        assert response.status_code == 400
+        # The patient is told how many tries are left (issue 14, LOW 5).
+        plural = "time" if left == 1 else "times"
+        assert f"You can try {left} more {plural} before".encode() in response.content
     response = open_and_verify(client, issued.token, dob=(1, 1, 1990))
     assert response.status_code == 429
+    assert b"cannot continue for 2 minutes" in response.content  # a short first pause
     # A fresh browser (another IP, say) is locked out too.
     response = open_and_verify(client.__class__(), issued.token)
     assert response.status_code == 429
+
+
+def test_each_pause_is_twice_as_long_up_to_the_limit_and_the_patient_resets_it(client,
+                                                                                 issued):
+    addresses = iter(range(1, 100))
+
+    def lock_once():
+        Link.objects.filter(pk=issued.link.pk).update(locked_until=None)
+        # Another address each round: the per-IP rate limit is not what is tested here.
+        client.defaults["REMOTE_ADDR"] = f"10.0.0.{next(addresses)}"
+        for _ in range(5):
+            response = open_and_verify(client, issued.token, dob=(1, 1, 1990))
+        assert response.status_code == 429
+        link = Link.objects.get(pk=issued.link.pk)
+        return round((link.locked_until - timezone.now()).total_seconds() / 60), link.lockouts
+
+    assert [lock_once() for _ in range(6)] == [(2, 1), (4, 2), (8, 3), (16, 4), (30, 5),
+                                               (30, 6)]
+    assert services.lock_minutes(100) == 30
+    # The right answer, once the pause is over, starts the escalation again.
+    Link.objects.filter(pk=issued.link.pk).update(locked_until=None)
+    assert open_and_verify(client, issued.token).status_code == 302
+    link = Link.objects.get(pk=issued.link.pk)
+    assert (link.lockouts, link.failed_checks, link.locked_until) == (0, 0, None)
+
+
+def test_the_pause_and_tries_left_in_welsh(client, issued):
+    client.cookies["django_language"] = "cy"
+    for _ in range(4):
+        response = open_and_verify(client, issued.token, dob=(1, 1, 1990))
+    assert b"Gallwch roi cynnig arall arni 1 waith" in response.content
+    response = open_and_verify(client, issued.token, dob=(1, 1, 1990))
+    assert response.status_code == 429
+    assert b"allwch barhau am 2 funud" in response.content
 
 
 def test_missing_required_answers_show_an_error_summary_and_save_nothing(client, issued):
