@@ -14,15 +14,25 @@ def jinja():
     return engines["jinja2"].env
 
 
-def template_strings() -> set[str]:
-    """Every gettext string in the patient templates, as Jinja itself reads them."""
+def template_messages() -> set[str | tuple[str, str]]:
+    """Every gettext message in the patient templates, as Jinja itself reads them: a
+    string, or (singular, plural) for ngettext."""
     env = jinja()
     found = set()
     for path in JINJA_DIR.rglob("*.html"):
         for _line, _function, message in env.extract_translations(path.read_text()):
-            found.update(m for m in (message if isinstance(message, tuple) else (message,))
-                         if m)
+            if isinstance(message, tuple):
+                found.add(tuple(m for m in message if m)[:2])
+            elif message:
+                found.add(message)
     return found
+
+
+def template_strings() -> set[str]:
+    strings = set()
+    for message in template_messages():
+        strings.update(message if isinstance(message, tuple) else (message,))
+    return strings
 
 
 def test_the_templates_carry_their_strings():
@@ -31,10 +41,18 @@ def test_the_templates_carry_their_strings():
             "Check your answers before sending your form"} <= strings
 
 
-@pytest.mark.parametrize("message", sorted(template_strings()))
+@pytest.mark.parametrize("message", sorted(template_messages(), key=str), ids=str)
 def test_every_patient_string_is_translated_into_welsh(message):
     with translation.override("cy"):
-        assert translation.gettext(message) != message, f"no Welsh for {message!r}"
+        if isinstance(message, tuple) and len(message) == 2:
+            singular, plural = message
+            for n in (1, 2):
+                english = singular if n == 1 else plural
+                assert translation.ngettext(singular, plural, n) != english, \
+                    f"no Welsh for {english!r}"
+        else:
+            (text,) = message if isinstance(message, tuple) else (message,)
+            assert translation.gettext(text) != text, f"no Welsh for {text!r}"
 
 
 def test_django_helpers_in_templates():
