@@ -58,7 +58,7 @@ FHIR_ITEM_TYPES = frozenset({
     "time", "string", "text", "url", "choice", "open-choice", "attachment", "reference",
     "quantity",
 })
-SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "attachment", "reference"}
+SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "reference"}
 OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
                 "Coding", "Quantity", "Reference")
@@ -535,7 +535,7 @@ class _Planner:
                 continue  # read by _calculation_of
             if url == ext.HIDDEN:
                 continue  # read by _item
-            if url in ext.EXPRESSION_EXTENSIONS:
+            if url in ext.KEPT_EXTENSIONS:
                 fields.setdefault("fhir_extensions", []).append(_jsonable(extension))
                 continue
             if url == ext.ITEM_CONTROL:

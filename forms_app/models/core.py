@@ -131,6 +131,7 @@ class Item(models.Model):
         UK_PHONE = "uk-phone", "UK phone number"
         NHS_NUMBER = "nhs-number", "NHS number"
         URL = "url", "Web address"
+        ATTACHMENT = "attachment", "A file (a photo or a document)"
 
     class Control(models.TextChoices):
         DEFAULT = "", "Automatic (radios; a drop-down for more than 20 options)"

@@ -117,7 +117,6 @@ EXPECTED_NOTES = {
     "lhc-phq9.json": [
         ("/44249-1/note", '"_text" is not supported'),
         ("/44249-1/photo", "StructureDefinition/entryFormat is not supported"),
-        ("/44249-1/file", 'the item type "attachment" cannot be answered'),
     ],
 }
 
