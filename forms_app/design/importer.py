@@ -567,6 +567,8 @@ class _Planner:
                 if url in TRANSLATED_EXTENSIONS:
                     merge(fields["translations"], name,
                           read_element(extension.get("_valueString")))
+            elif url == ext.OBSERVATION_EXTRACT and isinstance(value, bool):
+                fields["observation_extract"] = value
             elif url == ext.NOT_IN_FUTURE and isinstance(value, bool):
                 fields["not_in_future"] = value
             elif url == ext.HELP_TEXT and isinstance(value, str):
