@@ -567,6 +567,12 @@ class _Planner:
                 if url in TRANSLATED_EXTENSIONS:
                     merge(fields["translations"], name,
                           read_element(extension.get("_valueString")))
+            elif url == ext.ANSWER_EXPRESSION:
+                # Its options are computed: without them the question cannot be
+                # answered as its author wrote it.
+                self.note(link_id, "Its answer options come from an SDC answerExpression, "
+                                   "which is not supported: list the options before "
+                                   "publishing, or accept this note.", clinical=True)
             elif url == ext.OBSERVATION_EXTRACT and isinstance(value, bool):
                 fields["observation_extract"] = value
             elif url == ext.NOT_IN_FUTURE and isinstance(value, bool):

@@ -38,7 +38,7 @@ EXPRESSION_EXTENSIONS = frozenset({
     TARGET_CONSTRAINT,
 })
 # Item extensions the engine reads that the draft keeps verbatim as well.
-KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE}
+KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT}
 FHIRPATH_LANGUAGE = "text/fhirpath"
 
 # Our own extensions.

@@ -91,7 +91,9 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth,
     page_key = page_key or link_id
     walk.raw[link_id] = raw
     children, help_texts = _children_and_help(link_id, item_type, raw, problems)
-    help_texts = [ext.extension_value(raw, ext.HELP_TEXT), *help_texts]
+    # SDC entryFormat ("nn kg", "DD/MM/YYYY") is the hint under the question.
+    help_texts = [ext.extension_value(raw, ext.HELP_TEXT), *help_texts,
+                  ext.extension_value(raw, ext.ENTRY_FORMAT)]
 
     # Reserve the position before the children so that order is a pre-order walk.
     order = len(walk.items)
