@@ -1,11 +1,16 @@
 """FHIR at the edges: a form's draft becomes a Questionnaire on publishing, and a
 submission becomes a QuestionnaireResponse when it is filed."""
 
+import base64
+
 from django.conf import settings
 
 # The draft's translation lives with the rest of form design; re-exported here, where
 # callers look for the FHIR edges.
 from forms_app.design.export import draft_to_questionnaire, questionnaire_url
+from forms_app.engine.answers import ATTACHMENT_URL_PREFIX
+from forms_app.filing.destinations import PermanentFilingError
+from forms_app.models import SubmissionFile
 
 FORM_VERSION_EXTENSION = "https://fhir.patient-forms.nhs.uk/StructureDefinition/form-version"
 
@@ -58,5 +63,31 @@ def questionnaire_response(submission, compiled) -> dict:
         },
         "authored": submission.submitted_at.isoformat(),
         "source": {"display": "Patient"},
-        "item": compiled.response_items(submission.answers or {}),
+        "item": with_attached_files(submission, compiled,
+                                    compiled.response_items(submission.answers or {})),
     }
+
+
+def with_attached_files(submission, compiled, items: list[dict]) -> list[dict]:
+    """The response items with each Attachment's bytes in ``data`` (decrypted from the
+    submission's stored files) in place of the stored file's id. Read only for forms
+    with attachment questions."""
+    if not any(item.type == "attachment" for item in compiled.items.values()):
+        return items
+    files = {str(f.pk): f.content for f in SubmissionFile.objects.filter(submission=submission)}
+    for attachment in _attachments(items):
+        file_id = attachment.get("url", "").removeprefix(ATTACHMENT_URL_PREFIX)
+        if file_id not in files:
+            raise PermanentFilingError("A file the patient attached is missing")
+        del attachment["url"]
+        attachment["data"] = base64.b64encode(files[file_id]).decode("ascii")
+    return items
+
+
+def _attachments(items: list[dict]):
+    for node in items:
+        for answer in node.get("answer", []):
+            if "valueAttachment" in answer:
+                yield answer["valueAttachment"]
+            yield from _attachments(answer.get("item", []))
+        yield from _attachments(node.get("item", []))

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from forms_app.models import Form, RetentionPolicy, Submission
+from forms_app.models import Form, RetentionPolicy, Submission, SubmissionFile
 from patients.models import AuditEvent
 from patients.services import record_audit
 
@@ -35,11 +35,15 @@ def apply_retention_to_form(*, form: Form, now: datetime.datetime, by="system") 
         Q(link__expires_at__lte=draft_cutoff) | Q(link__revoked_at__lte=draft_cutoff),
         state=Submission.State.IN_PROGRESS,
     ).filter(Q(wizard_state__isnull=False) | Q(draft_answers__isnull=False))
-    drafts_deleted = drafts.update(wizard_state=None, draft_answers=None, updated_at=now)
-    answers_deleted = submissions.filter(
+    answered = submissions.filter(
         state=Submission.State.FILED, answers__isnull=False,
         filed_at__lte=now - datetime.timedelta(days=days_after_filing),
-    ).update(answers=None)
+    )
+    # Attached files are answers too: they go with them.
+    SubmissionFile.objects.filter(
+        Q(submission__in=drafts) | Q(submission__in=answered)).delete()
+    drafts_deleted = drafts.update(wizard_state=None, draft_answers=None, updated_at=now)
+    answers_deleted = answered.update(answers=None)
     counts = {"drafts_deleted": drafts_deleted, "answers_deleted": answers_deleted,
               "days_after_filing": days_after_filing, "draft_days": draft_days}
     if drafts_deleted or answers_deleted:

@@ -22,7 +22,15 @@ from forms_app.design import checks
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import load_draft
 from forms_app.filing.batch import SUBMISSION_SOURCE, file_batch
-from forms_app.models import Appointment, Form, FormVersion, Link, Submission, hash_token
+from forms_app.models import (
+    Appointment,
+    Form,
+    FormVersion,
+    Link,
+    Submission,
+    SubmissionFile,
+    hash_token,
+)
 from forms_app.selectors import compiled_version
 from patients.errors import DomainError
 from patients.models import AuditEvent, RecordEntry
@@ -230,6 +238,22 @@ def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict) -> 
     ).update(wizard_state=wizard_state, draft_answers=draft_answers,
              updated_at=timezone.now())
     return bool(updated)
+
+
+@transaction.atomic
+def store_attachment(*, submission_id, link_id: str, upload) -> dict | None:
+    """Keep a file the patient attached (an engine UploadedAttachment, already checked),
+    encrypted, in place of any earlier one for the same question; its stored answer.
+    None once the form is submitted (nothing is written then)."""
+    submission = (Submission.objects.select_for_update(of=("self",))
+                  .filter(pk=submission_id, state=Submission.State.IN_PROGRESS)
+                  .only("id").first())
+    if submission is None:
+        return None
+    SubmissionFile.objects.filter(submission=submission, link_id=link_id).delete()
+    stored = SubmissionFile.objects.create(submission=submission, link_id=link_id,
+                                           content=upload.content)
+    return upload.answer(str(stored.pk))
 
 
 @transaction.atomic

@@ -71,3 +71,25 @@ class EncryptedJSONField(models.TextField):
         # off its UNNEST(array) form, which scans and quotes every value in Python: for
         # ciphertexts of kilobytes that is most of the cost of filing a batch.
         return "%s"
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Bytes stored encrypted (a Fernet token), e.g. a file a patient attached."""
+
+    description = "Encrypted bytes"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        try:
+            return get_cipher().decrypt(bytes(value))
+        except InvalidToken as exc:
+            raise DecryptionError(
+                f"Cannot decrypt {self.model.__name__}.{self.name} with the configured keys"
+            ) from exc
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        return super().get_db_prep_value(get_cipher().encrypt(bytes(value)), connection,
+                                         prepared)

@@ -296,7 +296,8 @@ ITEM_FIELDSETS = [
      {"fields": ["calculation", "score_items", "formula"]}),
     ("Show when (with the conditions below)", {"fields": ["enable_behavior"]}),
     ("Code (e.g. LOINC)", {"classes": ["collapse"],
-                           "fields": ["code_system", "code", "code_display"]}),
+                           "fields": ["code_system", "code", "code_display",
+                                      "observation_extract"]}),
 ]
 # Every setting that only some types have; the rest (words, type, page, id, code,
 # conditions) every item has.
@@ -322,6 +323,7 @@ _TYPE_FIELDS = {
     "choice": _ANSWERED | {"control"},
     "multiple-choice": _ANSWERED | {"control"},
     "open-choice": _ANSWERED | {"control", "max_length", "other_label"},
+    "attachment": {"required", "short_label", "required_message"},
 }
 _TEXT_FIELDS = _ANSWERED | _REPEATS | {"min_length", "max_length", "regex", "regex_message"}
 

@@ -23,6 +23,7 @@ from forms_app import fhir, services
 from forms_app.api import serializers as api
 from forms_app.api import services as api_services
 from forms_app.models import Appointment, Form, FormVersion, IdempotencyKey, Link, Submission
+from forms_app.received import ResponseRefused, operation_outcome, receive_response
 from forms_app.selectors import compiled_version
 from forms_app.whiteboard import services as appointments
 from patients import errors
@@ -176,6 +177,37 @@ class FormVersionViewSet(mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=True, methods=["get"])
     def questionnaire(self, request, pk=None):
         return Response(self.get_object().definition)
+
+    @extend_schema(
+        operation_id="form_versions_responses_create",
+        summary="File a completed QuestionnaireResponse from your system",
+        description="Checked against this version (types, options, required questions, "
+                    "conditions); every calculated item is recomputed and any value you "
+                    "sent that disagrees is returned in `discrepancies` (the computed one "
+                    "is filed). The patient (subject.identifier, NHS number) must be your "
+                    "team's. Idempotent on the response's identifier: sending it again "
+                    "files nothing (200). Problems: 400 with a FHIR OperationOutcome.",
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT,
+                   400: OpenApiResponse(OpenApiTypes.OBJECT,
+                                        description="A FHIR OperationOutcome")})
+    @action(detail=True, methods=["post"])
+    def responses(self, request, pk=None):
+        version = self.get_object()
+        try:
+            received = receive_response(version=version, resource=request.data,
+                                        care_team=self.client.care_team, by=request.user)
+        except ResponseRefused as refused:
+            return Response(operation_outcome(refused.problems),
+                            status=status.HTTP_400_BAD_REQUEST)
+        except services.ServiceError as refused:
+            return Response(operation_outcome([str(refused)]),
+                            status=status.HTTP_400_BAD_REQUEST)
+        submission = received.submission
+        return Response({"submission": str(submission.pk), "reference": submission.reference,
+                         "discrepancies": received.discrepancies},
+                        status=status.HTTP_201_CREATED if received.created
+                        else status.HTTP_200_OK)
 
 
 # --- Links ------------------------------------------------------------------------

@@ -248,6 +248,8 @@ def _item(item, draft: Draft) -> dict:
         extensions.append(_extension(ext.MIN_OCCURS, "Integer", item.min_occurs))
     if item.repeats and item.max_occurs is not None:
         extensions.append(_extension(ext.MAX_OCCURS, "Integer", item.max_occurs))
+    if item.observation_extract:
+        extensions.append(_extension(ext.OBSERVATION_EXTRACT, "Boolean", True))
     if calculated:
         extensions += _calculation(item, draft)
     extensions += [e for e in item.fhir_extensions if e.get("url") != ext.CALCULATED_EXPRESSION

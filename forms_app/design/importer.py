@@ -58,7 +58,7 @@ FHIR_ITEM_TYPES = frozenset({
     "time", "string", "text", "url", "choice", "open-choice", "attachment", "reference",
     "quantity",
 })
-SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "attachment", "reference"}
+SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "reference"}
 OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
 ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
                 "Coding", "Quantity", "Reference")
@@ -535,7 +535,7 @@ class _Planner:
                 continue  # read by _calculation_of
             if url == ext.HIDDEN:
                 continue  # read by _item
-            if url in ext.EXPRESSION_EXTENSIONS:
+            if url in ext.KEPT_EXTENSIONS:
                 fields.setdefault("fhir_extensions", []).append(_jsonable(extension))
                 continue
             if url == ext.ITEM_CONTROL:
@@ -567,6 +567,14 @@ class _Planner:
                 if url in TRANSLATED_EXTENSIONS:
                     merge(fields["translations"], name,
                           read_element(extension.get("_valueString")))
+            elif url == ext.ANSWER_EXPRESSION:
+                # Its options are computed: without them the question cannot be
+                # answered as its author wrote it.
+                self.note(link_id, "Its answer options come from an SDC answerExpression, "
+                                   "which is not supported: list the options before "
+                                   "publishing, or accept this note.", clinical=True)
+            elif url == ext.OBSERVATION_EXTRACT and isinstance(value, bool):
+                fields["observation_extract"] = value
             elif url == ext.NOT_IN_FUTURE and isinstance(value, bool):
                 fields["not_in_future"] = value
             elif url == ext.HELP_TEXT and isinstance(value, str):

@@ -63,6 +63,7 @@ def clean_item(item) -> None:
             except ValueError as error:
                 errors["initial"] = str(error)
     errors.update(_repeat_errors(item))
+    _check_observation(item, errors)
     if item.required and not answerable:
         errors["required"] = "Pages, groups and text to read cannot be required."
     if item.parent_id is not None:
@@ -107,3 +108,15 @@ def clean_condition(condition, *, owner) -> None:
                            condition.answer)
     except ValueError as error:
         raise ValidationError({"answer": str(error)}) from None
+
+
+def _check_observation(item, errors: dict) -> None:
+    """An Observation needs a value and a code to say what it measures."""
+    if not item.observation_extract:
+        return
+    if item.type in ("group", "display", "attachment"):
+        errors["observation_extract"] = "Only questions with a value can be filed as " \
+                                        "Observations."
+    elif not item.code:
+        errors["observation_extract"] = "An Observation needs the question's code " \
+                                        "(e.g. LOINC 44261-6); add it below."

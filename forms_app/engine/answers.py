@@ -15,6 +15,8 @@ url            str
 choice         the option's code (str); with repeats, a list of codes in option order
 open-choice    a code or {"other": "free text"}; with repeats a list of codes and at
                most one {"other": ...}
+attachment     {"id", "title", "contentType", "size", "hash"}: the stored file (see
+               ``attachments``); its bytes are added only when the response is filed
 =============  ==============================================================
 
 Unanswered questions are None or absent.
@@ -24,6 +26,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from . import attachments
 from .extensions import ITEM_WEIGHT
 from .items import Item
 from .values import (
@@ -59,6 +62,8 @@ def fits(item: Item, value: Any) -> bool:
         return isinstance(value, str) and to_time(value) is not None
     if kind in ("string", "text", "url"):
         return isinstance(value, str) and value != ""
+    if kind == "attachment":
+        return attachments.is_answer(value)
     if kind in ("choice", "open-choice"):
         if item.is_multiple:
             return (
@@ -125,6 +130,8 @@ def _display_one(item: Item, value: Any) -> str:
         return f"{value.get('value')} {unit.get('display') or value.get('unit') or ''}".strip()
     if item.input_format == "nhs-number":
         return format_nhs(value)
+    if kind == "attachment" and isinstance(value, dict):
+        return attachments.describe(value)
     return str(value)
 
 
@@ -172,6 +179,8 @@ def _fhir_one(item: Item, value: Any, scored: bool = False) -> list[dict]:
         return [{"valueDateTime": value}]
     if kind == "url":
         return [{"valueUri": value}]
+    if kind == "attachment":
+        return [{"valueAttachment": attachment_resource(value)}]
     return [{"valueString": str(value)}]
 
 
@@ -190,3 +199,15 @@ def _fhir_choice(item: Item, value: Any, scored: bool = False) -> dict:
     if option.kind == "Integer":
         return {"valueInteger": option.raw}
     return {"value" + option.kind: option.raw}
+
+
+# Where a filed response's Attachment points before its bytes are put in (filing
+# replaces it with ``data``): the stored file's id.
+ATTACHMENT_URL_PREFIX = "urn:uuid:"
+
+
+def attachment_resource(value: dict) -> dict:
+    """A stored attachment answer as a FHIR Attachment, without its bytes."""
+    return {"contentType": value["contentType"], "size": value["size"],
+            "hash": value["hash"], "title": value["title"],
+            "url": ATTACHMENT_URL_PREFIX + value["id"]}

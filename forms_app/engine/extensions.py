@@ -27,6 +27,8 @@ ANSWER_EXPRESSION = SDC + "answerExpression"
 LAUNCH_CONTEXT = SDC + "launchContext"
 OBSERVATION_EXTRACT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract"
 VARIABLE = "http://hl7.org/fhir/StructureDefinition/variable"
+MIME_TYPE = "http://hl7.org/fhir/StructureDefinition/mimeType"
+MAX_SIZE = "http://hl7.org/fhir/StructureDefinition/maxSize"
 TARGET_CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/targetConstraint"
 ENTRY_FORMAT = "http://hl7.org/fhir/StructureDefinition/entryFormat"
 CHOICE_ORIENTATION = "http://hl7.org/fhir/StructureDefinition/questionnaire-choiceOrientation"
@@ -35,6 +37,8 @@ EXPRESSION_EXTENSIONS = frozenset({
     CALCULATED_EXPRESSION, ENABLE_WHEN_EXPRESSION, INITIAL_EXPRESSION, VARIABLE,
     TARGET_CONSTRAINT,
 })
+# Item extensions the engine reads that the draft keeps verbatim as well.
+KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT}
 FHIRPATH_LANGUAGE = "text/fhirpath"
 
 # Our own extensions.

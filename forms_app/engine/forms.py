@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .answers import to_initial
+from .attachments import AttachmentAnswerField
 from .fields import (
     DateAnswerField,
     DateTimeAnswerField,
@@ -151,6 +152,8 @@ def build_field(item: Item, *, required: bool, initial=None) -> forms.Field:
         return NumberAnswerField(item, widget=_number_widget(item), **common)
     if kind == "boolean":
         return YesNoField(item, **common)
+    if kind == "attachment":
+        return AttachmentAnswerField(item, **common)
     if kind == "date":
         return DateAnswerField(item, **common)
     if kind == "dateTime":

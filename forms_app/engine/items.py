@@ -19,11 +19,15 @@ ANSWERABLE_TYPES = frozenset(
         "choice",
         "open-choice",
         "quantity",
+        "attachment",
     }
 )
 STRUCTURAL_TYPES = frozenset({"group", "display"})
 # Valid FHIR types a patient cannot answer on a web form we render.
-UNSUPPORTED_TYPES = frozenset({"attachment", "reference", "question"})
+UNSUPPORTED_TYPES = frozenset({"reference", "question"})
+# An attachment item with no maxSize / mimeType extension: a phone photo or a scan.
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+DEFAULT_MIME_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,12 @@ class Item:
     scope: str | None = None
     min_occurs: int = 0
     max_occurs: int | None = None
+    # attachment: the largest file (bytes) and the content types accepted (SDC maxSize,
+    # mimeType), or the defaults above.
+    max_size: int = DEFAULT_MAX_SIZE
+    mime_types: tuple[str, ...] = DEFAULT_MIME_TYPES
+    # SDC observationExtract: file the answer as an Observation coded with ``code``.
+    observation_extract: bool = False
 
     @property
     def is_answerable(self) -> bool:

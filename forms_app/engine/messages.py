@@ -46,6 +46,9 @@ def required(item: Item):
             if item.short_label
             else _("Select yes or no")
         )
+    if item.type == "attachment":
+        return format_lazy(_("Select {}"), item.short_label) if item.short_label \
+            else _("Select a file")
     if item.type in ("choice", "open-choice"):
         if item.short_label:
             return format_lazy(_("Select {}"), item.short_label)

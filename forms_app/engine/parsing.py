@@ -13,7 +13,15 @@ from decimal import Decimal
 from typing import Any
 
 from . import extensions as ext
-from .items import ANSWERABLE_TYPES, STRUCTURAL_TYPES, UNSUPPORTED_TYPES, Band, Item, Option
+from .items import (
+    ANSWERABLE_TYPES,
+    DEFAULT_MAX_SIZE,
+    STRUCTURAL_TYPES,
+    UNSUPPORTED_TYPES,
+    Band,
+    Item,
+    Option,
+)
 from .options import contained_value_sets, expand_value_set, parse_answer_options
 from .values import to_date, to_datetime, to_decimal, to_time
 
@@ -83,7 +91,9 @@ def _walk_item(walk, raw, value_sets, *, parent, ancestors, page_key, depth,
     page_key = page_key or link_id
     walk.raw[link_id] = raw
     children, help_texts = _children_and_help(link_id, item_type, raw, problems)
-    help_texts = [ext.extension_value(raw, ext.HELP_TEXT), *help_texts]
+    # SDC entryFormat ("nn kg", "DD/MM/YYYY") is the hint under the question.
+    help_texts = [ext.extension_value(raw, ext.HELP_TEXT), *help_texts,
+                  ext.extension_value(raw, ext.ENTRY_FORMAT)]
 
     # Reserve the position before the children so that order is a pre-order walk.
     order = len(walk.items)
@@ -266,6 +276,8 @@ def _build_item(raw, link_id, item_type, value_sets, problems, **placement) -> I
         initial=_initial(raw, item_type, options, unit),
         min_occurs=min_occurs,
         max_occurs=max_occurs,
+        observation_extract=_observation_extract(raw, item_type, problem),
+        **_attachment_limits(raw, item_type, problem),
         **placement,
     )
 
@@ -287,6 +299,40 @@ def _occurs(raw: dict, problem) -> tuple[int, int | None]:
         problem("minOccurs is more than maxOccurs")
         return 0, None
     return low or 0, high
+
+
+def _attachment_limits(raw: dict, item_type: str, problem) -> dict:
+    """An attachment's maxSize and mimeType extensions (the Item's defaults when absent)."""
+    if item_type != "attachment":
+        return {}
+    limits: dict[str, Any] = {}
+    size = ext.extension_value(raw, ext.MAX_SIZE)
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int | float | Decimal) or size < 1:
+            problem("maxSize must be a positive number of bytes")
+        else:
+            # Never above the platform's own limit, whatever the form allows.
+            limits["max_size"] = min(int(size), DEFAULT_MAX_SIZE)
+    types = [ext.value_of(e)[1] for e in ext.extensions(raw, ext.MIME_TYPE)]
+    if types:
+        if not all(isinstance(t, str) and "/" in t for t in types):
+            problem("mimeType must be a content type code, e.g. image/jpeg")
+        else:
+            limits["mime_types"] = tuple(t.lower() for t in types)
+    return limits
+
+
+def _observation_extract(raw: dict, item_type: str, problem) -> bool:
+    """SDC observationExtract: true files the answer as an Observation with its code."""
+    if ext.extension_value(raw, ext.OBSERVATION_EXTRACT) is not True:
+        return False
+    if item_type not in ANSWERABLE_TYPES or item_type == "attachment":
+        problem("observationExtract is only for questions with a value")
+        return False
+    if not any(isinstance(c, dict) and c.get("code") for c in ext.as_list(raw.get("code"))):
+        problem("observationExtract needs the item's code (e.g. LOINC) for the Observation")
+        return False
+    return True
 
 
 def _initial(raw: dict, item_type: str, options: list[Option], unit) -> Any:

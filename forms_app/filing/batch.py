@@ -31,6 +31,7 @@ from forms_app.filing.destinations import (
     configured_destinations,
     file_many_counted,
 )
+from forms_app.filing.observations import observations_for
 from forms_app.filing.services import enqueue_documents, escalate_many
 from forms_app.filing.validation import validated_response
 from forms_app.models import Submission
@@ -107,13 +108,15 @@ def _prepare(submission, by, result, raise_errors) -> Filing | None:
     compiled = compiled_version(submission.link.version)
     try:
         response = validated_response(fhir.questionnaire_response(submission, compiled))
+        observations = observations_for(response, compiled)
     except FilingError as exc:
         if raise_errors:
             raise
         result.failed[submission.pk] = exc
         return None
     return Filing(submission=submission, patient=submission.link.patient,
-                  questionnaire_response=response, evaluation=submission.evaluation, by=by)
+                  questionnaire_response=response, evaluation=submission.evaluation, by=by,
+                  observations=observations)
 
 
 def _file_everywhere(filings, result, raise_errors) -> list:

@@ -24,8 +24,10 @@ from patients.services import add_record_entries
 
 logger = logging.getLogger(__name__)
 
-# The record entry's source kind for a submitted form (the record knows no forms).
+# The record entry's source kinds for a submitted form and for an Observation extracted
+# from it (the record knows no forms).
 SUBMISSION_SOURCE = "forms_app.submission"
+OBSERVATION_SOURCE = "forms_app.submission.observation"
 
 
 class FilingError(Exception):
@@ -50,6 +52,8 @@ class Filing:
     evaluation: dict
     by: object
     results: dict = field(default_factory=dict)
+    # SDC-extracted Observations (forms_app.filing.observations), filed with the response.
+    observations: list = field(default_factory=list)
 
 
 class InternalRecord:
@@ -62,13 +66,20 @@ class InternalRecord:
         self.source_kind = source_kind
 
     def file_many(self, filings: list[Filing]) -> dict:
+        # Each Observation is its own entry, its source its derived id: the record's
+        # unique source refuses a second filing of it as it does the response's.
+        observations = [
+            {"patient": filing.patient, "source_kind": OBSERVATION_SOURCE,
+             "source_id": observation["id"], "resource_type": "Observation",
+             "resource": observation, "summary": {}}
+            for filing in filings for observation in filing.observations]
         entries = add_record_entries(by=filings[0].by, entries=[
             {"patient": filing.patient, "source_kind": self.source_kind,
              "source_id": filing.submission.pk, "resource_type": "QuestionnaireResponse",
              "resource": filing.questionnaire_response, "summary": filing.evaluation}
-            for filing in filings])
+            for filing in filings] + observations)
         return {filing.submission.pk: {"entry": entry, "created": True}
-                for filing, entry in zip(filings, entries, strict=True)}
+                for filing, entry in zip(filings, entries[:len(filings)], strict=True)}
 
 
 def pdf_attachment(pdf: bytes, *, reference: str, created: str) -> dict:
@@ -122,15 +133,24 @@ class ExternalFhirServer:
         if client is None:
             with httpx.Client(timeout=self.timeout, auth=self.auth) as own:
                 return self.file(filing, own)
-        resource = {k: v for k, v in filing.questionnaire_response.items() if k != "id"}
-        identifier = resource["identifier"]
+        outcome = self._create(client, filing.questionnaire_response,
+                               filing.questionnaire_response["identifier"])
+        for observation in filing.observations:
+            # After the response, each by its own identifier: a retry after a failure
+            # half-way creates only what is missing.
+            self._create(client, observation, observation["identifier"][0])
+        return outcome
+
+    def _create(self, client: httpx.Client, document: dict, identifier: dict) -> dict:
+        kind = document["resourceType"]
+        resource = {k: v for k, v in document.items() if k != "id"}
         headers = {**self.headers,
                    # FHIR conditional create: if a resource with this business
                    # identifier exists, the server answers 200 and creates nothing.
                    "If-None-Exist": f"identifier={identifier['system']}|{identifier['value']}"}
         try:
-            response = client.post(f"{self.base_url}/QuestionnaireResponse",
-                                   json=resource, headers=headers)
+            response = client.post(f"{self.base_url}/{kind}", json=resource,
+                                   headers=headers)
         except httpx.TimeoutException as exc:
             raise TransientFilingError("The FHIR server did not answer in time") from exc
         except httpx.TransportError as exc:

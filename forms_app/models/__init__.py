@@ -1,6 +1,7 @@
 """The forms app's models, one module per area; every model is re-exported here."""
 
 from forms_app.models.api import ApiClient, IdempotencyKey
+from forms_app.models.attachments import SubmissionFile
 from forms_app.models.core import (
     AnswerOption,
     Form,
@@ -54,6 +55,7 @@ __all__ = [
     "RetentionPolicy",
     "ScoreBand",
     "Submission",
+    "SubmissionFile",
     "WorklistTask",
     "hash_token",
     "new_reference",

@@ -131,6 +131,7 @@ class Item(models.Model):
         UK_PHONE = "uk-phone", "UK phone number"
         NHS_NUMBER = "nhs-number", "NHS number"
         URL = "url", "Web address"
+        ATTACHMENT = "attachment", "A file (a photo or a document)"
 
     class Control(models.TextChoices):
         DEFAULT = "", "Automatic (radios; a drop-down for more than 20 options)"
@@ -227,6 +228,12 @@ class Item(models.Model):
     # enableWhenExpression, initialExpression, variable, targetConstraint): FHIRPath
     # the engine evaluates, exported as they came.
     fhir_extensions = models.JSONField(default=list, blank=True)
+    # SDC observationExtract: the answer is also filed as an Observation with this
+    # item's code, e.g. a PHQ-9 total as LOINC 44261-6.
+    observation_extract = models.BooleanField(
+        "file as an Observation", default=False,
+        help_text="Also file the answer as a FHIR Observation coded with the code below "
+                  "(e.g. LOINC), so it reaches the record as a result, not only a response.")
     # A code for the question itself, e.g. LOINC.
     code_system = models.CharField("code system", max_length=200, blank=True)
     code = models.CharField(max_length=64, blank=True)

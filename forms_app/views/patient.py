@@ -28,7 +28,7 @@ from formtools.wizard.views import WizardView
 
 from forms_app import abuse, fhir, services
 from forms_app.delivery import services as delivery
-from forms_app.engine import repeats
+from forms_app.engine import attachments, repeats
 from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
@@ -593,8 +593,32 @@ class AnswerWizard(WizardView):
         return unseen
 
     def process_step(self, form):
+        data = self._store_attachments(form)
         self.draft_answers = self.compiled.prune({**self.draft_answers, **form.cleaned_data})
-        return super().process_step(form)
+        return data
+
+    def _store_attachments(self, form):
+        """The page's raw data to keep, each newly attached file stored (encrypted) and
+        named in it by its signed answer, so the page validates again without the bytes."""
+        data = form.data
+        uploads = {name: value for name, value in form.cleaned_data.items()
+                   if isinstance(value, attachments.UploadedAttachment)}
+        if not uploads:
+            return data
+        data = data.copy()
+        for name, upload in uploads.items():
+            answer = services.store_attachment(submission_id=self.submission.pk,
+                                               link_id=name, upload=upload)
+            form.cleaned_data[name] = answer
+            key = form.add_prefix(name)
+            data.pop(f"{key}_remove", None)
+            if answer is not None:
+                data[f"{key}_current"] = attachments.sign(answer)
+        return data
+
+    def process_step_files(self, form):
+        # Files never go into the wizard's storage: _store_attachments keeps them.
+        return {}
 
     def render_next_step(self, form, **kwargs):
         if self.storage.extra_data.get("return_to_check"):

@@ -2,6 +2,7 @@
 
 import re
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from forms_app.views.patient import SHOWN_FIELD
@@ -17,8 +18,9 @@ DEMO_ANSWERS = {
 
 
 def page_data(step, answers):
+    """The page as posted; a (file name, bytes) answer is a file the patient attaches."""
     data = {f"{WIZARD_PREFIX}-current_step": step}
-    data.update({f"{step}-{name}": value for name, value in answers.items()})
+    data.update({f"{step}-{name}": _posted(value) for name, value in answers.items()})
     return data
 
 
@@ -34,6 +36,12 @@ def post_page(client, step, data):
         response = client.post(reverse("patient:answer"),
                                {**page_data(step, data), SHOWN_FIELD: shown})
     return response
+
+
+def _posted(value):
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bytes):
+        return SimpleUploadedFile(value[0], value[1])
+    return value
 
 
 def open_and_verify(client, token, dob=(15, 3, 1984)):

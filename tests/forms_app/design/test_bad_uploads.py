@@ -111,14 +111,14 @@ def test_admin_upload_needs_an_organisation_of_the_user(client, otp_login):
 def test_admin_upload_creates_a_draft_and_shows_the_report(staff):
     client, organisation = staff
     source = {"resourceType": "Questionnaire", "status": "active", "title": "Upload",
-              "item": [{"linkId": "photo", "type": "attachment", "text": "Photo"},
+              "item": [{"linkId": "photo", "type": "reference", "text": "Photo"},
                        {"linkId": "name", "type": "string", "text": "Name"}]}
     response = upload(client, organisation, json.dumps(source).encode())
     assert response.status_code == 302
     form = Form.objects.get(title="Upload")
     assert list(form.items.values_list("link_id", flat=True)) == ["name"]
     page = client.get(response.url).content.decode()
-    assert "photo" in page and "attachment" in page and "2 note(s)" in page
+    assert "photo" in page and "reference" in page and "2 note(s)" in page
     assert AuditEvent.objects.filter(action=AuditEvent.Action.FORM_IMPORTED,
                                      object_id=str(form.pk)).exists()
 
@@ -157,7 +157,7 @@ def test_import_command_prints_the_report(tmp_path, capsys):
     call_command("import_questionnaire", str(path), organisation=organisation.name)
     out = capsys.readouterr().out
     assert "Created the draft" in out
-    assert '/44249-1/file: Left out: the item type "attachment"' in out
+    assert '/44249-1/note: The element "_text" is not supported' in out
     with pytest.raises(CommandError, match="No single organisation"):
         call_command("import_questionnaire", str(path), organisation="Nowhere")
 

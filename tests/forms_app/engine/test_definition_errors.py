@@ -28,7 +28,7 @@ def test_unknown_type_names_the_item():
 
 
 def test_unsupported_type():
-    assert "not supported" in problems(question("q1", "attachment"))[0]
+    assert "not supported" in problems(question("q1", "reference"))[0]
 
 
 def test_choice_without_options():
