@@ -12,7 +12,7 @@ catalogue in locale/ serves both engines), and ``get_current_language()``. The r
 ``csrf_input`` and ``csrf_token`` are added by Django's Jinja2 backend itself.
 """
 
-from django.template.defaultfilters import linebreaksbr
+from django.template.defaultfilters import date, linebreaksbr
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
@@ -47,4 +47,6 @@ def environment(**options) -> Environment:
     )
     # Django's own filter (escapes, then <br>): answers and display text keep their lines.
     env.filters["linebreaksbr"] = linebreaksbr
+    # Django's date filter: month names in the page's language ("3 Rhagfyr 2026").
+    env.filters["date"] = date
     return env

@@ -33,6 +33,14 @@ def find_link_by_token(token: str) -> Link | None:
 _compiled_cache: dict = {}
 
 
+def clinic_contact(link_id) -> dict | None:
+    """How the patient holding this link reaches its clinic (CareTeam.contact_details)."""
+    if not link_id:
+        return None
+    link = Link.objects.select_related("care_team__organisation").filter(pk=link_id).first()
+    return link.care_team.contact_details() if link else None
+
+
 def compiled_version(version: FormVersion) -> CompiledForm:
     compiled = _compiled_cache.get(version.pk)
     if compiled is None:

@@ -7,6 +7,7 @@ Views, admin actions and tasks call these and hold no rules of their own.
 
 import datetime
 import logging
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -231,11 +232,25 @@ def confirm_identity(*, link: Link, ip_address=None) -> None:
 
 
 @transaction.atomic
-def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict) -> bool:
-    """Keep the patient's place and answers so far; False once the form is submitted."""
-    updated = Submission.objects.filter(
-        pk=submission_id, state=Submission.State.IN_PROGRESS
-    ).update(wizard_state=wizard_state, draft_answers=draft_answers,
+def claim_device(*, link_id) -> str:
+    """Make the session that has just passed the identity check the link's one active
+    device; returns the token that session keeps. Any other session holding the link
+    is turned away on its next request (forms_app.views.patient, _verified_submission)."""
+    token = secrets.token_urlsafe(32)
+    Submission.objects.filter(link_id=link_id, state=Submission.State.IN_PROGRESS).update(
+        device=token)
+    return token
+
+
+@transaction.atomic
+def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict,
+                  device: str | None = None) -> bool:
+    """Keep the patient's place and answers so far; False once the form is submitted, or
+    (with ``device``) once another device has taken the form over."""
+    rows = Submission.objects.filter(pk=submission_id, state=Submission.State.IN_PROGRESS)
+    if device is not None:
+        rows = rows.filter(device__in=(device, ""))
+    updated = rows.update(wizard_state=wizard_state, draft_answers=draft_answers,
              updated_at=timezone.now())
     return bool(updated)
 

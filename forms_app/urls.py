@@ -11,6 +11,7 @@ urlpatterns = [
     path("form/verify/code/", patient.verify_code, name="verify_code"),
     path("form/answer/", patient.AnswerWizard.as_view(), name="answer"),
     path("form/check/", patient.check_answers, name="check"),
+    path("form/saved/", patient.saved, name="saved"),
     path("form/confirmation/", patient.confirmation, name="confirmation"),
     path("form/confirmation/your-answers.pdf", patient.confirmation_pdf,
          name="confirmation_pdf"),

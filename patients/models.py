@@ -38,6 +38,12 @@ class Organisation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     ods_code = models.CharField("ODS code", max_length=10, unique=True)
+    # How a patient reaches the clinic: shown on every patient page that tells them to
+    # contact it. A care team's own details win; the organisation's are the fallback.
+    contact_phone = models.CharField("contact phone number", max_length=30, blank=True)
+    contact_email = models.EmailField("contact email address", blank=True)
+    contact_hours = models.CharField("when the phone is answered", max_length=200, blank=True,
+                                     help_text="For example: Monday to Friday, 9am to 5pm")
     # Organisation administrators manage the organisation's care teams, forms and audit
     # trail; they see patient data only through care teams they are members of.
     administrators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
@@ -69,6 +75,12 @@ class CareTeam(models.Model):
     name = models.CharField(max_length=200)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                      related_name="care_teams")
+    # How a patient reaches the clinic: shown on every patient page that tells them to
+    # contact it. A care team's own details win; the organisation's are the fallback.
+    contact_phone = models.CharField("contact phone number", max_length=30, blank=True)
+    contact_email = models.EmailField("contact email address", blank=True)
+    contact_hours = models.CharField("when the phone is answered", max_length=200, blank=True,
+                                     help_text="For example: Monday to Friday, 9am to 5pm")
 
     objects = CareTeamQuerySet.as_manager()
 
@@ -81,6 +93,13 @@ class CareTeam(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.organisation.ods_code})"
+
+    def contact_details(self) -> dict:
+        """Who the patient should contact: the team's details, else its organisation's."""
+        source = self if (self.contact_phone or self.contact_email) else self.organisation
+        return {"name": self.name if source is self else self.organisation.name,
+                "phone": source.contact_phone, "email": source.contact_email,
+                "hours": source.contact_hours}
 
 
 class PatientQuerySet(models.QuerySet):

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 
 from forms_app.engine import CompiledForm, repeats
-from forms_app.views.patient import page_blocks
+from forms_app.views.patient import page_blocks, progress_text
 
 SESSION_KEY = "form_preview"
 
@@ -102,8 +102,7 @@ def _render_page(request, compiled, step, form, enabled, heading, status=200, an
         "wizard": wizard,
         "blocks": page_blocks(compiled, page, form, answers or {}),
         "page": page,
-        "page_number": index + 1,
-        "page_count": len(enabled),
+        "progress": progress_text(compiled, enabled, step),
         "previous_step": enabled[index - 1] if index else None,
         "single_question": len([f for f in form if not f.is_hidden]) == 1,
         "form_title": compiled.title,

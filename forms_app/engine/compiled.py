@@ -20,7 +20,7 @@ from .repeats import MAX_INSTANCES
 from .rules import apply_rules, variables_of
 from .scoring import Evaluation, compute_bands, raised_flags
 from .summary import SummaryPage, response_items, summary_pages
-from .translation import languages, translate_definition
+from .translation import languages, primary_language, translate_definition
 
 
 def compile_definition(definition: dict) -> "CompiledForm":
@@ -49,6 +49,9 @@ class CompiledForm:
         self.url: str | None = definition.get("url")
         self.version: str | None = definition.get("version")
         self.description: str = str(definition.get("description") or "")
+        # The language the text is written in (FHIR Resource.language; English unless
+        # said), so a page in another language can mark the form's text with lang.
+        self.language: str = str(definition.get("language") or "en")
         self._calculated = [item for item in walk.items.values() if item.calculation]
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
@@ -79,6 +82,7 @@ class CompiledForm:
         compiled = self._translated.get(language)
         if compiled is None:
             compiled = CompiledForm(translate_definition(self.definition, language))
+            compiled.language = language
             self._translated[language] = compiled
         return compiled
 
@@ -103,6 +107,24 @@ class CompiledForm:
                 else:
                     orphans.append(item)
         return pages
+
+    @property
+    def page_count_varies(self) -> bool:
+        """Whether answers can add or drop a page: a page with a condition of its own, or
+        one whose every item is conditional (itself or through a sub-group)."""
+        def conditional(item):
+            return item.enable_when is not None or any(
+                self.items[a].enable_when is not None for a in item.ancestors)
+        return any(
+            page.enable_when is not None
+            or all(conditional(item) for item in page.items if item.type != "group")
+            for page in self.pages)
+
+    def lang_within(self, page_language: str | None) -> str | None:
+        """The lang attribute the form's text needs on a page in ``page_language``: its
+        own language where that differs (an untranslated form on a Welsh page), else None."""
+        same = primary_language(self.language) == primary_language(page_language or "en")
+        return None if same else self.language
 
     def _build_page(self, key: str) -> Page | None:
         top = self.items[key]

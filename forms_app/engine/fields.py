@@ -11,6 +11,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import messages
@@ -91,8 +93,16 @@ _NOT_ATTRIBUTES = frozenset(
 
 
 def _label(bound, page_heading: bool) -> dict:
-    return {"text": str(bound.label), "size": "l" if page_heading else "m",
-            "isPageHeading": page_heading}
+    label = {"text": str(bound.label), "size": "l" if page_heading else "m",
+             "isPageHeading": page_heading}
+    item = getattr(bound.field, "item", None)
+    if item is not None and not item.required:
+        # NHS.UK marks the optional questions, not the required ones. The mark is in the
+        # page's language even where the question is not (an untranslated form's <div
+        # lang="en"> on a Welsh page).
+        label["html"] = format_html('{} <span class="app-optional" lang="{}">{}</span>',
+                                    label.pop("text"), get_language() or "en", _("(optional)"))
+    return label
 
 
 def _common(bound, page_heading: bool, *, legend: bool) -> dict:

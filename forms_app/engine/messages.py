@@ -3,7 +3,8 @@
 Messages stay lazy (format_lazy over gettext_lazy) because form classes are cached
 and shared between requests in different languages. ``short-label`` (our extension,
 e.g. "your weight") makes them specific: "Enter your weight", "Your weight must be
-300 or less"; without it they fall back to "your answer".
+300 or less"; without it they name the question in its own words ("Enter how many
+cigarettes a day", "Select yes or no for do you smoke"): see ``label``.
 """
 
 from django.utils.text import capfirst, format_lazy
@@ -13,8 +14,14 @@ from .items import Item
 
 
 def label(item: Item):
+    """What the message calls the answer: ``short-label``, else the question's own words
+    ("How many cigarettes a day?" -> "how many cigarettes a day"), so two messages on one
+    page never read the same; "your answer" only for a question without text."""
     if item.short_label:
         return item.short_label
+    words = from_question(item.text)
+    if words:
+        return words
     if item.type == "date":
         return _("the date")
     if item.type == "time":
@@ -22,6 +29,19 @@ def label(item: Item):
     if item.type == "dateTime":
         return _("the date and time")
     return _("your answer")
+
+
+def from_question(text: str) -> str:
+    """A question's text as the object of "Enter …" or "Select …": one line, without its
+    closing punctuation, its first letter lower case unless the word is an abbreviation
+    (NHS, GP) or a name the author wrote in capitals."""
+    words = " ".join(str(text or "").split()).rstrip("?.:!¿; ")
+    if not words:
+        return ""
+    first = words.split(" ", 1)[0]
+    if len(first) > 1 and first[1:2].isupper():
+        return words
+    return words[0].lower() + words[1:]
 
 
 def _capitalised(item: Item):
@@ -41,18 +61,9 @@ def required(item: Item):
     if item.required_message:
         return item.required_message
     if item.type == "boolean":
-        return (
-            format_lazy(_("Select yes or no for {}"), label(item))
-            if item.short_label
-            else _("Select yes or no")
-        )
-    if item.type == "attachment":
-        return format_lazy(_("Select {}"), item.short_label) if item.short_label \
-            else _("Select a file")
-    if item.type in ("choice", "open-choice"):
-        if item.short_label:
-            return format_lazy(_("Select {}"), item.short_label)
-        return _("Select at least one option") if item.is_multiple else _("Select an answer")
+        return format_lazy(_("Select yes or no for {}"), label(item))
+    if item.type in ("choice", "open-choice", "attachment"):
+        return format_lazy(_("Select {}"), label(item))
     return format_lazy(_("Enter {}"), label(item))
 
 

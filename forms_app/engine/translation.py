@@ -9,7 +9,7 @@ http://hl7.org/fhir/StructureDefinition/translation), for example on an item:
         "extension": [{"url": "lang", "valueCode": "cy"},
                       {"url": "content", "valueString": "Ydych chi'n ysmygu?"}]}]}
 
-Read on: the Questionnaire's ``title``; each item's ``text``; an answerOption's
+Read on: the Questionnaire's ``title`` and ``description``; each item's ``text``; an answerOption's
 ``valueCoding.display`` (``valueCoding._display``; a valueString option is its own stored
 answer, so a form to be translated uses valueCoding options); and the string values of our
 text extensions (help-text, short-label, required-message, regex-message, other-label),
@@ -31,7 +31,7 @@ _TEXT_EXTENSIONS = frozenset(
 )
 
 
-def _primary(code: str) -> str:
+def primary_language(code: str) -> str:
     return code.replace("_", "-").split("-", 1)[0].lower()
 
 
@@ -60,7 +60,7 @@ def translation(element, language: str) -> str | None:
         if lang.lower() == wanted:
             return content
     for lang, content in found.items():
-        if _primary(lang) == _primary(wanted):
+        if primary_language(lang) == primary_language(wanted):
             return content
     return None
 
@@ -91,6 +91,7 @@ def translate_definition(definition: dict, language: str) -> dict:
     """A copy of ``definition`` with every translatable text in ``language`` where given."""
     translated = copy.deepcopy(definition)
     _translate_field(translated, "title", language)
+    _translate_field(translated, "description", language)  # shown on the form's first page
     for item in translated.get("item") or ():
         if isinstance(item, dict):
             _translate_item(item, language)

@@ -407,6 +407,7 @@ class Migration(migrations.Migration):
                 ('state', models.CharField(choices=[('in_progress', 'In progress'), ('submitted', 'Submitted'), ('filed', 'Filed'), ('failed', 'Filing failed')], db_index=True, default='in_progress', max_length=20)),
                 ('wizard_state', patients.crypto.EncryptedJSONField(blank=True, null=True)),
                 ('draft_answers', patients.crypto.EncryptedJSONField(blank=True, null=True)),
+                ('device', models.CharField(blank=True, editable=False, max_length=64)),
                 ('answers', patients.crypto.EncryptedJSONField(blank=True, null=True)),
                 ('evaluation', models.JSONField(blank=True, default=dict)),
                 ('started_at', models.DateTimeField(default=django.utils.timezone.now)),

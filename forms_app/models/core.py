@@ -498,6 +498,9 @@ class Submission(models.Model):
     # another device; and the cleaned answers so far, which drive the conditions.
     wizard_state = EncryptedJSONField(null=True, blank=True)
     draft_answers = EncryptedJSONField(null=True, blank=True)
+    # The one device (patient session) that may carry on with the draft: the newest to
+    # pass the identity check. Another session's next request is told the form moved.
+    device = models.CharField(max_length=64, blank=True, editable=False)
     answers = EncryptedJSONField(null=True, blank=True)
     evaluation = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)

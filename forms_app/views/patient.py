@@ -26,7 +26,7 @@ from formtools.wizard.forms import ManagementForm
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import WizardView
 
-from forms_app import abuse, fhir, services
+from forms_app import abuse, context_processors, fhir, services
 from forms_app.delivery import services as delivery
 from forms_app.engine import attachments, repeats
 from forms_app.engine.fields import OpenChoiceField
@@ -38,11 +38,13 @@ from forms_app.views import one_time_code
 from patients.client_ip import client_ip
 from patients.models import Patient
 
-SESSION_LINK = "patient_link"          # set by the link, before the identity check
+SESSION_LINK = context_processors.SESSION_LINK  # set by the link, before the identity check
 SESSION_VERIFIED = "patient_verified"  # set once the identity check has passed
 SESSION_REFERENCE = "patient_reference"
 # The submission this session has just sent: the only one whose PDF it may download.
 SESSION_SUBMITTED = "patient_submitted"
+# This session's claim to be the link's one active device (services.claim_device).
+SESSION_DEVICE = "patient_device"
 
 
 def patient_session_seconds() -> int:
@@ -84,9 +86,24 @@ def _timed_out(request):
     return render(request, "forms_app/patient/timed_out.html", status=403)
 
 
+def mark_verified(request, link) -> None:
+    """The whole identity check passed on this device: a fresh session key (so a key seen
+    before the check is worthless), and this session takes the form over from any other."""
+    request.session.cycle_key()
+    request.session[SESSION_VERIFIED] = str(link.pk)
+    request.session[SESSION_DEVICE] = services.claim_device(link_id=link.pk)
+
+
+def _moved(request):
+    # Told nothing about the form or its answers: only that it carries on elsewhere.
+    return render(request, "forms_app/patient/moved.html", status=409)
+
+
 def _lost(request, key):
     if kiosk.is_locked(request):
         return redirect("kiosk:hand_back")  # the back button on a handed-back tablet
+    if getattr(request, "patient_moved", False):
+        return _moved(request)
     # No link in the session at all: it timed out (or was never opened here); else the
     # link itself has closed (expired, revoked) since the patient opened it.
     if not request.session.get(SESSION_LINK) and not request.session.get(key):
@@ -160,9 +177,7 @@ def verify(request):
         if outcome == services.IdentityCheck.VERIFIED and needs_code:
             return one_time_code.start(request, link, client_ip(request))
         if outcome == services.IdentityCheck.VERIFIED:
-            # A fresh session key after the check, so a key seen before it is worthless.
-            request.session.cycle_key()
-            request.session[SESSION_VERIFIED] = str(link.pk)
+            mark_verified(request, link)
             return redirect("patient:answer")
         if outcome == services.IdentityCheck.LOCKED:
             return abuse.link_locked(request, link.pk)
@@ -181,7 +196,7 @@ def verify(request):
 
 # What a journey page reads, in one query: the submission, its link's dates and its
 # version's id. The definition is read only when the compiled version is not cached.
-_PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "link",
+_PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "device", "link",
                 "link__expires_at", "link__revoked_at", "link__version",
                 "link__version__form")
 
@@ -204,8 +219,7 @@ def verify_code(request):
                                                 ip_address=client_ip(request))
         if outcome == services.IdentityCheck.VERIFIED:
             request.session.pop(one_time_code.SESSION_DOB_CHECKED, None)
-            request.session.cycle_key()
-            request.session[SESSION_VERIFIED] = str(link.pk)
+            mark_verified(request, link)
             return redirect("patient:answer")
         if outcome == services.IdentityCheck.LOCKED:
             request.session.pop(one_time_code.SESSION_DOB_CHECKED, None)
@@ -233,6 +247,11 @@ def _verified_submission(request, *, for_submit=False) -> Submission | None:
         rows = Submission.objects.select_related("link__version").only(*_PAGE_FIELDS)
     submission = rows.filter(link_id=link_id).first()
     if submission is None or not submission.link.is_open_at(timezone.now()):
+        return None
+    if submission.device and submission.device != request.session.get(SESSION_DEVICE):
+        # A newer session (another device, or another browser) has taken the form over.
+        # Every request here is told so until the link is opened again on this device.
+        request.patient_moved = True
         return None
     return submission
 
@@ -462,10 +481,13 @@ class AnswerWizard(WizardView):
         changed = (self.storage.data != loaded_state
                    or self.draft_answers != (self.submission.draft_answers or {}))
         # Saved on every change, so closing the browser loses nothing.
-        if changed and not services.save_progress(submission_id=self.submission.pk,
-                                                  wizard_state=self.storage.data,
-                                                  draft_answers=self.draft_answers):
-            return redirect("patient:already_submitted")
+        if changed and not services.save_progress(
+                submission_id=self.submission.pk, wizard_state=self.storage.data,
+                draft_answers=self.draft_answers, device=self.submission.device):
+            # Sent meanwhile, or taken over by another device between read and write.
+            if _already_submitted(self.submission.link):
+                return redirect("patient:already_submitted")
+            return _moved(request)
         return response
 
     def get_form_initial(self, step):
@@ -653,19 +675,30 @@ class AnswerWizard(WizardView):
             shown_name=SHOWN_FIELD,
             new_questions=getattr(self, "new_questions", []),
             page=page,
-            progress=progress_text(keys.index(self.steps.current) + 1, len(keys)),
+            progress=progress_text(self.compiled, keys, self.steps.current),
             previous_step=self.steps.prev,
             single_question=single_question,
             return_to_check=self.storage.extra_data.get("return_to_check", False),
             session_timeout=True,
             form_title=self.compiled.title,
+            content_lang=self.compiled.lang_within(get_language()),
+            # Once, where the form begins: what it is for, in the author's words.
+            description=self.compiled.description if self.steps.current == keys[0] else "",
+            save_later=not kiosk.is_kiosk(self.request),
         )
         return context
 
 
-def progress_text(number: int, count: int) -> str:
+def progress_text(compiled, enabled: list[str], step: str) -> str:
+    """ "Page 2 of 3", counting the pages as the patient meets them. Where a condition can
+    add or drop a page the total is every page the form could show ("of up to 4"), so an
+    answer that adds a page never makes the count jump back ("Page 1 of 2", "Page 2 of 3")."""
+    number = enabled.index(step) + 1
+    if compiled.page_count_varies:
+        return _("Page %(number)s of up to %(count)s") % {
+            "number": number, "count": len(compiled.page_keys)}
     # The msgid the Django template's blocktranslate had, so the Welsh catalogue keeps it.
-    return _("Page %(number)s of %(count)s") % {"number": number, "count": count}
+    return _("Page %(number)s of %(count)s") % {"number": number, "count": len(enabled)}
 
 
 @never_cache
@@ -700,6 +733,7 @@ def check_answers(request):
     return render(request, "forms_app/patient/check.html", {
         "summary": compiled.summary(answers),
         "form_title": compiled.title,
+        "content_lang": compiled.lang_within(get_language()),
         "last_step": compiled.enabled_page_keys(answers)[-1],
         "session_timeout": True,
     })
@@ -753,6 +787,24 @@ def timed_out(request):
         return kiosk.lock(request)
     request.session.flush()
     return render(request, "forms_app/patient/timed_out.html")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def saved(request):
+    """ "Save and come back later": how to return. Every page is saved as it is
+    answered, so nothing is written here; the page says until when the link works."""
+    submission = _verified_submission(request)
+    if submission is None:
+        return _lost(request, SESSION_VERIFIED)
+    if submission.is_submitted:
+        return redirect("patient:already_submitted")
+    compiled = compiled_version(submission.link.version).translated(get_language())
+    return render(request, "forms_app/patient/saved.html", {
+        "expires_at": timezone.localtime(submission.link.expires_at),
+        "form_title": compiled.title,
+        "content_lang": compiled.lang_within(get_language()),
+    })
 
 
 @never_cache

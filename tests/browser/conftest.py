@@ -29,6 +29,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
+
+from forms_app.management.demo_data import ensure_demo
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -268,3 +272,39 @@ def _axe_on_a_copy(page):
         return _run_axe(copy)
     finally:
         context.close()
+
+
+# --- Staff pages ------------------------------------------------------------------------
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB",
+           "timezone_id": "Europe/London"}
+WIDTHS = (1280, 375)
+
+
+@pytest.fixture
+def staff_page(browser, live_server, otp_login):
+    """A desktop page signed in as the demo clinician (password and second factor)."""
+    user, *_ = ensure_demo()
+    client = otp_login(Client(), user)
+    context = browser.new_context(**DESKTOP)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                          "url": live_server.url}])
+    page = context.new_page()
+    yield page, user
+    context.close()
+
+
+def check_at_both_widths(page, screenshot, assert_accessible, name):
+    """axe at desktop and phone width, a screenshot of each, and no sideways scrolling
+    of the page itself at desktop width."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900 if width > 400 else 667})
+        page.wait_for_load_state("load")
+        screenshot(page, f"{name}-{width}")
+        assert_accessible(page)
+        if width == 1280:
+            scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert scroll_width <= 1280, f"{name} is {scroll_width}px wide at 1280px"
+    page.set_viewport_size(DESKTOP["viewport"])

@@ -4,59 +4,19 @@ problems and the phone preview beside the editor. axe-core (WCAG 2.2 AA) on ever
 designer page at 1280 px and at 375 px; screenshots in test-artifacts/screenshots/."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
-from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Form
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import check_at_both_widths
 from tests.forms_app.design.test_admin_designer import mood_check
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB",
-           "timezone_id": "Europe/London"}
-WIDTHS = (1280, 375)
 
-
-@pytest.fixture
-def staff_page(browser, live_server, otp_login):
-    """A desktop page signed in as the demo clinician (password and second factor)."""
-    user, *_ = ensure_demo()
-    client = otp_login(Client(), user)
-    context = browser.new_context(**DESKTOP)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])
-    page = context.new_page()
-    yield page, user
-    context.close()
-
-
-def check_at_both_widths(page, screenshot, assert_accessible, name):
-    """axe at desktop and phone width, a screenshot of each, and no sideways scrolling
-    of the page itself at desktop width."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900 if width > 400 else 667})
-        page.wait_for_load_state("load")
-        screenshot(page, f"{name}-{width}")
-        assert_accessible(page)
-        if width == 1280:
-            scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
-            assert scroll_width <= 1280, f"{name} is {scroll_width}px wide at 1280px"
-    page.set_viewport_size(DESKTOP["viewport"])
-
-
-def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
-        live_server, staff_page, screenshot, assert_accessible):
-    page, _user = staff_page
-    base = live_server.url
-    page.goto(base + "/admin/forms_app/form/")
-    check_at_both_widths(page, screenshot, assert_accessible, "forms")
-
+def build_smoking_form(page, base, check=lambda name: None) -> Form:
+    """In the designer: a form of two pages, "Do you smoke?" then "How many cigarettes a
+    day?" shown when the answer is Yes. ``check(name)`` runs at each new kind of page."""
     page.goto(base + "/admin/forms_app/form/add/")
-    check_at_both_widths(page, screenshot, assert_accessible, "add-form")
+    check("add-form")
     page.locator("#id_organisation").select_option(index=1)
     page.get_by_label("Title").fill("Smoking check")
     page.get_by_label("Description").fill("Two short questions about smoking.")
@@ -77,12 +37,12 @@ def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
     page.wait_for_load_state("load")
     outline = page.locator("#outline")
     assert outline.get_by_role("link", name="Do you smoke?").is_visible()
-    check_at_both_widths(page, screenshot, assert_accessible, "outline")
+    check("outline")
 
     # The condition, chosen from earlier questions and their answers.
     page.get_by_role("link", name="How many cigarettes a day?").click()
     page.wait_for_load_state("load")
-    check_at_both_widths(page, screenshot, assert_accessible, "question")
+    check("question")
     assert page.get_by_text("Unit (numbers with a unit)").count() == 0
     question_select = page.locator("#id_conditions-0-question")
     labels = question_select.locator("option").all_inner_texts()
@@ -93,6 +53,27 @@ def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
     page.wait_for_load_state("load")
     assert page.get_by_text("Shown when Do you smoke? is Yes").first.is_visible()
 
+    return form
+
+
+def translate_smoking_form(page):
+    """On the form's translations page: its title and first question in Welsh."""
+    page.get_by_label("Cymraeg: Title").fill("Gwiriad ysmygu")
+    page.get_by_label("Cymraeg: Question 1.1: Words").fill("Ydych chi'n ysmygu?")
+    page.get_by_role("button", name="Save translations").click()
+    page.wait_for_load_state("load")
+
+
+def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
+        live_server, staff_page, screenshot, assert_accessible):
+    page, _user = staff_page
+    base = live_server.url
+    page.goto(base + "/admin/forms_app/form/")
+    check_at_both_widths(page, screenshot, assert_accessible, "forms")
+
+    form = build_smoking_form(
+        page, base, lambda name: check_at_both_widths(page, screenshot, assert_accessible, name))
+
     page.goto(base + f"/admin/forms_app/form/{form.pk}/change/")
     assert page.get_by_text("Shown when Do you smoke? is Yes").is_visible()
     assert page.locator("iframe[title='Preview of the draft at phone width']").is_visible()
@@ -102,10 +83,7 @@ def test_a_clinician_builds_a_two_page_form_with_a_condition_and_welsh(
     page.get_by_role("link", name="Translations").first.click()
     page.wait_for_load_state("load")
     check_at_both_widths(page, screenshot, assert_accessible, "translations")
-    page.get_by_label("Cymraeg: Title").fill("Gwiriad ysmygu")
-    page.get_by_label("Cymraeg: Question 1.1: Words").fill("Ydych chi'n ysmygu?")
-    page.get_by_role("button", name="Save translations").click()
-    page.wait_for_load_state("load")
+    translate_smoking_form(page)
     form.refresh_from_db()
     assert form.translations == {"cy": {"title": "Gwiriad ysmygu"}}
     assert page.get_by_text("2 of 6 texts translated").is_visible()

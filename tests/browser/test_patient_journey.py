@@ -113,7 +113,7 @@ def test_whole_journey_on_a_phone(
         fill_dob(other, 15, 3, 1984)
         assert "Page 2 of 3" in other.locator("main").inner_text()
         screenshot(other, "resumed-on-another-device")
-        other.get_by_role("link", name="Back").click()
+        other.get_by_role("link", name="Back", exact=True).click()
         assert other.get_by_label("What is your height in centimetres?").input_value() == "168"
         save(other)
         answer_your_health(other)
@@ -121,11 +121,22 @@ def test_whole_journey_on_a_phone(
     finally:
         other_context.close()
 
-    # Back on the phone: its wizard state is the server's, so it carries on at page 3.
+    # Back on the phone: one device at a time, so it is told the form moved, and shows
+    # nothing of it; opening the link again takes it back, at the server's page 3.
     phone.reload()
-    if "Page 2 of 3" in phone.locator("main").inner_text():
-        answer_your_health(phone)
+    assert "on another device" in phone.locator("h1").inner_text()
+    assert "168" not in phone.content() and "Sal" not in phone.locator("main").inner_text()
+    check_page(phone, screenshot, assert_accessible, "continued-on-another-device")
+    phone.goto(url)
+    fill_dob(phone, 15, 3, 1984)
     assert "Page 3 of 3" in phone.locator("main").inner_text()
+
+    # "Save and come back later": how to return, and until when.
+    phone.get_by_role("link", name="Save and come back later").click()
+    assert "Your answers are saved" in phone.locator("h1").inner_text()
+    assert "until the link expires on" in phone.locator("main").inner_text()
+    check_page(phone, screenshot, assert_accessible, "saved-come-back-later")
+    phone.get_by_role("link", name="Continue filling in the form").click()
     check_page(phone, screenshot, assert_accessible, "page-3")
     phone.get_by_label("Is there anything else you want the clinic to know?").fill(LONG_ANSWER)
     save(phone)

@@ -176,7 +176,7 @@ def test_question_hidden_on_the_same_page_is_not_required():
     assert submitted.is_valid(), submitted.errors
     assert submitted.cleaned_data == {"quit": False, "quit-date": None}
     submitted = bound(form, "p3", {"quit": "yes"}, answers={"smoke": False})
-    assert errors(submitted) == {"quit-date": ["Enter the date"]}
+    assert errors(submitted) == {"quit-date": ["Enter question quit-date"]}
 
 
 def test_answers_to_hidden_question_are_discarded_even_if_invalid():

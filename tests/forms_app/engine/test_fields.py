@@ -81,7 +81,7 @@ def test_text_is_a_textarea_with_default_limit():
     assert widget_types(item) == {"story": "textarea"}
     assert submit(item, {"story": "x" * 10_000}).is_valid()
     assert errors(submit(item, {"story": "x" * 10_001})) == {
-        "story": ["Your answer must be 10000 characters or fewer"]
+        "story": ["Question story must be 10000 characters or fewer"]
     }
 
 
@@ -114,10 +114,10 @@ def test_max_and_min_length_and_regex():
         ],
     )
     assert errors(submit(item, {"code": "ABCDEFG"})) == {
-        "code": ["Your answer must be 6 characters or fewer"]
+        "code": ["Question code must be 6 characters or fewer"]
     }
     assert errors(submit(item, {"code": "A"})) == {
-        "code": ["Your answer must be 2 characters or more"]
+        "code": ["Question code must be 2 characters or more"]
     }
     assert errors(submit(item, {"code": "abc"})) == {"code": ["Code must be capital letters"]}
     assert submit(item, {"code": "ABC"}).cleaned_data == {"code": "ABC"}
@@ -261,7 +261,7 @@ def test_boolean():
     assert [value for value, _ in choices] == ["yes", "no"]
     assert submit(item, {"smoke": "yes"}).cleaned_data == {"smoke": True}
     assert submit(item, {"smoke": "no"}).cleaned_data == {"smoke": False}
-    assert errors(submit(item, {})) == {"smoke": ["Select yes or no"]}
+    assert errors(submit(item, {})) == {"smoke": ["Select yes or no for question smoke"]}
     assert errors(submit(item, {"smoke": "maybe"})) == {"smoke": ["Select an option from the list"]}
 
 
@@ -269,7 +269,7 @@ def test_single_choice_radio_and_codes():
     item = choice("colour", "red", "green", required=True)
     assert widget_types(item) == {"colour": "radioselect"}
     assert submit(item, {"colour": "green"}).cleaned_data == {"colour": "green"}
-    assert errors(submit(item, {})) == {"colour": ["Select an answer"]}
+    assert errors(submit(item, {})) == {"colour": ["Select question colour"]}
     assert errors(submit(item, {"colour": "blue\x00"})) == {
         "colour": ["Select an option from the list"]
     }
@@ -299,7 +299,7 @@ def test_multiple_choice_checkboxes_and_exclusive_option():
     assert submit(item, {"symptoms": ["fever", "cough"]}).cleaned_data == {
         "symptoms": ["cough", "fever"]
     }
-    assert errors(submit(item, {})) == {"symptoms": ["Select at least one option"]}
+    assert errors(submit(item, {})) == {"symptoms": ["Select question symptoms"]}
     assert errors(submit(item, {"symptoms": ["cough", "none"]})) == {
         "symptoms": ['Select "None of these" or other options, not both']
     }
@@ -351,7 +351,7 @@ def test_open_choice():
     assert errors(submit(item, {"where": "__other__"})) == {
         "where": ['Enter your answer for "Somewhere else"']
     }
-    assert errors(submit(item, {})) == {"where": ["Select an answer"]}
+    assert errors(submit(item, {})) == {"where": ["Select question where"]}
     assert errors(submit(item, {"where": "moon"})) == {"where": ["Select an option from the list"]}
 
 
@@ -420,10 +420,10 @@ def test_date_min_and_max():
         ],
     )
     assert errors(submit(item, {"d_day": "31", "d_month": "12", "d_year": "1999"})) == {
-        "d": ["The date must be the same as or after 1 January 2000"]
+        "d": ["Question d must be the same as or after 1 January 2000"]
     }
     assert errors(submit(item, {"d_day": "1", "d_month": "1", "d_year": "2001"})) == {
-        "d": ["The date must be the same as or before 31 December 2000"]
+        "d": ["Question d must be the same as or before 31 December 2000"]
     }
 
 
@@ -451,7 +451,7 @@ def test_time(typed, stored):
 @pytest.mark.parametrize("typed", ["25:00", "14", "noon", "13pm", "12:60"])
 def test_bad_time(typed):
     assert errors(submit(question("t", "time"), {"t": typed})) == {
-        "t": ["The time must be a real time, like 09:30 or 2:30pm"]
+        "t": ["Question t must be a real time, like 09:30 or 2:30pm"]
     }
 
 
@@ -463,4 +463,4 @@ def test_date_time():
     assert stored == "2024-07-01T14:30:00+01:00"  # British Summer Time
     assert dt.datetime.fromisoformat(stored).utcoffset() == dt.timedelta(hours=1)
     missing_time = {**data, "when_time": ""}
-    assert errors(submit(item, missing_time)) == {"when": ["The date and time must include a time"]}
+    assert errors(submit(item, missing_time)) == {"when": ["Question when must include a time"]}
