@@ -197,28 +197,40 @@ WARM = int(os.environ.get("BENCH_CPU_WARM", "30"))
 SAMPLES = int(os.environ.get("BENCH_CPU_SAMPLES", "300"))
 
 
-def _cpu(name, client, call):
-    """Median CPU and wall milliseconds of `call(i)` after WARM calls, and its queries.
+def _cpu(calls):
+    """Median CPU and wall milliseconds per request type, and its queries.
 
-    CPU time of this process (time.process_time): what the request costs the web
-    process, whatever else the machine runs; PostgreSQL's and Redis's own CPU is not in
-    it (their queries are counted instead)."""
-    statuses = {}
-    for i in range(WARM):
-        call(i)
-    cpu, wall = [], []
-    for i in range(WARM, WARM + SAMPLES):
-        c0, w0 = time.process_time(), time.perf_counter()
-        response = call(i)
-        cpu.append((time.process_time() - c0) * 1000)
-        wall.append((time.perf_counter() - w0) * 1000)
-        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
-    with CaptureQueriesContext(connection) as queries:
-        call(WARM + SAMPLES)
-    return {"name": name, "cpu_ms": round(statistics.median(cpu), 3),
-            "cpu_p90_ms": round(sorted(cpu)[int(0.9 * (len(cpu) - 1))], 3),
-            "wall_ms": round(statistics.median(wall), 3), "samples": len(cpu),
-            "queries": len(queries.captured_queries), "statuses": statuses}
+    `calls` maps a name to (call(i), settings overridden for it). The types take turns,
+    one request each per round after WARM rounds, so a change in the machine's load
+    during the measurement falls on every type alike. CPU time of this process
+    (time.process_time): what the request costs the web process, whatever else the
+    machine runs; PostgreSQL's and Redis's own CPU is not in it (their queries are
+    counted instead)."""
+    cpu = {name: [] for name in calls}
+    wall = {name: [] for name in calls}
+    statuses = {name: {} for name in calls}
+    for i in range(WARM + SAMPLES):
+        for name, (call, overrides) in calls.items():
+            with override_settings(**overrides):
+                c0, w0 = time.process_time(), time.perf_counter()
+                response = call(i)
+                c1, w1 = time.process_time(), time.perf_counter()
+            if i < WARM:
+                continue
+            cpu[name].append((c1 - c0) * 1000)
+            wall[name].append((w1 - w0) * 1000)
+            code = str(response.status_code)
+            statuses[name][code] = statuses[name].get(code, 0) + 1
+    results = {}
+    for name, (call, overrides) in calls.items():
+        with override_settings(**overrides), CaptureQueriesContext(connection) as queries:
+            call(WARM + SAMPLES)
+        results[name] = {
+            "cpu_ms": round(statistics.median(cpu[name]), 3),
+            "cpu_p90_ms": round(sorted(cpu[name])[int(0.9 * (SAMPLES - 1))], 3),
+            "wall_ms": round(statistics.median(wall[name]), 3), "samples": SAMPLES,
+            "queries": len(queries.captured_queries), "statuses": statuses[name]}
+    return results
 
 
 def cpu(pool_file):
@@ -240,6 +252,10 @@ def cpu(pool_file):
     board_rows = len(board_selectors.build_board(
         team=CareTeam.objects.get(pk=team), start=start, end=end).rows)
 
+    def anonymous():
+        client.cookies.pop("sessionid", None)  # a baseline carries no session
+        return client
+
     def as_patient(session):
         client.cookies["sessionid"] = session
         return client
@@ -257,22 +273,21 @@ def cpu(pool_file):
         return as_patient(STATE["staff_session"]).get(board_path,
                                                       HTTP_ACCEPT_ENCODING="gzip")
 
-    results = [
-        _cpu("baseline_bare", client, lambda i: client.get("/bench/bare/")),
-        _cpu("baseline_pk", client, lambda i: client.get(pk_path)),
-        _cpu("patient_page_get_10q", client,
-             lambda i: as_patient(fresh["10"][-3]).get("/form/answer/")),
-        _cpu("patient_page_get_50q", client,
-             lambda i: as_patient(fresh["50"][-3]).get("/form/answer/")),
-        _cpu("patient_page_post_10q", client, page),
-        _cpu("final_submit", client, submit_one),
-        _cpu("whiteboard_json", client, board),
-    ]
-    with override_settings(WHITEBOARD_CACHE_SECONDS=0):
-        results.append(_cpu("whiteboard_json_uncached", client, board))
-    results.append(_cpu("baseline_pk_end", client, lambda i: client.get(pk_path)))
+    uncached = {"WHITEBOARD_CACHE_SECONDS": 0}
+    requests = _cpu({
+        "baseline_bare": (lambda i: anonymous().get("/bench/bare/"), {}),
+        "baseline_pk": (lambda i: anonymous().get(pk_path), {}),
+        "patient_page_get_10q": (lambda i: as_patient(fresh["10"][-3]).get("/form/answer/"),
+                                 {}),
+        "patient_page_get_50q": (lambda i: as_patient(fresh["50"][-3]).get("/form/answer/"),
+                                 {}),
+        "patient_page_post_10q": (page, {}),
+        "final_submit": (submit_one, {}),
+        "whiteboard_json": (board, {}),
+        "whiteboard_json_uncached": (board, uncached),
+    })
     return {"code": str(CODE), "warm": WARM, "board_rows": board_rows,
-            "requests": {r.pop("name"): r for r in results}}
+            "interleaved": True, "requests": requests}
 
 
 def filecpu(count):

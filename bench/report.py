@@ -38,15 +38,13 @@ CPU_LABELS = {
     "final_submit": ("Final submit", 0.3),
     "whiteboard_json": ("Whiteboard JSON, cached", 1.0),
     "whiteboard_json_uncached": ("Whiteboard JSON, uncached", 0.2),
-    "baseline_pk_end": ("Baseline again at the end: primary-key page", None),
 }
 FILING_TARGET = 375
 BRIEF_BACKLOG, BRIEF_BIG_ROWS = 20000, 1000000
 
 
 def cpu_pk(run):
-    r = run["requests"]
-    return (r["baseline_pk"]["cpu_ms"] + r["baseline_pk_end"]["cpu_ms"]) / 2
+    return run["requests"]["baseline_pk"]["cpu_ms"]
 
 
 def cpu_section(r):
@@ -67,12 +65,14 @@ def cpu_section(r):
         "## CPU per request (in-process)",
         "",
         f"Median CPU milliseconds of {this['requests']['baseline_pk']['samples']} requests "
-        f"of each type after {this['warm']} warm-up ones, one Django test client reused "
+        f"of each type after {this['warm']} warm-up ones, the types taking turns (one "
+        "request of each per round, so a change of load falls on all alike), one Django "
+        "test client reused "
         "(CSRF checks on) with the settings gunicorn runs with here (DEBUG off, persistent "
         "connections, the shared Redis cache); CPU time of the process "
         "(`time.process_time`), so it holds on a busy machine. PostgreSQL's own CPU is not "
-        "in it; the queries are counted. *x pk* is the primary-key page's CPU ms (mean of "
-        "its first and last measurement) divided by the request's, the same sense as the "
+        "in it; the queries are counted. *x pk* is the primary-key page's CPU ms (measured "
+        "in the same rounds) divided by the request's, the same sense as the "
         "wrk ratios (higher is cheaper). The whiteboard has "
         f"{this['board_rows']} rows; uncached means `WHITEBOARD_CACHE_SECONDS=0`.",
         "",
@@ -157,6 +157,12 @@ def reading_section(r, verdicts):
     if f and not f["complete"]:
         departures.append(f"the filing time limit stopped the backlog at {f['filed']:,} of "
                           f"{f['total']:,} filed")
+    if c.get("reused_seed"):
+        departures.append("the seeded database of an earlier run was reused "
+                          "(BENCH_REUSE_SEED), so it also holds what that run and any "
+                          "measurement since added")
+    if c.get("why"):
+        departures.append(c["why"])
     if departures:
         lines += ["Departures from the brief in this run: " + "; ".join(departures) + ".", ""]
     lines += ["| target | measured | met | gap |", "| --- | ---: | --- | --- |"]
@@ -225,7 +231,9 @@ def main(results_path, out_path):
         "machine is shared with other engineers' test runs, so absolute figures move; "
         "the ratios are the comparable part.",
         "",
-        f"Seeded in {r['seed']['seconds']} s: {r['seed']['patients']:,} patients, "
+        ("The database seeded by an earlier run of bench/seed.py was reused "
+         "(BENCH_REUSE_SEED): " if r["config"].get("reused_seed") else
+         f"Seeded in {r['seed']['seconds']} s: ") + f"{r['seed']['patients']:,} patients, "
         f"{r['seed']['links']:,} links, {r['seed']['submissions']:,} submissions, "
         f"{r['seed']['record_entries']:,} record entries (answers and records encrypted).",
         "",

@@ -55,6 +55,7 @@ ENV = {
     "WHITENOISE_AUTOREFRESH": "0",  # as in production: no file-system scan per request
     "CONN_MAX_AGE": "600",
     "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "json",  # as in production (the plain format is for development)
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "BENCH_OUT": str(OUT),
     "PYTHONUNBUFFERED": "1",
@@ -207,7 +208,11 @@ def main():
                "config": {"db": DB, "redis_db": REDIS_DB, "duration_s": DURATION,
                           "connections": CONNECTIONS, "backlog": BACKLOG,
                           "big_rows": BIG_ROWS, "mixed_scale": MIXED_SCALE,
-                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count()},
+                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count(),
+                          "reused_seed": bool(os.environ.get("BENCH_REUSE_SEED")),
+                          "compare": COMPARE,
+                          # Why this run departs from the brief's sizes, in words.
+                          "why": os.environ.get("BENCH_WHY", "")},
                "command": " ".join([*(f"{k}={v}" for k, v in sorted(os.environ.items())
                                       if k.startswith("BENCH_")),
                                     ".venv/bin/python bench/run.py"])}
