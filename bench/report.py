@@ -133,19 +133,20 @@ def load_section(r):
     return [*lines, ""]
 
 
-def reading_section(r, verdicts):
-    """What the run says about each target, generated from its own figures."""
-    c = r["config"]
-    a = (r.get("load_average") or {}).get("all")
-    lines = ["## Reading these figures, and the targets", ""]
-    if a:
-        busy = a["median"] > c["cpus"]
-        lines.append(
-            f"The machine's median load average was {a['median']:.2f} on {c['cpus']} cores: "
+def _load_sentence(r):
+    c, a = r["config"], (r.get("load_average") or {}).get("all")
+    if not a:
+        return []
+    busy = a["median"] > c["cpus"]
+    return [f"The machine's median load average was {a['median']:.2f} on {c['cpus']} cores: "
             + ("busy, so wrk's req/s and the mixed load's latencies are the benchmark's "
-               "share of a shared machine; the in-process CPU ratios are the ones to compare "
-               "with the targets." if busy else "close to idle for this machine."))
-        lines.append("")
+               "share of a shared machine; the in-process CPU ratios are the ones to "
+               "compare with the targets." if busy else "close to idle for this machine."),
+            ""]
+
+
+def _departures(r):
+    c, f = r["config"], r.get("filing")
     departures = []
     if c["backlog"] != BRIEF_BACKLOG:
         departures.append(f"the filing backlog was {c['backlog']:,} submissions, not "
@@ -153,7 +154,6 @@ def reading_section(r, verdicts):
     if c["big_rows"] != BRIEF_BIG_ROWS:
         departures.append(f"{c['big_rows']:,} rows were added per table for the growth "
                           f"comparison, not {BRIEF_BIG_ROWS:,} (set by BENCH_BIG_ROWS)")
-    f = r.get("filing")
     if f and not f["complete"]:
         departures.append(f"the filing time limit stopped the backlog at {f['filed']:,} of "
                           f"{f['total']:,} filed")
@@ -163,37 +163,53 @@ def reading_section(r, verdicts):
                           "measurement since added")
     if c.get("why"):
         departures.append(c["why"])
-    if departures:
-        lines += ["Departures from the brief in this run: " + "; ".join(departures) + ".", ""]
-    lines += ["| target | measured | met | gap |", "| --- | ---: | --- | --- |"]
-    for label, target, ratio in verdicts:
-        ok = ratio >= target
-        gap = "" if ok else f"needs {target / ratio:.1f}x less cost"
-        lines.append(f"| {label} >= {target}x pk | {ratio:.2f}x | {'yes' if ok else 'NO'} "
-                     f"| {gap} |")
+    if not departures:
+        return []
+    return ["Departures from the brief in this run: " + "; ".join(departures) + ".", ""]
+
+
+def _verdict(label, measured, ok, gap=""):
+    return f"| {label} | {measured} | {'yes' if ok else 'NO'} | {'' if ok else gap} |"
+
+
+def _target_rows(r, verdicts):
+    rows = [_verdict(f"{label} >= {target}x pk", f"{ratio:.2f}x", ratio >= target,
+                     f"needs {target / ratio:.1f}x less cost")
+            for label, target, ratio in verdicts]
+    f = r.get("filing")
     if f:
         rate = f["steady_filed_per_second"] or f["filed_per_second"]
-        ok = rate >= FILING_TARGET
-        lines.append(f"| filing >= {FILING_TARGET}/s, real workers, {c['cpus']} cores | "
-                     f"{rate:,.1f}/s | {'yes' if ok else 'NO'} | "
-                     f"{'' if ok else f'needs {FILING_TARGET / rate:.1f}x the rate'} |")
+        rows.append(_verdict(f"filing >= {FILING_TARGET}/s, real workers, "
+                             f"{r['config']['cpus']} cores", f"{rate:,.1f}/s",
+                             rate >= FILING_TARGET,
+                             f"needs {FILING_TARGET / max(rate, 0.1):.1f}x the rate"))
     for scale, mixed in r.get("mixed", {}).items():
         worst = max((m["p99_ms"] or float("inf"), name) for name, m in mixed.items())
-        ok = worst[0] < 100
-        lines.append(f"| mixed load x{scale}: p99 < 100 ms for every type | worst {worst[1]} "
-                     f"{fmt(worst[0])} ms | {'yes' if ok else 'NO'} | |")
-    q = r["queries"]
-    flat = all(q["patient"]["10"][m]["queries"] == q["patient"]["50"][m]["queries"]
-               for m in ("get", "post"))
-    lines.append(f"| queries per patient page flat in form size | "
-                 f"{q['patient']['10']['get']['queries']} and "
-                 f"{q['patient']['50']['get']['queries']} | {'yes' if flat else 'NO'} | |")
+        rows.append(_verdict(f"mixed load x{scale}: p99 < 100 ms for every type",
+                             f"worst {worst[1]} {fmt(worst[0])} ms", worst[0] < 100))
+    q = r["queries"]["patient"]
+    rows.append(_verdict("queries per patient page flat in form size",
+                         f"{q['10']['get']['queries']} and {q['50']['get']['queries']}",
+                         all(q["10"][m]["queries"] == q["50"][m]["queries"]
+                             for m in ("get", "post"))))
     fs = r.get("filing_scaling", {})
     if "seeded" in fs and "big" in fs:
         ratio = fs["big"]["p50_ms"] / fs["seeded"]["p50_ms"]
-        lines.append(f"| filing time flat as the tables grow (p50 after / before) | "
-                     f"{ratio:.2f} | {'yes' if ratio < 1.5 else 'NO'} | |")
-    return [*lines, ""]
+        rows.append(_verdict("filing time flat as the tables grow (p50 after / before)",
+                             f"{ratio:.2f}", ratio < 1.5))
+    return rows
+
+
+def reading_section(r, verdicts):
+    """What the run says about each target, generated from its own figures."""
+    return ["## Reading these figures, and the targets", "", *_load_sentence(r),
+            *_departures(r), "| target | measured | met | gap |", "| --- | ---: | --- | --- |",
+            *_target_rows(r, verdicts), ""]
+
+
+def _wrk_verdicts(scenarios, pk):
+    return [(f"{LABELS[key]} (wrk)", target, scenarios[key]["rps"] / pk)
+            for key, target in TARGETS.items() if key in scenarios]
 
 
 def fmt(value, digits=1):
@@ -347,8 +363,7 @@ def main(results_path, out_path):
                      "submissions, record entries and audit events with INSERT ... SELECT "
                      f"in {fs['grow']['seconds']} s.)")
     cpu_lines, verdicts = cpu_section(r)
-    wrk_verdicts = [(f"{LABELS[key]} (wrk)", target, s[key]["rps"] / pk)
-                    for key, target in TARGETS.items() if key in s]
+    wrk_verdicts = _wrk_verdicts(s, pk)
     lines += ["", *load_section(r), *cpu_lines,
               *reading_section(r, verdicts + wrk_verdicts)]
     Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
