@@ -158,9 +158,9 @@ class CompiledForm:
                 continue
             if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
                 continue
-            if item.enable_expression is not None and not assume:
-                if context.evaluate(item, item.enable_expression) != [True]:
-                    continue
+            if (item.enable_expression is not None and not assume
+                    and context.evaluate(item, item.enable_expression) != [True]):
+                continue
             enabled.add(link_id)
             if item.is_repeating_group:
                 # Enabled as a structure; each instance decides its own (walk_instance).
