@@ -5,7 +5,13 @@
   python bench/measure.py filing N  # time to file N submissions, one by one, in-process
   python bench/measure.py grow ROWS # add ROWS rows to links, submissions, record entries
                                     # and audit events (server-side INSERT ... SELECT)
+  python bench/measure.py cpu POOL  # CPU milliseconds per request type, in-process
+                                    # (POOL: the file of prepared submit sessions)
+  python bench/measure.py filecpu N # CPU milliseconds per submission filed in batches
 Each prints one JSON object.
+
+BENCH_CODE_ROOT runs the same measurement against another checkout's code (e.g. main)
+on the same database, so a run can hold a before and an after.
 """
 
 import datetime
@@ -19,7 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+CODE = Path(os.environ.get("BENCH_CODE_ROOT") or ROOT)
+sys.path.insert(0, str(CODE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -42,8 +49,8 @@ OUT = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "out"))
 STATE = json.loads((OUT / "state.json").read_text()) if (OUT / "state.json").exists() else {}
 
 
-def _client(session):
-    client = Client(HTTP_HOST="127.0.0.1")
+def _client(session, **kwargs):
+    client = Client(HTTP_HOST="127.0.0.1", **kwargs)
     client.cookies["sessionid"] = session
     client.cookies["csrftoken"] = STATE["csrf"]
     return client
@@ -103,11 +110,11 @@ def queries():
     return result
 
 
-def filing(count):
+def _new_submissions(count, letter):
     template = Submission.objects.filter(state=Submission.State.FILED).select_related(
         "link").first()
     now = timezone.now()
-    tag = "M" + secrets.token_hex(2)[:3].upper()
+    tag = letter + secrets.token_hex(2)[:3].upper()
     links = [
         Link(version_id=template.link.version_id, patient_id=template.link.patient_id,
              care_team_id=template.link.care_team_id, issued_at=now,
@@ -121,6 +128,11 @@ def filing(count):
                    reference=f"{tag[:4]}{i:05d}")
         for i, link in enumerate(links)]
     copy_objects(Submission, submissions)
+    return submissions
+
+
+def filing(count):
+    submissions = _new_submissions(count, "M")
     times = []
     for submission in submissions:
         started = time.perf_counter()
@@ -181,6 +193,124 @@ def grow(rows):
     return {"added_per_table": rows, "seconds": round(time.monotonic() - started, 1)}
 
 
+WARM = int(os.environ.get("BENCH_CPU_WARM", "30"))
+SAMPLES = int(os.environ.get("BENCH_CPU_SAMPLES", "300"))
+
+
+def _cpu(calls):
+    """Median CPU and wall milliseconds per request type, and its queries.
+
+    `calls` maps a name to (call(i), settings overridden for it). The types take turns,
+    one request each per round after WARM rounds, so a change in the machine's load
+    during the measurement falls on every type alike. CPU time of this process
+    (time.process_time): what the request costs the web process, whatever else the
+    machine runs; PostgreSQL's and Redis's own CPU is not in it (their queries are
+    counted instead)."""
+    cpu = {name: [] for name in calls}
+    wall = {name: [] for name in calls}
+    statuses = {name: {} for name in calls}
+    for i in range(WARM + SAMPLES):
+        for name, (call, overrides) in calls.items():
+            with override_settings(**overrides):
+                c0, w0 = time.process_time(), time.perf_counter()
+                response = call(i)
+                c1, w1 = time.process_time(), time.perf_counter()
+            if i < WARM:
+                continue
+            cpu[name].append((c1 - c0) * 1000)
+            wall[name].append((w1 - w0) * 1000)
+            code = str(response.status_code)
+            statuses[name][code] = statuses[name].get(code, 0) + 1
+    results = {}
+    for name, (call, overrides) in calls.items():
+        with override_settings(**overrides), CaptureQueriesContext(connection) as queries:
+            call(WARM + SAMPLES)
+        results[name] = {
+            "cpu_ms": round(statistics.median(cpu[name]), 3),
+            "cpu_p90_ms": round(sorted(cpu[name])[int(0.9 * (SAMPLES - 1))], 3),
+            "wall_ms": round(statistics.median(wall[name]), 3), "samples": SAMPLES,
+            "queries": len(queries.captured_queries), "statuses": statuses[name]}
+    return results
+
+
+def cpu(pool_file):
+    """CPU ms per request type, with one test client (CSRF enforced) reused, on the
+    settings bench/run.py gives gunicorn (DEBUG off, persistent connections, the shared
+    Redis cache)."""
+    from forms_app.whiteboard import selectors as board_selectors
+
+    csrf, team = STATE["csrf"], STATE["team"]
+    client = _client("", enforce_csrf_checks=True)
+    pk_path = f"/bench/pk/{STATE['organisation']}/"
+    fresh = {size: (OUT / f"sessions_fresh{size}.txt").read_text().split()
+             for size in ("10", "50")}
+    submit = (OUT / pool_file).read_text().split()
+    if len(submit) < WARM + SAMPLES + 1:  # each submit needs a patient not yet submitted
+        raise SystemExit(f"{pool_file}: {len(submit)} sessions, need {WARM + SAMPLES + 1}")
+    board_path = f"/whiteboard/{team}/data.json"
+    start, end = board_selectors.today_window()
+    board_rows = len(board_selectors.build_board(
+        team=CareTeam.objects.get(pk=team), start=start, end=end).rows)
+
+    def anonymous():
+        client.cookies.pop("sessionid", None)  # a baseline carries no session
+        return client
+
+    def as_patient(session):
+        client.cookies["sessionid"] = session
+        return client
+
+    def page(i):
+        return as_patient(fresh["10"][-2]).post("/form/answer/", {
+            "answer_wizard-current_step": "p0", "p0-p0age": "42", "p0-p0name": f"Sam{i}",
+            "p0-p0health": "good", "p0-p0smoker": "no", "p0-p0notes": "Nothing else",
+            "csrfmiddlewaretoken": csrf})
+
+    def submit_one(i):
+        return as_patient(submit[i]).post("/form/check/", {"csrfmiddlewaretoken": csrf})
+
+    def board(i):
+        return as_patient(STATE["staff_session"]).get(board_path,
+                                                      HTTP_ACCEPT_ENCODING="gzip")
+
+    uncached = {"WHITEBOARD_CACHE_SECONDS": 0}
+    requests = _cpu({
+        "baseline_bare": (lambda i: anonymous().get("/bench/bare/"), {}),
+        "baseline_pk": (lambda i: anonymous().get(pk_path), {}),
+        "patient_page_get_10q": (lambda i: as_patient(fresh["10"][-3]).get("/form/answer/"),
+                                 {}),
+        "patient_page_get_50q": (lambda i: as_patient(fresh["50"][-3]).get("/form/answer/"),
+                                 {}),
+        "patient_page_post_10q": (page, {}),
+        "final_submit": (submit_one, {}),
+        "whiteboard_json": (board, {}),
+        "whiteboard_json_uncached": (board, uncached),
+    })
+    return {"code": str(CODE), "warm": WARM, "board_rows": board_rows,
+            "interleaved": True, "requests": requests}
+
+
+def filecpu(count):
+    """CPU ms per submission filed by the batch body (forms_app.filing.batch), in this
+    process, batches of settings.FILING_BATCH_SIZE: what a filing worker spends apart
+    from Celery's own bookkeeping."""
+    from django.conf import settings
+
+    from forms_app.filing.batch import file_batch
+
+    submissions = _new_submissions(count, "F")
+    size = settings.FILING_BATCH_SIZE
+    ids = [s.pk for s in submissions]
+    c0, w0 = time.process_time(), time.perf_counter()
+    filed = 0
+    for start in range(0, count, size):
+        filed += len(file_batch(submission_ids=ids[start:start + size]).filed)
+    cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
+    return {"code": str(CODE), "submissions": count, "filed": filed, "batch_size": size,
+            "cpu_ms_per_submission": round(cpu_s * 1000 / count, 3),
+            "wall_ms_per_submission": round(wall_s * 1000 / count, 3)}
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "queries":
@@ -189,3 +319,7 @@ if __name__ == "__main__":
         print(json.dumps(filing(int(sys.argv[2]))))
     elif command == "grow":
         print(json.dumps(grow(int(sys.argv[2]))))
+    elif command == "cpu":
+        print(json.dumps(cpu(sys.argv[2])))
+    elif command == "filecpu":
+        print(json.dumps(filecpu(int(sys.argv[2]))))

@@ -9,6 +9,7 @@ TARGETS = {
     "patient_page_get_10q": 0.5,
     "patient_page_get_50q": 0.5,
     "patient_page_post_10q": 0.5,
+    "final_submit": 0.3,
     "whiteboard_json": 1.0,
     "whiteboard_json_etag_304": 1.0,
 }
@@ -26,6 +27,189 @@ LABELS = {
     "baseline_bare_end": "Baseline again at the end: bare view",
     "baseline_pk_end": "Baseline again at the end: primary-key page",
 }
+
+
+CPU_LABELS = {
+    "baseline_bare": ("Baseline: bare Django view", None),
+    "baseline_pk": ("Baseline: primary-key page", None),
+    "patient_page_get_10q": ("Question page GET, 10 questions", 0.5),
+    "patient_page_get_50q": ("Question page GET, 50 questions", 0.5),
+    "patient_page_post_10q": ("Page save POST", 0.5),
+    "final_submit": ("Final submit", 0.3),
+    "whiteboard_json": ("Whiteboard JSON, cached", 1.0),
+    "whiteboard_json_uncached": ("Whiteboard JSON, uncached", 0.2),
+}
+FILING_TARGET = 375
+BRIEF_BACKLOG, BRIEF_BIG_ROWS = 20000, 1000000
+
+
+def cpu_pk(run):
+    return run["requests"]["baseline_pk"]["cpu_ms"]
+
+
+def cpu_section(r):
+    """In-process CPU per request: this code and, when measured, the compared code."""
+    cpu = r.get("cpu")
+    if not cpu:
+        return [], []
+    runs = [("this", cpu["this"])] + ([("compare", cpu["compare"])] if "compare" in cpu else [])
+    this = cpu["this"]
+    names = {"this": "this branch", "compare": f"`{cpu['compare']['code']}`"
+             if "compare" in cpu else ""}
+    head = "| request | target |"
+    rule = "| --- | ---: |"
+    for key, _ in reversed(runs):
+        head += f" CPU ms ({names[key]}) | x pk | queries |"
+        rule += " ---: | ---: | ---: |"
+    lines = [
+        "## CPU per request (in-process)",
+        "",
+        f"Median CPU milliseconds of {this['requests']['baseline_pk']['samples']} requests "
+        f"of each type after {this['warm']} warm-up ones, the types taking turns (one "
+        "request of each per round, so a change of load falls on all alike), one Django "
+        "test client reused "
+        "(CSRF checks on) with the settings gunicorn runs with here (DEBUG off, persistent "
+        "connections, the shared Redis cache); CPU time of the process "
+        "(`time.process_time`), so it holds on a busy machine. PostgreSQL's own CPU is not "
+        "in it; the queries are counted. *x pk* is the primary-key page's CPU ms (measured "
+        "in the same rounds) divided by the request's, the same sense as the "
+        "wrk ratios (higher is cheaper). The whiteboard has "
+        f"{this['board_rows']} rows; uncached means `WHITEBOARD_CACHE_SECONDS=0`.",
+        "",
+        head, rule,
+    ]
+    verdicts = []
+    for key, (label, target) in CPU_LABELS.items():
+        row = f"| {label} | {f'{target}x' if target else ''} |"
+        for _, run in reversed(runs):
+            x = run["requests"].get(key)
+            if x is None:
+                row += " - | - | - |"
+                continue
+            row += f" {x['cpu_ms']:.3f} | {cpu_pk(run) / x['cpu_ms']:.2f} | {x['queries']} |"
+        lines.append(row)
+        if target:
+            ratio = cpu_pk(this) / this["requests"][key]["cpu_ms"]
+            verdicts.append((f"{label} (CPU in-process)", target, ratio))
+    lines.append("")
+    filing = cpu.get("this_filing")
+    if filing:
+        lines += [
+            "Filing in-process (`forms_app.filing.batch.file_batch`, batches of "
+            f"{filing['batch_size']}, {filing['submissions']} submissions, no Celery):",
+            "",
+            "| code | CPU ms per submission | wall ms per submission | filed |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for key, label in (("compare_filing", names["compare"]), ("this_filing", "this branch")):
+            if key in cpu:
+                f = cpu[key]
+                lines.append(f"| {label} | {f['cpu_ms_per_submission']:.3f} | "
+                             f"{f['wall_ms_per_submission']:.3f} | {f['filed']} |")
+        lines.append("")
+    return lines, verdicts
+
+
+def load_section(r):
+    load = r.get("load_average")
+    if not load or not load["all"]:
+        return []
+    a = load["all"]
+    lines = [
+        "## Load on the machine during the run",
+        "",
+        f"1-minute load average on the {r['config']['cpus']} cores, sampled every 5 s: "
+        f"min {a['min']:.2f}, median {a['median']:.2f}, max {a['max']:.2f} "
+        f"({a['samples']} samples). Above {r['config']['cpus']} the benchmark shared the "
+        "CPU with other work, so its throughput and latency figures are below what the "
+        "code does on an idle machine; the in-process CPU figures are not affected that way.",
+        "",
+        "| phase | min | median | max |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for phase, x in load["phases"].items():
+        if x:
+            lines.append(f"| {phase} | {x['min']:.2f} | {x['median']:.2f} | {x['max']:.2f} |")
+    return [*lines, ""]
+
+
+def _load_sentence(r):
+    c, a = r["config"], (r.get("load_average") or {}).get("all")
+    if not a:
+        return []
+    busy = a["median"] > c["cpus"]
+    return [f"The machine's median load average was {a['median']:.2f} on {c['cpus']} cores: "
+            + ("busy, so wrk's req/s and the mixed load's latencies are the benchmark's "
+               "share of a shared machine; the in-process CPU ratios are the ones to "
+               "compare with the targets." if busy else "close to idle for this machine."),
+            ""]
+
+
+def _departures(r):
+    c, f = r["config"], r.get("filing")
+    departures = []
+    if c["backlog"] != BRIEF_BACKLOG:
+        departures.append(f"the filing backlog was {c['backlog']:,} submissions, not "
+                          f"{BRIEF_BACKLOG:,} (set by BENCH_BACKLOG)")
+    if c["big_rows"] != BRIEF_BIG_ROWS:
+        departures.append(f"{c['big_rows']:,} rows were added per table for the growth "
+                          f"comparison, not {BRIEF_BIG_ROWS:,} (set by BENCH_BIG_ROWS)")
+    if f and not f["complete"]:
+        departures.append(f"the filing time limit stopped the backlog at {f['filed']:,} of "
+                          f"{f['total']:,} filed")
+    if c.get("reused_seed"):
+        departures.append("the seeded database of an earlier run was reused "
+                          "(BENCH_REUSE_SEED), so it also holds what that run and any "
+                          "measurement since added")
+    if c.get("why"):
+        departures.append(c["why"])
+    if not departures:
+        return []
+    return ["Departures from the brief in this run: " + "; ".join(departures) + ".", ""]
+
+
+def _verdict(label, measured, ok, gap=""):
+    return f"| {label} | {measured} | {'yes' if ok else 'NO'} | {'' if ok else gap} |"
+
+
+def _target_rows(r, verdicts):
+    rows = [_verdict(f"{label} >= {target}x pk", f"{ratio:.2f}x", ratio >= target,
+                     f"needs {target / ratio:.1f}x less cost")
+            for label, target, ratio in verdicts]
+    f = r.get("filing")
+    if f:
+        rate = f["steady_filed_per_second"] or f["filed_per_second"]
+        rows.append(_verdict(f"filing >= {FILING_TARGET}/s, real workers, "
+                             f"{r['config']['cpus']} cores", f"{rate:,.1f}/s",
+                             rate >= FILING_TARGET,
+                             f"needs {FILING_TARGET / max(rate, 0.1):.1f}x the rate"))
+    for scale, mixed in r.get("mixed", {}).items():
+        worst = max((m["p99_ms"] or float("inf"), name) for name, m in mixed.items())
+        rows.append(_verdict(f"mixed load x{scale}: p99 < 100 ms for every type",
+                             f"worst {worst[1]} {fmt(worst[0])} ms", worst[0] < 100))
+    q = r["queries"]["patient"]
+    rows.append(_verdict("queries per patient page flat in form size",
+                         f"{q['10']['get']['queries']} and {q['50']['get']['queries']}",
+                         all(q["10"][m]["queries"] == q["50"][m]["queries"]
+                             for m in ("get", "post"))))
+    fs = r.get("filing_scaling", {})
+    if "seeded" in fs and "big" in fs:
+        ratio = fs["big"]["p50_ms"] / fs["seeded"]["p50_ms"]
+        rows.append(_verdict("filing time flat as the tables grow (p50 after / before)",
+                             f"{ratio:.2f}", ratio < 1.5))
+    return rows
+
+
+def reading_section(r, verdicts):
+    """What the run says about each target, generated from its own figures."""
+    return ["## Reading these figures, and the targets", "", *_load_sentence(r),
+            *_departures(r), "| target | measured | met | gap |", "| --- | ---: | --- | --- |",
+            *_target_rows(r, verdicts), ""]
+
+
+def _wrk_verdicts(scenarios, pk):
+    return [(f"{LABELS[key]} (wrk)", target, scenarios[key]["rps"] / pk)
+            for key, target in TARGETS.items() if key in scenarios]
 
 
 def fmt(value, digits=1):
@@ -63,7 +247,9 @@ def main(results_path, out_path):
         "machine is shared with other engineers' test runs, so absolute figures move; "
         "the ratios are the comparable part.",
         "",
-        f"Seeded in {r['seed']['seconds']} s: {r['seed']['patients']:,} patients, "
+        ("The database seeded by an earlier run of bench/seed.py was reused "
+         "(BENCH_REUSE_SEED): " if r["config"].get("reused_seed") else
+         f"Seeded in {r['seed']['seconds']} s: ") + f"{r['seed']['patients']:,} patients, "
         f"{r['seed']['links']:,} links, {r['seed']['submissions']:,} submissions, "
         f"{r['seed']['record_entries']:,} record entries (answers and records encrypted).",
         "",
@@ -176,10 +362,11 @@ def main(results_path, out_path):
         lines.append(f"({fs['grow']['added_per_table']:,} rows were added to each of links, "
                      "submissions, record entries and audit events with INSERT ... SELECT "
                      f"in {fs['grow']['seconds']} s.)")
-    notes = Path(out_path).with_name("NOTES.md")
-    if notes.exists():
-        lines += ["", notes.read_text().rstrip()]
-    Path(out_path).write_text("\n".join(lines) + "\n")
+    cpu_lines, verdicts = cpu_section(r)
+    wrk_verdicts = _wrk_verdicts(s, pk)
+    lines += ["", *load_section(r), *cpu_lines,
+              *reading_section(r, verdicts + wrk_verdicts)]
+    Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -36,17 +38,24 @@ BIG_ROWS = int(os.environ.get("BENCH_BIG_ROWS", "1000000"))
 MIXED_SCALE = float(os.environ.get("BENCH_MIXED_SCALE", "10"))
 MIXED_SECONDS = int(os.environ.get("BENCH_MIXED_SECONDS", "20"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# Another checkout (e.g. /work/main) whose code is measured in-process on the same
+# database in the same run, beside this one's: a before and an after.
+COMPARE = os.environ.get("BENCH_COMPARE_ROOT", "")
 BASE = f"http://127.0.0.1:{PORT}"
 
 ENV = {
     **os.environ,
     "DATABASE_URL": f"{PG}/{DB}",
     "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    # As in production: the shared cache (sessions' throttles, whiteboard boards and
+    # the filing wake-ups are shared between processes through it).
+    "REDIS_CACHE_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
     "BENCH": "1",
     "DJANGO_DEBUG": "0",
     "WHITENOISE_AUTOREFRESH": "0",  # as in production: no file-system scan per request
     "CONN_MAX_AGE": "600",
     "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "json",  # as in production (the plain format is for development)
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "BENCH_OUT": str(OUT),
     "PYTHONUNBUFFERED": "1",
@@ -55,13 +64,40 @@ ENV = {
 started_processes = []
 
 
-def log(message):
+class LoadAverage(threading.Thread):
+    """The machine's 1-minute load average every 5 s, by phase of the run."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.phase, self.samples, self.stopped = "start", [], threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(5):
+            self.samples.append((self.phase, os.getloadavg()[0]))
+
+    def summary(self):
+        def stats(values):
+            return {"min": min(values), "median": round(statistics.median(values), 2),
+                    "max": max(values), "samples": len(values)} if values else None
+        phases = {}
+        for phase, value in self.samples:
+            phases.setdefault(phase, []).append(value)
+        return {"all": stats([v for _, v in self.samples]),
+                "phases": {phase: stats(values) for phase, values in phases.items()}}
+
+
+LOAD = LoadAverage()
+
+
+def log(message, phase=None):
+    if phase:
+        LOAD.phase = phase
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def run(args, timeout=900, capture=True):
+def run(args, timeout=900, capture=True, env=None):
     # Our own fixed command lines (wrk, psql, the venv's python), never outside input.
-    result = subprocess.run(args, cwd=ROOT, env=ENV, timeout=timeout,  # noqa: S603
+    result = subprocess.run(args, cwd=ROOT, env=env or ENV, timeout=timeout,  # noqa: S603
                             capture_output=capture, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stderr or "")
@@ -172,17 +208,23 @@ def main():
                "config": {"db": DB, "redis_db": REDIS_DB, "duration_s": DURATION,
                           "connections": CONNECTIONS, "backlog": BACKLOG,
                           "big_rows": BIG_ROWS, "mixed_scale": MIXED_SCALE,
-                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count()},
+                          "mixed_seconds": MIXED_SECONDS, "cpus": os.cpu_count(),
+                          "reused_seed": bool(os.environ.get("BENCH_REUSE_SEED")),
+                          "compare": COMPARE,
+                          # Why this run departs from the brief's sizes, in words.
+                          "why": os.environ.get("BENCH_WHY", "")},
                "command": " ".join([*(f"{k}={v}" for k, v in sorted(os.environ.items())
                                       if k.startswith("BENCH_")),
                                     ".venv/bin/python bench/run.py"])}
     run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"])
+    LOAD.start()
+    results["load_before"] = os.getloadavg()
     t0 = time.monotonic()
     if os.environ.get("BENCH_REUSE_SEED"):
         # Development only: rerun the measurements on the last seeded database.
         log(f"database {DB}: reusing the last seed")
     else:
-        log(f"database {DB}: recreate, migrate, seed")
+        log(f"database {DB}: recreate, migrate, seed", "seed")
         psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         psql(f'CREATE DATABASE "{DB}"')
         run([str(BIN / "python"), "manage.py", "migrate", "--noinput"])
@@ -193,13 +235,28 @@ def main():
     (OUT / "state.json").write_text(json.dumps(state))
     results["seed"] = {"seconds": round(time.monotonic() - t0, 1), **state["counts"]}
     sessions = (OUT / "sessions_submit10.txt").read_text().split()
-    (OUT / "sessions_wrk_submit.txt").write_text("\n".join(sessions[:-600]) + "\n")
+    (OUT / "sessions_wrk_submit.txt").write_text("\n".join(sessions[:-1200]) + "\n")
+    (OUT / "sessions_cpu_submit.txt").write_text("\n".join(sessions[-900:-600]) + "\n")
+    (OUT / "sessions_cpu_submit_compare.txt").write_text(
+        "\n".join(sessions[-1200:-900]) + "\n")
     (OUT / "sessions_mixed_submit_a.txt").write_text("\n".join(sessions[-600:-300]) + "\n")
     (OUT / "sessions_mixed_submit_b.txt").write_text("\n".join(sessions[-300:]) + "\n")
     (OUT / "pk_ids.txt").write_text(state["organisation"] + "\n")
 
-    log("in-process query counts")
+    log("in-process query counts", "in-process")
     results["queries"] = json.loads(python("measure.py", "queries"))
+    log("in-process CPU per request and per filed submission")
+    results["cpu"] = {"this": json.loads(python("measure.py", "cpu",
+                                                "sessions_cpu_submit.txt")),
+                      "this_filing": json.loads(python("measure.py", "filecpu", 500))}
+    if COMPARE:
+        log(f"the same, with the code of {COMPARE}")
+        compare = {**ENV, "BENCH_CODE_ROOT": COMPARE}
+        results["cpu"]["compare"] = json.loads(run(
+            [str(BIN / "python"), "bench/measure.py", "cpu",
+             "sessions_cpu_submit_compare.txt"], env=compare))
+        results["cpu"]["compare_filing"] = json.loads(run(
+            [str(BIN / "python"), "bench/measure.py", "filecpu", "500"], env=compare))
 
     start("gunicorn", [
         str(BIN / "gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{PORT}",
@@ -208,6 +265,7 @@ def main():
                               "--concurrency=2", "--loglevel=WARNING", "--without-gossip",
                               "--without-mingle", "--without-heartbeat"])
     try:
+        log("wrk scenarios", "wrk")
         wait_http(BASE + "/bench/bare/")
         csrf, staff, team = state["csrf"], state["staff_session"], state["team"]
         staff_file = OUT / "staff_session.txt"
@@ -236,6 +294,7 @@ def main():
                  OUT / "sessions_fresh50.txt", [csrf])
         scenario("patient_page_post_10q", "/form/answer/", "page",
                  OUT / "sessions_fresh10.txt", [csrf])
+        submitted_before = _submitted_count(len(sessions) - 1200)["submitted"]
         scenario("final_submit", "/form/check/", "submit",
                  OUT / "sessions_wrk_submit.txt", [csrf])
         scenario("whiteboard_page", f"/whiteboard/{team}/", "get", staff_file, [csrf])
@@ -252,11 +311,13 @@ def main():
         scenario("baseline_bare_end", "/bench/bare/", "get")
         scenario("baseline_pk_end", "/", "pk", OUT / "pk_ids.txt")
         results["scenarios"] = scenarios
-        results["submit_check"] = _submitted_count(len(sessions) - 600)
+        results["submit_check"] = _submitted_count(len(sessions) - 1200)
+        # The in-process CPU measurement submitted some of the other prepared sessions.
+        results["submit_check"]["submitted"] -= submitted_before
 
         results["mixed"] = {}
         for scale, pool in ((1.0, "a"), (MIXED_SCALE, "b")):
-            log(f"mixed load x{scale:g} for {MIXED_SECONDS} s")
+            log(f"mixed load x{scale:g} for {MIXED_SECONDS} s", "mixed")
             results["mixed"][f"{scale:g}"] = json.loads(run(
                 [str(BIN / "python"), "bench/mixed.py", BASE, str(OUT / "state.json"),
                  str(MIXED_SECONDS), str(scale), f"sessions_mixed_submit_{pool}.txt"],
@@ -264,19 +325,21 @@ def main():
             wait_http(BASE + "/bench/bare/", timeout=180)
         stop(worker)
         time.sleep(1)
-        log(f"filing throughput: backlog of {BACKLOG}")
+        log(f"filing throughput: backlog of {BACKLOG}", "filing")
         results["filing"] = filing_throughput(state)
     finally:
         for process in list(started_processes):
             stop(process)
 
-    log("filing time per submission as the tables grow")
+    log("filing time per submission as the tables grow", "growth")
     results["filing_scaling"] = {"seeded": json.loads(python("measure.py", "filing", 300))}
     if BIG_ROWS:
         results["filing_scaling"]["grow"] = json.loads(
             python("measure.py", "grow", BIG_ROWS, timeout=1800))
         results["filing_scaling"]["big"] = json.loads(python("measure.py", "filing", 300))
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    LOAD.stopped.set()
+    results["load_average"] = LOAD.summary()
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     run([str(BIN / "python"), "bench/report.py", str(OUT / "results.json"),
          str(ROOT / "bench" / "RESULTS.md")])

@@ -225,10 +225,16 @@ def main():
     copy_objects(RecordEntry, entries)
     ward_links = [link for link in links if link.care_team_id == teams[0].pk
                   and link.issued_at >= today_start]
-    Appointment.objects.bulk_create(
-        Appointment(link=link, starts_at=today_start + datetime.timedelta(
-            hours=8, minutes=10 * (n % 60)), location=f"Bay {n % 6 + 1} bed {n % 8 + 1}")
-        for n, link in enumerate(ward_links[::2]))
+    # An appointment belongs to the team and patient; the link points at it.
+    booked = ward_links[::2]
+    appointments = Appointment.objects.bulk_create(
+        Appointment(care_team_id=link.care_team_id, patient_id=link.patient_id,
+                    starts_at=today_start + datetime.timedelta(hours=8, minutes=10 * (n % 60)),
+                    location=f"Bay {n % 6 + 1} bed {n % 8 + 1}")
+        for n, link in enumerate(booked))
+    for link, appointment in zip(booked, appointments, strict=True):
+        link.appointment_id = appointment.pk
+    Link.objects.bulk_update(booked, ["appointment"], batch_size=500)
 
     make_sessions(user=user, device=device, organisation=organisation, teams=teams,
                   v10=v10, v50=v50, spare=links[50_000:], patients=patients,

@@ -12,16 +12,79 @@ catalogue in locale/ serves both engines), and ``get_current_language()``. The r
 ``csrf_input`` and ``csrf_token`` are added by Django's Jinja2 backend itself.
 """
 
+import functools
+
+from django.middleware.csrf import get_token
+from django.template.backends.utils import csrf_input
 from django.template.defaultfilters import date, linebreaksbr
-from django.templatetags.static import static
+from django.templatetags.static import static as django_static
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
+from markupsafe import Markup
+
+
+@functools.lru_cache(maxsize=512)
+def static(path):
+    """Django's static(): a file's URL is fixed for the life of the process (the
+    manifest is read once), and a page asks for a dozen of them."""
+    return django_static(path)
+
+
+def csrf_once(request):
+    """A context processor for these templates: the CSRF field and token made once per
+    page. Django's Jinja2 backend gives lazy ones that mask the token again at every
+    use, and a patient page uses it three times (language switch, keep-alive, form);
+    one masked token per response is what Django's own templates send."""
+    return {"csrf_token": SimpleLazyObject(lambda: get_token(request)),
+            "csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
 
 
 def url(name, *args, **kwargs):
     """Django's {% url %}: url("patient:answer") or url("patient:start", token=...)."""
     return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+# Rendered NHS.UK components by (macro, language, parameters). A component macro is a
+# pure function of its parameters (and of the language, for the few words it
+# translates), and rendering one is most of a question page's cost (several ms for a
+# page of radios), while the same parameters recur all the time: every patient's first
+# sight of a page, every re-shown page with the same answers. Bounded like the FHIR
+# shape cache: cleared when full, so an unusual form cannot grow the process.
+MAX_COMPONENTS = 4096
+_components: dict = {}
+
+
+def _frozen(value):
+    """A hashable key for component parameters; Markup (HTML passed through, e.g. a
+    conditional reveal) is kept apart from a plain string with the same text, which
+    the component would escape."""
+    if isinstance(value, Markup):
+        return ("markup", str(value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_frozen(v) for v in value))
+    if value is None or isinstance(value, str | int | float | bool):
+        return (type(value).__name__, value)
+    raise TypeError  # anything else: render, do not cache
+
+
+def cached_component(render, name, params):
+    """``render(name, params)`` (the component macro of includes/fields.html), once per
+    distinct (name, language, params)."""
+    try:
+        key = (name, translation.get_language(), _frozen(params))
+    except TypeError:
+        return render(name, params)
+    html = _components.get(key)
+    if html is None:
+        html = render(name, params)
+        if len(_components) >= MAX_COMPONENTS:
+            _components.clear()
+        _components[key] = html
+    return html
 
 
 def environment(**options) -> Environment:
@@ -44,6 +107,7 @@ def environment(**options) -> Environment:
         static=static,
         url=url,
         get_current_language=translation.get_language,
+        cached_component=cached_component,
     )
     # Django's own filter (escapes, then <br>): answers and display text keep their lines.
     env.filters["linebreaksbr"] = linebreaksbr

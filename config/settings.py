@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "forms_app.context_processors.service",
                 "forms_app.context_processors.patient_session",
+                "config.jinja2.csrf_once",
             ],
         },
     },

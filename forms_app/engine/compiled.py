@@ -167,16 +167,22 @@ class CompiledForm:
         """
         enabled: set[str] = set()
         kept: dict[str, Any] = {}
+        # One context for the whole walk, told of each answer kept: the response it
+        # builds for %resource depends only on the kept answers (an enabled question
+        # without one, or a display item, adds nothing to it), so it is rebuilt only
+        # when one was kept since the last enableWhenExpression, not once per item. It
+        # holds `enabled` itself, which grows as the walk goes. (Building it costs two
+        # empty dicts; the response is built only when an expression asks for it.)
+        context = ResponseContext(self, enabled, kept)
         for item in self.scope_members.get(None, ()):
             link_id = item.link_id
             if item.parent is not None and item.parent not in enabled:
                 continue
             if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
                 continue
-            if item.enable_expression is not None and not assume:
-                context = ResponseContext(self, enabled, kept)
-                if context.evaluate(item, item.enable_expression) != [True]:
-                    continue
+            if (item.enable_expression is not None and not assume
+                    and context.evaluate(item, item.enable_expression) != [True]):
+                continue
             enabled.add(link_id)
             if item.is_repeating_group:
                 # Enabled as a structure; each instance decides its own (walk_instance).
@@ -184,6 +190,7 @@ class CompiledForm:
             value = self._kept(item, answers.get(link_id), kept, assume)
             if value is not None:
                 kept[link_id] = value
+                context.set(link_id, value)
         return enabled, kept
 
     def walk_instance(

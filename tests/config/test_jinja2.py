@@ -72,3 +72,50 @@ def test_the_nhs_components_come_from_nhsuk_frontend_jinja():
         '{% from "nhsuk/components/inset-text/macro.jinja" import insetText %}'
         '{{ insetText({"text": "Hello"}) }}')
     assert 'class="nhsuk-inset-text"' in template.render()
+
+
+def test_components_are_rendered_once_per_parameters_and_kept_apart(monkeypatch):
+    from markupsafe import Markup
+
+    from config import jinja2 as environment
+
+    monkeypatch.setattr(environment, "_components", {})
+    calls = []
+
+    def render(name, params):
+        calls.append(name)
+        return f"<p>{params.get('html', '')}</p>"
+
+    plain = environment.cached_component(render, "x", {"html": "<b>"})
+    again = environment.cached_component(render, "x", {"html": "<b>"})
+    markup = environment.cached_component(render, "x", {"html": Markup("<b>")})
+    with translation.override("cy"):
+        environment.cached_component(render, "x", {"html": "<b>"})
+    assert plain is again and len(calls) == 3  # str and Markup, English and Welsh apart
+    assert markup == plain  # (this fake renders both alike; the keys still differ)
+    assert len(environment._components) == 3
+    monkeypatch.setattr(environment, "MAX_COMPONENTS", 3)
+    environment.cached_component(render, "y", {})
+    assert len(environment._components) == 1  # full: cleared, then the new one kept
+
+
+def test_a_rendered_component_is_the_macro_output(rf):
+    """The page renders through the cache exactly what the macro gives."""
+    env = jinja()
+    template = env.from_string(
+        '{% from "nhsuk/components/input/macro.jinja" import input %}'
+        '{% macro component(name, params) %}{{ input(params) }}{% endmacro %}'
+        '{{ cached_component(component, "input", params) }}|{{ component("input", params) }}')
+    params = {"id": "a", "name": "a", "label": {"text": "Your <name>"}, "value": "x"}
+    first, second = template.render(params=params).split("|")
+    assert first == second and "Your &lt;name&gt;" in first
+
+
+def test_the_csrf_field_is_masked_once_per_page(rf):
+    """Django's lazy field masks the token again at every use: three different values
+    on one page. One is made per page here (config.jinja2.csrf_once)."""
+    import re
+
+    template = engines["jinja2"].from_string("{{ csrf_input }}{{ csrf_input }}")
+    fields = re.findall(r'value="([^"]+)"', template.render(request=rf.get("/")))
+    assert len(fields) == 2 and fields[0] == fields[1]

@@ -113,3 +113,21 @@ def test_staff_sign_in_works_with_the_cache_down(client, dead_cache):
     response = client.post(reverse("account:login"),
                            {"username": user.username, "password": "correct-horse-battery"})
     assert response.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_one_redis_client_serves_every_call(settings):
+    """Django builds a redis.Redis per cache call; ours keeps one per pool, and it works
+    against a real Redis (the broker's server, a database of this run's own)."""
+    settings.CACHES = {"default": {
+        "BACKEND": "patients.cache.ResilientRedisCache",
+        "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": "pf-client-test"}}
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("needs Redis: set CELERY_BROKER_URL=redis://...")
+    resilient_cache.reset_breaker()
+    cache = caches["default"]
+    client = cache._cache.get_client()
+    assert cache._cache.get_client(write=True) is client
+    cache.set("k", {"v": 1}, 30)
+    assert cache.get("k") == {"v": 1}
+    assert cache._cache.get_client() is client
+    cache.delete("k")

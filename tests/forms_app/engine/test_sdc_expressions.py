@@ -117,6 +117,33 @@ def test_enable_when_expression_shows_and_hides():
     assert form.prune({"age": 5, "pregnant": True}) == {"age": 5}
 
 
+def _shown_if(link_id: str, earlier: str) -> dict:
+    return question(link_id, "integer", extension=[expression(
+        "enableWhenExpression",
+        f"%resource.repeat(item).where(linkId='{earlier}').answer.value > 0")])
+
+
+def test_enable_when_expressions_see_answers_kept_earlier_in_the_same_walk(monkeypatch):
+    """One context serves the whole walk: each expression still sees every answer kept
+    before it (a chain), and the response is rebuilt only after an answer was kept."""
+    from forms_app.engine import evaluation
+
+    form = compile_definition(questionnaire(group(
+        "p", question("a", "integer"), _shown_if("b", "a"), _shown_if("c", "b"),
+        _shown_if("d", "c"), _shown_if("e", "a"), _shown_if("f", "a"))))
+    built = []
+    real = evaluation.response_items
+    monkeypatch.setattr(evaluation, "response_items",
+                        lambda *args, **kwargs: built.append(1) or real(*args, **kwargs))
+    assert form.prune({"a": 1, "b": 2, "c": 3, "d": 4}) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    # Built for b (sees a), c (sees b), d (sees c), e (sees d): e and f share one.
+    assert len(built) == 4
+    assert form.prune({"a": 1, "b": 0, "c": 3, "d": 4}) == {"a": 1, "b": 0}
+    assert form.prune({"a": 0, "b": 2, "c": 3}) == {"a": 0}
+    assert form.enabled_link_ids({"a": 1, "b": 2}) >= {"b", "c", "e", "f"}
+    assert "d" not in form.enabled_link_ids({"a": 1, "b": 2})
+
+
 def test_enable_when_expression_on_the_same_page_is_never_a_trap():
     form = compile_definition(questionnaire(group("p", question("smoke", "boolean", required=True),
         question("per-day", "integer", required=True, extension=[expression(
