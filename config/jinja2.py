@@ -71,9 +71,30 @@ def _frozen(value):
     raise TypeError  # anything else: render, do not cache
 
 
+def _carries_answer(name, params) -> bool:
+    """True when the parameters hold something the patient entered or chose (a typed
+    value, a checked or selected option, a date's parts) or a revealed question's HTML
+    (which may hold one). Those are rendered, never kept: no patient's answer stays in
+    the process after their request."""
+    if not isinstance(params, dict):
+        return False
+    if params.get("value") not in (None, ""):
+        return True
+    for item in params.get("items") or ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("checked") or item.get("selected") or item.get("conditional"):
+            return True
+        if name == "dateInput" and item.get("value") not in (None, ""):
+            return True
+    return False
+
+
 def cached_component(render, name, params):
     """``render(name, params)`` (the component macro of includes/fields.html), once per
-    distinct (name, language, params)."""
+    distinct (name, language, params), unless it carries the patient's answer."""
+    if _carries_answer(name, params):
+        return render(name, params)
     try:
         key = (name, translation.get_language(), _frozen(params))
     except TypeError:

@@ -99,6 +99,23 @@ def test_components_are_rendered_once_per_parameters_and_kept_apart(monkeypatch)
     assert len(environment._components) == 1  # full: cleared, then the new one kept
 
 
+@pytest.mark.parametrize(("name", "params"), [
+    ("input", {"name": "weight", "value": "72.5"}),
+    ("radios", {"items": [{"value": "yes", "checked": True}, {"value": "no"}]}),
+    ("select", {"items": [{"value": "a", "selected": True}]}),
+    ("dateInput", {"items": [{"name": "day", "value": "15"}]}),
+    ("radios", {"items": [{"value": "yes", "conditional": {"html": "<input value=12>"}}]}),
+])
+def test_a_component_holding_the_patients_answer_is_never_kept(monkeypatch, name, params):
+    from config import jinja2 as environment
+
+    monkeypatch.setattr(environment, "_components", {})
+    calls = []
+    environment.cached_component(lambda n, p: calls.append(n) or "<p></p>", name, params)
+    environment.cached_component(lambda n, p: calls.append(n) or "<p></p>", name, params)
+    assert calls == [name, name] and environment._components == {}
+
+
 def test_a_rendered_component_is_the_macro_output(rf):
     """The page renders through the cache exactly what the macro gives."""
     env = jinja()
