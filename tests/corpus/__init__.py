@@ -118,4 +118,9 @@ CASES = [
     Case("wound-photo-attachment",
          pages=[("wound", {"healing": "Better", "photo": ("wound.jpg", JPEG)})],
          filed=("healing", "photo")),
+    # The options of "stopped" come from the patient's record by an answerExpression,
+    # which the platform cannot evaluate: offering the fixed fallback list instead
+    # would ask about medicines the patient may not take, and miss theirs.
+    Case("medication-answer-expression",
+         blocked="answer options from an SDC answerExpression are not supported"),
 ]
