@@ -47,33 +47,8 @@ def preview(request, *, key: str, compiled: CompiledForm, heading: str):
     answers = compiled.prune(_answers(request, key))
     enabled = compiled.enabled_page_keys(answers)
     if request.method == "POST":
-        step_form = PreviewStepForm(request.POST)
-        step = step_form.cleaned_data["preview_step"] if step_form.is_valid() else None
-        if step not in enabled:
-            first = enabled[0] if enabled else None
-            return HttpResponseRedirect(request.path + _page_url(first))
-        form_class = compiled.form_class(step, answers=answers)
-        action = next((a for a in (repeats.ADD, repeats.REMOVE) if a in request.POST), None)
-        if action is not None:
-            # "Add another" / "Remove": the page again, as the patient's journey does.
-            data = repeats.changed_data(request.POST, step, action, request.POST[action])
-            if data is None:
-                return HttpResponseRedirect(request.path + _page_url(step))
-            form = form_class(data=data, prefix=step)
-            form.is_valid()
-            form._errors.clear()
-            return _render_page(request, compiled, step, form, enabled, heading,
-                                answers=answers)
-        form = form_class(data=request.POST, prefix=step)
-        if not form.is_valid():
-            return _render_page(request, compiled, step, form, enabled, heading, status=400,
-                                answers=answers)
-        answers = compiled.prune({**answers, **form.cleaned_data})
-        _save_answers(request, key, answers)
-        enabled = compiled.enabled_page_keys(answers)
-        later = enabled[enabled.index(step) + 1:] if step in enabled else []
-        following = _page_url(later[0]) if later else _page_url(check="1")
-        return HttpResponseRedirect(request.path + following)
+        return _post_page(request, key=key, compiled=compiled, heading=heading,
+                          answers=answers, enabled=enabled)
     if request.GET.get("check"):
         return render(request, "forms_app/preview/check.html", {
             "summary": compiled.summary(answers),
@@ -92,6 +67,37 @@ def preview(request, *, key: str, compiled: CompiledForm, heading: str):
     form = compiled.form_class(step, answers=answers)(
         initial=compiled.initial_for_page(step, answers), prefix=step)
     return _render_page(request, compiled, step, form, enabled, heading, answers=answers)
+
+
+def _post_page(request, *, key, compiled, heading, answers, enabled):
+    """A previewed page sent: errors, "add another"/"remove", or the next page."""
+    step_form = PreviewStepForm(request.POST)
+    step = step_form.cleaned_data["preview_step"] if step_form.is_valid() else None
+    if step not in enabled:
+        first = enabled[0] if enabled else None
+        return HttpResponseRedirect(request.path + _page_url(first))
+    form_class = compiled.form_class(step, answers=answers)
+    action = next((a for a in (repeats.ADD, repeats.REMOVE) if a in request.POST), None)
+    if action is not None:
+        # "Add another" / "Remove": the page again, as the patient's journey does.
+        data = repeats.changed_data(request.POST, step, action, request.POST[action])
+        if data is None:
+            return HttpResponseRedirect(request.path + _page_url(step))
+        form = form_class(data=data, prefix=step)
+        form.is_valid()
+        form._errors.clear()
+        return _render_page(request, compiled, step, form, enabled, heading,
+                            answers=answers)
+    form = form_class(data=request.POST, prefix=step)
+    if not form.is_valid():
+        return _render_page(request, compiled, step, form, enabled, heading, status=400,
+                            answers=answers)
+    answers = compiled.prune({**answers, **form.cleaned_data})
+    _save_answers(request, key, answers)
+    enabled = compiled.enabled_page_keys(answers)
+    later = enabled[enabled.index(step) + 1:] if step in enabled else []
+    following = _page_url(later[0]) if later else _page_url(check="1")
+    return HttpResponseRedirect(request.path + following)
 
 
 def _render_page(request, compiled, step, form, enabled, heading, status=200, answers=None):

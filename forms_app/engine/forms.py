@@ -162,7 +162,11 @@ def build_field(item: Item, *, required: bool, initial=None) -> forms.Field:
         return TimeAnswerField(
             item, widget=forms.TextInput(attrs={"autocomplete": "off"}), **common
         )
-    if kind == "open-choice":
+    return _choice_field(item, choices, common)
+
+
+def _choice_field(item: Item, choices: list, common: dict) -> forms.Field:
+    if item.type == "open-choice":
         other = [(OTHER, item.other_label or _("Other"))]
         return OpenChoiceField(item, choices + other, **common)
     if item.is_multiple:
