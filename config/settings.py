@@ -194,7 +194,7 @@ DATABASE_RETRY_WAIT_SECONDS = float(env("DATABASE_RETRY_WAIT_SECONDS", "3"))
 DATABASE_OUTAGE_RETRY_AFTER_SECONDS = int(env("DATABASE_OUTAGE_RETRY_AFTER_SECONDS", "5"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
+# SESSION_COOKIE_AGE: with the staff session limits below.
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -295,11 +295,42 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Every periodic task, in one place; beat runs exactly once per deployment. Each
+# sweeper is the recovery bound for work whose task was lost (broker down, worker
+# killed): the record of the work is in the database, the sweeper publishes it again.
 CELERY_BEAT_SCHEDULE = {
+    # Submitted forms whose filing task was lost, and filed ones whose PDF was.
     "sweep-unfiled-submissions": {
         "task": "forms_app.tasks.sweep_unfiled_submissions",
         "schedule": float(env("FILING_SWEEP_INTERVAL_SECONDS", "120")),
     },
+    # Staff are emailed about forms still unfiled after FILING_ALERT_AFTER_MINUTES.
+    "alert-unfiled-submissions": {
+        "task": "forms_app.filing.tasks.alert_unfiled_submissions",
+        "schedule": float(env("FILING_ALERT_INTERVAL_SECONDS", "600")),
+    },
+    # Teams whose urgent-flag email was lost (broker down) are emailed by this.
+    "notify-unnotified-worklist-tasks": {
+        "task": "forms_app.filing.tasks.sweep_unnotified_worklist_tasks",
+        "schedule": 30.0,
+    },
+    # Clinic lists queued without starting (forms_app.clinic_lists.requeue_stalled).
+    "sweep-queued-clinic-lists": {
+        "task": "forms_app.delivery.tasks.sweep_queued_clinic_lists", "schedule": 60.0},
+    "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
+                           "schedule": 900.0},
+    "mark-closed-links": {"task": "forms_app.delivery.tasks.mark_closed_links",
+                          "schedule": 3600.0},
+    "send-pending-messages": {"task": "forms_app.delivery.tasks.send_pending_messages",
+                              "schedule": 300.0},
+    "poll-delivery-statuses": {"task": "forms_app.delivery.tasks.poll_delivery_statuses",
+                               "schedule": 600.0},
+    # API Idempotency-Keys older than API_IDEMPOTENCY_KEY_HOURS are forgotten.
+    "purge-api-idempotency-keys": {"task": "forms_app.tasks.purge_idempotency_keys",
+                                   "schedule": 3600.0},
+    # Answers and drafts past RETENTION_DAYS_AFTER_FILING / RETENTION_DRAFT_DAYS.
+    "apply-retention": {"task": "forms_app.tasks.apply_retention_task",
+                        "schedule": 6 * 60 * 60.0},
 }
 # Minutes a submitted form may wait before the sweeper enqueues it again.
 FILING_SWEEP_AFTER_MINUTES = float(env("FILING_SWEEP_AFTER_MINUTES", "5"))
@@ -346,17 +377,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "patient-forms@example.nhs.uk")
 # (EMAIL_HOST...) in production.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
                     if not PRODUCTION else "django.core.mail.backends.smtp.EmailBackend")
-CELERY_BEAT_SCHEDULE |= {
-    "alert-unfiled-submissions": {
-        "task": "forms_app.filing.tasks.alert_unfiled_submissions",
-        "schedule": float(env("FILING_ALERT_INTERVAL_SECONDS", "600")),
-    },
-    # Teams whose urgent-flag email was lost (broker down) are emailed by this.
-    "notify-unnotified-worklist-tasks": {
-        "task": "forms_app.filing.tasks.sweep_unnotified_worklist_tasks",
-        "schedule": 30.0,
-    },
-}
 # TEST ONLY: a directory of marker files at which filing pauses (forms_app.filing.hooks),
 # so fault tests can kill a worker mid-filing. Refused in production.
 FILING_TEST_HOOK_DIR = env("FILING_TEST_HOOK_DIR")
@@ -397,18 +417,6 @@ CLINIC_LIST_TASK_SECONDS = int(env("CLINIC_LIST_TASK_SECONDS", "60"))
 # A list queued this long without starting lost its task (broker down): beat publishes
 # it again (forms_app.clinic_lists.requeue_stalled).
 CLINIC_LIST_SWEEP_AFTER_MINUTES = float(env("CLINIC_LIST_SWEEP_AFTER_MINUTES", "2"))
-CELERY_BEAT_SCHEDULE["sweep-queued-clinic-lists"] = {
-    "task": "forms_app.delivery.tasks.sweep_queued_clinic_lists", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE.update({
-    "send-due-reminders": {"task": "forms_app.delivery.tasks.send_due_reminders",
-                           "schedule": 900.0},
-    "mark-closed-links": {"task": "forms_app.delivery.tasks.mark_closed_links",
-                          "schedule": 3600.0},
-    "send-pending-messages": {"task": "forms_app.delivery.tasks.send_pending_messages",
-                              "schedule": 300.0},
-    "poll-delivery-statuses": {"task": "forms_app.delivery.tasks.poll_delivery_statuses",
-                               "schedule": 600.0},
-})
 # --- Cache -------------------------------------------------------------------
 # One cache shared by every web process: API throttle counts, login lockouts and rate
 # limits must agree across processes. Redis in production (REDIS_CACHE_URL); this
@@ -496,10 +504,6 @@ SPECTACULAR_SETTINGS = {
 # How long a link creation's Idempotency-Key is remembered (a retry within this window
 # returns the same link); a beat task forgets older keys.
 API_IDEMPOTENCY_KEY_HOURS = int(env("API_IDEMPOTENCY_KEY_HOURS", str(7 * 24)))
-CELERY_BEAT_SCHEDULE["purge-api-idempotency-keys"] = {
-    "task": "forms_app.tasks.purge_idempotency_keys",
-    "schedule": 3600.0,
-}
 DRF_STANDARDIZED_ERRORS = {
     # One documented shape for every 400 (body fields, query parameters, headers,
     # unparseable JSON) rather than per-field code lists that custom checks outgrow.
@@ -589,7 +593,9 @@ DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
 # Staff sessions end after this long idle, and after this long in any case.
 STAFF_SESSION_IDLE_SECONDS = int(env("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
 STAFF_SESSION_MAX_SECONDS = int(env("STAFF_SESSION_MAX_SECONDS", str(10 * 60 * 60)))
-SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, STAFF_SESSION_MAX_SECONDS)
+# No session cookie outlives the longest staff session.
+SESSION_COOKIE_AGE = min(int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8))),
+                         STAFF_SESSION_MAX_SECONDS)
 CSRF_COOKIE_HTTPONLY = True  # no page script reads it; forms carry the token
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", SERVICE_NAME)
 # Passkeys are a second factor only: a password comes first.
@@ -656,10 +662,6 @@ CONTENT_SECURITY_POLICY = {
 # unfinished drafts this many days after their link expired or was revoked.
 RETENTION_DAYS_AFTER_FILING = int(env("RETENTION_DAYS_AFTER_FILING", "90"))
 RETENTION_DRAFT_DAYS = int(env("RETENTION_DRAFT_DAYS", "0"))
-CELERY_BEAT_SCHEDULE["apply-retention"] = {
-    "task": "forms_app.tasks.apply_retention_task",
-    "schedule": 6 * 60 * 60.0,
-}
 
 # --- Operations: health, metrics, logs (issue 15; docs/deployment.md) -------------------
 # Each readiness check (database, migrations, encryption canary, cache, broker) gives up
