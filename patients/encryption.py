@@ -1,4 +1,5 @@
-"""Key rotation and the start-up key check for EncryptedJSONField columns.
+"""Key rotation and the start-up key check for encrypted columns (answers as
+EncryptedJSONField, files as EncryptedBinaryField).
 
 Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it),
 deploy, run `manage.py rotate_encryption_keys`, then remove the old keys. New writes use
@@ -9,9 +10,17 @@ batch in its own short transaction, so the site keeps running.
 from django.apps import apps
 from django.core import checks
 from django.db import DatabaseError, models, transaction
+from django.db.models import ExpressionWrapper, F
 from django.db.models.functions import Cast
 
-from patients.crypto import DecryptionError, EncryptedJSONField, get_cipher
+from patients.crypto import (
+    DecryptionError,
+    EncryptedBinaryField,
+    EncryptedJSONField,
+    get_cipher,
+)
+
+ENCRYPTED_FIELDS = (EncryptedJSONField, EncryptedBinaryField)
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
@@ -20,15 +29,27 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
     found = []
     for model in apps.get_models():
         names = [f.name for f in model._meta.concrete_fields
-                 if isinstance(f, EncryptedJSONField)]
+                 if isinstance(f, ENCRYPTED_FIELDS)]
         if names:
             found.append((model, names))
     return found
 
 
-def _raw(name):
-    # Cast to text: read the stored ciphertext without EncryptedJSONField decrypting it.
+def _raw(model, name):
+    """The stored ciphertext of a column, read without its field decrypting it: text
+    for JSON, bytes for files."""
+    if isinstance(model._meta.get_field(name), EncryptedBinaryField):
+        return ExpressionWrapper(F(name), output_field=models.BinaryField())
     return Cast(name, output_field=models.TextField())
+
+
+def _rewritten(model, name, raw, cipher):
+    """The value re-encrypted under the newest key, written as it is (Value with the
+    plain column type bypasses the field's own encryption of a Python value)."""
+    if isinstance(model._meta.get_field(name), EncryptedBinaryField):
+        return models.Value(cipher.rotate(bytes(raw)), output_field=models.BinaryField())
+    token = cipher.rotate(raw.encode("ascii")).decode("ascii")
+    return models.Value(token, output_field=models.TextField())
 
 
 def rotate_model(model, fields, *, batch_size=500, log=None) -> int:
@@ -48,7 +69,7 @@ def rotate_model(model, fields, *, batch_size=500, log=None) -> int:
                 return rewritten
             last_pk = pks[-1]
             rows = (manager.filter(pk__in=pks).select_for_update()
-                    .annotate(**{f"raw_{n}": _raw(n) for n in fields})
+                    .annotate(**{f"raw_{n}": _raw(model, n) for n in fields})
                     .values("pk", *(f"raw_{n}" for n in fields)))
             for row in rows:
                 updates = {}
@@ -56,10 +77,7 @@ def rotate_model(model, fields, *, batch_size=500, log=None) -> int:
                     raw = row[f"raw_{name}"]
                     if raw is None:
                         continue
-                    token = cipher.rotate(raw.encode("ascii")).decode("ascii")
-                    # Value(..., TextField) writes the ciphertext as it is, bypassing
-                    # the field's own encryption of a Python value.
-                    updates[name] = models.Value(token, output_field=models.TextField())
+                    updates[name] = _rewritten(model, name, raw, cipher)
                 if updates:
                     manager.filter(pk=row["pk"]).update(**updates)
                     rewritten += len(updates)

@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from forms_app.models import Submission
+from forms_app.models import Submission, SubmissionFile
 from patients.encryption import _raw, assert_keys_decrypt, encrypted_fields
 from patients.models import AuditEvent, EncryptionCanary, RecordEntry
 from tests.factories.world import ANSWER_MARKER, build_world
@@ -19,7 +19,8 @@ def raw_values():
     values = []
     for model, fields in encrypted_fields():
         for name in fields:
-            values += [v for v in model._default_manager.annotate(r=_raw(name))
+            values += [bytes(v).decode("ascii") if isinstance(v, bytes | memoryview) else v
+                       for v in model._default_manager.annotate(r=_raw(model, name))
                        .values_list("r", flat=True) if v is not None]
     return values
 
@@ -28,6 +29,7 @@ def test_every_encrypted_model_is_found():
     found = {model._meta.label: set(fields) for model, fields in encrypted_fields()}
     assert found["forms_app.Submission"] == {"answers", "draft_answers", "wizard_state"}
     assert found["patients.RecordEntry"] == {"resource", "attachments"}
+    assert found["forms_app.SubmissionFile"] == {"content"}
 
 
 def test_raw_rows_hold_no_plaintext():
@@ -45,6 +47,8 @@ def test_rotation_leaves_every_answer_readable(settings):
     EncryptionCanary.objects.filter(pk=1).delete()  # rewritten under this test's key
     EncryptionCanary.objects.create(pk=1, value=EncryptionCanary.VALUE)
     world = build_world()
+    photo = SubmissionFile.objects.create(submission=world.submission, link_id="photo",
+                                          content=b"\xff\xd8\xff a wound photo")
     before = raw_values()
     settings.FIELD_ENCRYPTION_KEYS = [new, old]
     call_command("rotate_encryption_keys", "--batch-size", "1", verbosity=0)
@@ -53,6 +57,8 @@ def test_rotation_leaves_every_answer_readable(settings):
     settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key is gone
     assert Submission.objects.get(pk=world.submission.pk).answers == {"notes": ANSWER_MARKER}
     assert RecordEntry.objects.get(pk=world.record_entry.pk).resource["item"]
+    # A patient's attached file too (an EncryptedBinaryField), not only the answers.
+    assert SubmissionFile.objects.get(pk=photo.pk).content == b"\xff\xd8\xff a wound photo"
     assert EncryptionCanary.objects.get(pk=1).value == EncryptionCanary.VALUE
     assert AuditEvent.objects.filter(action=AuditEvent.Action.KEYS_ROTATED).count() == 1
     assert_keys_decrypt()
