@@ -9,6 +9,7 @@ from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
 from patients.access import is_verified_staff, next_step_url
+from patients.encryption import ENCRYPTED_FIELDS
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -24,6 +25,21 @@ class StaffAdminSite(OTPAdminSite):
     def login(self, request, extra_context=None):
         return redirect(next_step_url(request, request.GET.get("next") or
                                       reverse("admin:index", current_app=self.name)))
+
+
+def _encrypted_paths(model, query) -> list[str]:
+    """The encrypted columns a query reads: the model's own and, through the relations
+    it select_related()s, those of the rows it joins ("submission__answers")."""
+    def walk(model, related, prefix):
+        names = [prefix + f.name for f in model._meta.concrete_fields
+                 if isinstance(f, ENCRYPTED_FIELDS)]
+        for name, deeper in (related or {}).items():
+            field = model._meta.get_field(name)
+            names += walk(field.related_model, deeper, f"{prefix}{name}__")
+        return names
+
+    related = query.select_related if isinstance(query.select_related, dict) else {}
+    return walk(model, related, "")
 
 
 class ScopedAdminMixin:
@@ -45,7 +61,22 @@ class ScopedAdminMixin:
         raise NotImplementedError(f"{type(self).__name__} must define scope()")
 
     def get_queryset(self, request):
-        return self.scope(request, super().get_queryset(request))
+        queryset = self.scope(request, super().get_queryset(request))
+        if self._is_change_list(request):
+            # A list decrypts nothing it does not show (answers, resources, files):
+            # the encrypted columns not in list_display, its own or of the rows it
+            # joins, are not even read.
+            hidden = [name for name in _encrypted_paths(self.model, queryset.query)
+                      if name not in self.list_display]
+            if hidden:
+                queryset = queryset.defer(*hidden)
+        return queryset
+
+    def _is_change_list(self, request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        opts = self.model._meta
+        return match is not None and match.url_name == (
+            f"{opts.app_label}_{opts.model_name}_changelist")
 
     def _related_queryset(self, db_field, request):
         related = self.admin_site._registry.get(db_field.remote_field.model)

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -252,19 +253,19 @@ class FormAdmin(FormChangeAuditMixin, ScopedAdminMixin, admin.ModelAdmin):
                 reverse("admin:forms_app_form_change", args=[copy.pk]), copy.title))
 
     def scope(self, request, queryset):
+        # The latest version number in the same query: the list shows it per form.
         return queryset.filter(
             pk__in=Form.objects.visible_to(request.user).values("pk")
-        ).select_related("organisation")
+        ).select_related("organisation").annotate(latest_number=Max("versions__number"))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organisation":
             kwargs["queryset"] = user_organisations(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="latest version")
+    @admin.display(description="latest version", ordering="latest_number")
     def latest_version_number(self, obj):
-        version = obj.latest_version
-        return version.number if version else "not published"
+        return obj.latest_number if obj.latest_number is not None else "not published"
 
     def get_urls(self):
         return [
@@ -470,7 +471,8 @@ class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def scope(self, request, queryset):
         return queryset.filter(
-            form__in=Form.objects.visible_to(request.user)).select_related("form")
+            form__in=Form.objects.visible_to(request.user)).select_related("form",
+                                                                           "published_by")
 
     def has_add_permission(self, request):
         return False
@@ -542,7 +544,7 @@ class LinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def scope(self, request, queryset):
         return queryset.filter(
             pk__in=Link.objects.visible_to(request.user).values("pk")
-        ).select_related("version", "patient", "care_team")
+        ).select_related("version", "patient", "care_team__organisation")
 
     def has_add_permission(self, request):
         return False
