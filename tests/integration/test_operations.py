@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from forms_app import services
 from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
+from tests.factories.forms_app import api_client_for
 from tests.forms_app.journey import DEMO_ANSWERS, page_data
 from tests.integration.conftest import ROOT, _database_url, wait_for
 
@@ -80,6 +81,10 @@ def platform(real_services, tmp_path):
         sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker",
         "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
         "--without-heartbeat"], CELERY_METRICS_PORT=str(worker_port))
+    # Beat too: its log is one of those scanned for secrets and patient data.
+    services_.start("beat", [
+        sys.executable, "-m", "celery", "-A", "config", "--quiet", "beat", "--loglevel=INFO",
+        "--schedule", str(tmp_path / "beat-schedule")])
     web.base, worker.metrics_url = f"http://127.0.0.1:{web_port}", \
         f"http://127.0.0.1:{worker_port}/metrics"
 
@@ -147,8 +152,12 @@ def test_a_submission_is_followed_by_its_request_id_and_counted(platform):
     user, patient, team, version = ensure_demo()
     issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
 
+    _api_client, api_key = api_client_for(team)
     for _ in range(6):
         assert httpx.get(f"{web.base}/privacy/").status_code == 200
+    # An integration engineer's call, key in its header (and, wrongly, in the query).
+    assert httpx.get(f"{web.base}/api/v1/patients/?api_key={api_key}",
+                     headers={"Authorization": f"Bearer {api_key}"}).status_code in (200, 400)
     journey_over_http(web.base, issued.token)
     submission = Submission.objects.get(link=issued.link)
     wait_for(lambda: Submission.objects.get(pk=submission.pk).state == Submission.State.FILED,
@@ -175,11 +184,15 @@ def test_a_submission_is_followed_by_its_request_id_and_counted(platform):
     assert {line["event"] for line in task_lines} >= {"task_started", "task_succeeded"}
     assert {line["request_id"] for line in task_lines} == {request_id}
 
-    # No patient data and no token anywhere, in any field.
-    both = web.log_path.read_text() + worker.log_path.read_text()
+    # No patient data, no token and no API key anywhere, in any field of any log: the
+    # web's (gunicorn's access and error lines and Django's), the worker's and beat's.
+    logs = sorted(web.log_path.parent.glob("*.log"))
+    assert [path.stem for path in logs] == ["beat", "web", "worker"]
+    both = "".join(path.read_text() for path in logs)
     assert "/l/[redacted]/" in both
     # (The demo family name is "Demo", a word the logs use for other things.)
-    forbidden = [issued.token, patient.nhs_number, patient.given_name, patient.mobile,
+    forbidden = [issued.token, api_key, patient.nhs_number, patient.given_name,
+                 patient.mobile,
                  "1984-03-15", "15/03/1984", "wheelchair",
                  DEMO_ANSWERS["about-you"]["preferred-name"]]
     for value in forbidden:
