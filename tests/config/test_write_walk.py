@@ -66,8 +66,9 @@ def _others_rows(model, visitor, foreign_organisation):
         rows = rows.exclude(organisation=foreign_organisation)
     if "user" in names:
         rows = rows.exclude(user=visitor)
-    elif "device" in names:
-        rows = rows.exclude(device__user=visitor)
+    elif "device" in names and model._meta.get_field("device").is_relation:
+        rows = rows.exclude(device__user=visitor)  # an OTP device's rows (not a
+        # submission's "device", the patient's browser that holds the form)
     elif model._meta.label_lower == "patients.auditevent":
         rows = rows.exclude(actor=visitor, patient__isnull=True)
     return rows
