@@ -54,6 +54,7 @@ def known_ids(world, submitted):
         "/api/v1/forms/{id}/": world.version.form_id,
         "/api/v1/form-versions/{id}/": world.version.pk,
         "/api/v1/form-versions/{id}/questionnaire/": world.version.pk,
+        "/api/v1/form-versions/{id}/responses/": world.version.pk,
         "/api/v1/links/{id}/": submitted.link_id,
         "/api/v1/links/{id}/revoke/": issued.link.pk,
         "/api/v1/submissions/{id}/": submitted.pk,
