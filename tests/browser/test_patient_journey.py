@@ -41,6 +41,9 @@ def save(page):
 
 def check_page(page, screenshot, assert_accessible, name):
     """Every patient page: no sideways scroll at phone width, a screenshot, axe clean."""
+    # Measured once the page (its stylesheets too) has loaded: on a busy machine a
+    # click's navigation may still be loading, and an unstyled page is wider.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
     screenshot(page, name)
     assert_accessible(page)
