@@ -10,12 +10,10 @@ on the same page (smoking) and the author's own validation rules (contact detail
 
 import pytest
 
-from forms_app import services
-from forms_app.design import services as design_services
-from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
 from tests.browser.test_patient_journey import check_page, fill_dob, save
-from tests.corpus import CASES, load
+from tests.corpus import CASES
+from tests.factories.forms_app import corpus_link
 from tests.forms_app.journey import WIZARD_PREFIX
 
 pytestmark = pytest.mark.browser
@@ -26,14 +24,6 @@ CHOSEN = ("phq9-sdc", "bmi-variables", "smoking-same-page", "contact-constraints
 WITHOUT_JS = ("smoking-same-page", "contact-constraints")
 RUNS = [(name, True) for name in CHOSEN] + [(name, False) for name in WITHOUT_JS]
 BY_NAME = {case.name: case for case in CASES}
-
-
-def _publish(name):
-    user, patient, team, _ = ensure_demo()
-    imported = design_services.import_questionnaire(
-        data=load(name), organisation=team.organisation, by=user, source=name)
-    version = services.publish_form(form=imported.form, by=user)
-    return services.issue_link(version=version, patient=patient, care_team=team, by=user)
 
 
 def _current_step(page) -> str:
@@ -82,7 +72,7 @@ def test_corpus_form_in_a_phone_browser(request, live_server, name, javascript, 
                                         assert_accessible, assert_no_js_errors):
     case = BY_NAME[name]
     page = request.getfixturevalue("phone" if javascript else "phone_nojs")
-    issued = _publish(name)
+    issued = corpus_link(name)
     page.goto(live_server.url + issued.path)
     fill_dob(page, 15, 3, 1984)
 

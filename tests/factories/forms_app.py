@@ -4,6 +4,8 @@ from pathlib import Path
 import factory
 
 from forms_app import services
+from forms_app.design import services as design_services
+from forms_app.management.demo_data import ensure_demo
 from forms_app.models import (
     AnswerOption,
     FlagCondition,
@@ -16,6 +18,7 @@ from forms_app.models import (
     ScoreBand,
     Submission,
 )
+from tests.corpus import load
 from tests.factories.patients import OrganisationFactory
 
 
@@ -182,6 +185,21 @@ def library_definition(name: str) -> str:
 def library_version(name: str, *, organisation, by=None) -> FormVersion:
     """A published version of a library questionnaire (e.g. "phq9"), as it is on disk."""
     return version_from_definition(organisation, json.loads(library_definition(name)), by=by)
+
+
+def corpus_version(name: str, *, organisation, by) -> FormVersion:
+    """A corpus Questionnaire (tests/corpus) imported and published as staff would."""
+    imported = design_services.import_questionnaire(
+        data=load(name), organisation=organisation, by=by, source=name)
+    return services.publish_form(form=imported.form, by=by)
+
+
+def corpus_link(name: str):
+    """A link to a published corpus form for the demo patient, issued by the demo
+    clinician (an IssuedLink: the link and its token)."""
+    user, patient, team, _ = ensure_demo()
+    version = corpus_version(name, organisation=team.organisation, by=user)
+    return services.issue_link(version=version, patient=patient, care_team=team, by=user)
 
 
 # --- Filing (issue 6) -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
 from patients.models import RecordEntry
 from tests.corpus import CASES, load
+from tests.factories.forms_app import corpus_link
 from tests.forms_app.journey import open_and_verify, post_page
 
 pytestmark = pytest.mark.django_db
@@ -112,11 +113,8 @@ def _errors(response) -> list[str]:
 
 
 def test_initial_expressions_prefill_from_the_patients_record(client):
-    user, patient, team, _ = ensure_demo()
-    imported = design_services.import_questionnaire(
-        data=load("demographics-initial"), organisation=team.organisation, by=user)
-    version = services.publish_form(form=imported.form, by=user)
-    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    _, patient, _, _ = ensure_demo()
+    issued = corpus_link("demographics-initial")
     open_and_verify(client, issued.token)
     page = client.get(reverse("patient:answer")).content.decode()
     assert f'value="{patient.family_name}"' in page
@@ -127,15 +125,10 @@ def test_a_result_the_author_shows_is_read_back_before_sending(client):
     """SDC: a calculated item is shown unless questionnaire-hidden. The BMI is read
     back on "check your answers", marked as worked out, with nothing to change; the
     hidden PHQ-2 total of another form is not."""
-    user, patient, team, _ = ensure_demo()
     pages = {}
     for name in ("bmi-variables", "phq2-hidden-total"):
         case = next(case for case in CASES if case.name == name)
-        imported = design_services.import_questionnaire(
-            data=load(name), organisation=team.organisation, by=user)
-        version = services.publish_form(form=imported.form, by=user)
-        issued = services.issue_link(version=version, patient=patient, care_team=team,
-                                     by=user)
+        issued = corpus_link(name)
         client.cookies.clear()
         open_and_verify(client, issued.token)
         for step, data in case.pages:

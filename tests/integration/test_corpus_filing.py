@@ -11,23 +11,18 @@ from django.test import Client
 from django.urls import reverse
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from forms_app import services
-from forms_app.design import services as design_services
-from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
 from patients.models import RecordEntry
-from tests.corpus import CASES, load
+from tests.corpus import CASES
+from tests.factories.forms_app import corpus_link
 from tests.forms_app.journey import open_and_verify, post_page
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def _send(case, user, patient, team) -> Submission:
-    imported = design_services.import_questionnaire(
-        data=load(case.name), organisation=team.organisation, by=user, source=case.name)
-    version = services.publish_form(form=imported.form, by=user)
-    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+def _send(case) -> Submission:
+    issued = corpus_link(case.name)
     client = Client()
     open_and_verify(client, issued.token)
     for step, data in case.pages:
@@ -39,9 +34,8 @@ def _send(case, user, patient, team) -> Submission:
 
 
 def test_the_corpus_is_filed_by_a_real_worker(celery_worker_process):
-    user, patient, team, _ = ensure_demo()
     cases = [case for case in CASES if case.blocked is None]
-    sent = {case.name: _send(case, user, patient, team) for case in cases}
+    sent = {case.name: _send(case) for case in cases}
 
     ids = [submission.pk for submission in sent.values()]
     wait_for(lambda: RecordEntry.objects.filter(source_id__in=ids).count() == len(ids),

@@ -10,14 +10,13 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from forms_app import services
-from forms_app.design import services as design_services
 from forms_app.engine import compile_definition
 from forms_app.models import Link, Submission
 from forms_app.received import check_answers
 from forms_app.selectors import compiled_version
 from patients.models import RecordEntry
 from tests.corpus import CASES, load
+from tests.factories.forms_app import corpus_version
 from tests.forms_app.api.conftest import api_for
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +26,7 @@ TOTAL = "/44261-6"
 
 @pytest.fixture
 def phq9(world):
-    imported = design_services.import_questionnaire(
-        data=load("phq9-sdc"), organisation=world.team.organisation, by=world.user)
-    return services.publish_form(form=imported.form, by=world.user)
+    return corpus_version("phq9-sdc", organisation=world.team.organisation, by=world.user)
 
 
 def _response(version, patient, *, total=None, identifier="ehr-0001", answers=None):

@@ -6,14 +6,13 @@ from django.core.exceptions import ValidationError
 from fhir.resources.R4B.observation import Observation
 
 from forms_app import services
-from forms_app.design import services as design_services
 from forms_app.design.export import draft_to_questionnaire
 from forms_app.filing.batch import file_batch
 from forms_app.filing.destinations import OBSERVATION_SOURCE, SUBMISSION_SOURCE
 from forms_app.models import Item, WorklistTask
 from patients.models import RecordEntry
-from tests.corpus import CASES, load
-from tests.factories.forms_app import phq9_answers, submitted
+from tests.corpus import CASES
+from tests.factories.forms_app import corpus_version, phq9_answers, submitted
 
 pytestmark = pytest.mark.django_db
 PHQ9 = next(case for case in CASES if case.name == "phq9-sdc")
@@ -23,9 +22,8 @@ TOTAL = "/44261-6"
 @pytest.fixture
 def phq9(clinic):
     user, team, _, _ = clinic
-    imported = design_services.import_questionnaire(
-        data=load("phq9-sdc"), organisation=team.organisation, by=user)
-    return imported.form, services.publish_form(form=imported.form, by=user)
+    version = corpus_version("phq9-sdc", organisation=team.organisation, by=user)
+    return version.form, version
 
 
 def _items(nodes):

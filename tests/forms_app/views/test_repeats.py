@@ -9,12 +9,11 @@ import pytest
 from django.urls import reverse
 
 from forms_app import services
-from forms_app.design import services as design_services
 from forms_app.engine.repeats import ADD, REMOVE
 from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Submission
 from patients.models import RecordEntry
-from tests.corpus import load
+from tests.factories.forms_app import corpus_link
 from tests.forms_app.journey import open_and_verify, page_data
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +22,7 @@ STEP = "relative"
 
 @pytest.fixture
 def journey(client):
-    user, patient, team, _ = ensure_demo()
-    imported = design_services.import_questionnaire(
-        data=load("family-history-repeats"), organisation=team.organisation, by=user)
-    version = services.publish_form(form=imported.form, by=user)
-    issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
+    issued = corpus_link("family-history-repeats")
     open_and_verify(client, issued.token)
     return issued
 
