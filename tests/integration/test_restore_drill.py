@@ -98,8 +98,11 @@ def pg(tool, *args):
 
 
 def platform_env(cluster, redis, keys):
-    """The environment of a production process on the restored database."""
-    return {**os.environ, "DJANGO_ENV": "production", "DATABASE_URL": cluster.url,
+    """The environment of a production process on the restored database. Not the
+    test session's DJANGO_ALLOW_ASYNC_UNSAFE (set while the browser tests' Playwright
+    runs), which Django's deployment check rightly refuses."""
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**inherited, "DJANGO_ENV": "production", "DATABASE_URL": cluster.url,
             "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "forms.example.nhs.uk",
             "FIELD_ENCRYPTION_KEYS": ",".join(keys), "CELERY_BROKER_URL": redis.url,
             "REDIS_CACHE_URL": redis.url.rsplit("/", 1)[0] + "/1",
@@ -108,8 +111,11 @@ def platform_env(cluster, redis, keys):
 
 
 def manage(env, *args, check=True):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=check)
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    # What the command said, in the failure itself (not lost in a CalledProcessError).
+    assert not check or done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
+    return done
 
 
 READ_BACK = """
