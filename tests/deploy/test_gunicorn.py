@@ -32,10 +32,12 @@ def test_gunicorn_reads_it_and_the_environment_overrides_it():
     assert config["worker_class"] == "sync"
 
 
-def test_no_access_log_and_a_graceful_stop_inside_the_units_timeout():
+def test_a_redacted_access_log_and_a_graceful_stop_inside_the_units_timeout():
     config = printed_config()
-    # gunicorn's access log would write the link token of a patient's first request.
-    assert config["accesslog"] == "None"
+    # The access log is on, through the logger that takes link tokens and secrets out
+    # (tests/integration/test_gunicorn_logs.py runs it for real).
+    assert config["accesslog"] == "-"
+    assert "RedactingLogger" in config["logger_class"]
     unit = parse(UNITS / "patient-forms-web.service")
     assert int(config["graceful_timeout"]) < int(one(unit, "Service", "TimeoutStopSec"))
 
