@@ -232,13 +232,25 @@ def confirm_identity(*, link: Link, ip_address=None) -> None:
 
 
 @transaction.atomic
-def claim_device(*, link_id) -> str:
+@transaction.atomic
+def claim_device(*, link_id, ip_address=None) -> str:
     """Make the session that has just passed the identity check the link's one active
     device; returns the token that session keeps. Any other session holding the link
-    is turned away on its next request (forms_app.views.patient, _verified_submission)."""
+    is turned away on its next request (forms_app.views.patient, _verified_submission).
+    Taking the form over from another device is audited: the trail then shows when a
+    second browser carried on with a patient's answers."""
     token = secrets.token_urlsafe(32)
-    Submission.objects.filter(link_id=link_id, state=Submission.State.IN_PROGRESS).update(
-        device=token)
+    submission = (Submission.objects.select_for_update(of=("self",))
+                  .select_related("link__patient")
+                  .filter(link_id=link_id, state=Submission.State.IN_PROGRESS).first())
+    if submission is None:
+        return token
+    if submission.device:
+        record_audit(by="patient", action=AuditEvent.Action.DEVICE_TAKEN_OVER,
+                     patient=submission.link.patient, obj=submission,
+                     ip_address=ip_address)
+    submission.device = token
+    submission.save(update_fields=["device"])
     return token
 
 

@@ -207,6 +207,8 @@ class AuditEvent(models.Model):
         IDENTITY_FAILED = "identity.failed"
         LINK_LOCKED = "link.locked"
         LINK_UNLOCKED = "link.unlocked"
+        # The form was taken over by a newer device after its identity check.
+        DEVICE_TAKEN_OVER = "submission.device_taken_over"
         SUBMITTED = "submission.submitted"
         FILED = "submission.filed"
         FILING_FAILED = "submission.filing_failed"

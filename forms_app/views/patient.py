@@ -91,7 +91,8 @@ def mark_verified(request, link) -> None:
     before the check is worthless), and this session takes the form over from any other."""
     request.session.cycle_key()
     request.session[SESSION_VERIFIED] = str(link.pk)
-    request.session[SESSION_DEVICE] = services.claim_device(link_id=link.pk)
+    request.session[SESSION_DEVICE] = services.claim_device(link_id=link.pk,
+                                                            ip_address=client_ip(request))
 
 
 def _moved(request):

@@ -14,6 +14,7 @@ from forms_app.engine import compile_definition
 from forms_app.engine.translation import TRANSLATION, translate_definition
 from forms_app.management.demo_data import ensure_demo
 from forms_app.models import Link, Submission
+from patients.models import AuditEvent
 from tests.factories.forms_app import version_from_definition
 from tests.forms_app.journey import DEMO_ANSWERS, open_and_verify, page_data
 
@@ -184,6 +185,18 @@ def test_an_older_device_cannot_save_over_a_newer_one():
                                       draft_answers={"x": 1}, device=old)
     assert services.save_progress(submission_id=submission.pk, wizard_state={},
                                   draft_answers={"x": 1}, device=submission.device)
+
+
+def test_taking_the_form_over_is_audited_and_the_first_claim_is_not():
+    issued = issue()
+    submission = Submission.objects.create(link=issued.link)
+    taken = AuditEvent.objects.filter(action=AuditEvent.Action.DEVICE_TAKEN_OVER)
+    services.claim_device(link_id=issued.link.pk)
+    assert not taken.exists()
+    services.claim_device(link_id=issued.link.pk, ip_address="192.0.2.7")
+    (event,) = taken
+    assert event.object_id == str(submission.pk) and event.patient == issued.link.patient
+    assert event.ip_address == "192.0.2.7" and event.actor_label == "patient"
 
 
 def test_pages_that_say_contact_the_clinic_show_the_teams_details(client):
