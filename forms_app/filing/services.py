@@ -20,6 +20,7 @@ from forms_app.filing.destinations import SUBMISSION_SOURCE, pdf_attachment
 from forms_app.filing.validation import validated_response  # noqa: F401  (re-exported)
 from forms_app.models import Submission, WorklistTask
 from forms_app.selectors import compiled_version
+from forms_app.whiteboard.freshness import board_changed
 from patients.errors import DomainError
 from patients.models import AuditEvent, RecordEntry
 from patients.services import actor_fields, record_audit
@@ -112,6 +113,8 @@ def acknowledge_task(*, task_id, by) -> WorklistTask:
     task.acknowledged_at = timezone.now()
     task.acknowledged_by = by
     task.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    # The team's whiteboards show it as acknowledged on their next load.
+    transaction.on_commit(lambda: board_changed(task.care_team_id))
     record_audit(by=by, action=AuditEvent.Action.WORKLIST_ACKNOWLEDGED,
                  patient=task.patient, obj=task)
     return task

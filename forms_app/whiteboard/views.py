@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 from forms_app import metrics
 from forms_app.whiteboard import selectors
 from forms_app.whiteboard.charts import completion_chart
+from forms_app.whiteboard.freshness import board_generation
 from patients.access import staff_required
 
 MAX_DAYS = 31
@@ -91,8 +92,10 @@ def _team_or_404(request, team_id):
     return team
 
 
-def _key(*parts) -> str:
-    # A clinic name may hold any character: hashed, it makes a safe cache key.
+def _key(team, *parts) -> str:
+    """A cache key for one of the team's boards, of its current generation (freshness.py);
+    a clinic name may hold any character: hashed, it makes a safe cache key."""
+    parts = (team.pk, board_generation(team.pk), *parts)
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
@@ -104,7 +107,7 @@ def _board(team, start, end, clinic=""):
     change must show (settings.WHITEBOARD_CACHE_SECONDS, WHITEBOARD_REFRESH_SECONDS).
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = "whiteboard:board:" + _key(team.pk, start.isoformat(), end.isoformat(), clinic)
+    key = "whiteboard:board:" + _key(team, start.isoformat(), end.isoformat(), clinic)
     board = cache.get(key) if seconds else None
     metrics.count_whiteboard_cache("board", board)
     if board is None:
@@ -128,7 +131,7 @@ def _fragment_html(team, start, end, privacy, clinic="", board=None) -> str:
     hundreds of rows costs far more than reading them.
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = "whiteboard:html:" + _key(team.pk, start.isoformat(), end.isoformat(),
+    key = "whiteboard:html:" + _key(team, start.isoformat(), end.isoformat(),
                                     f"{privacy:d}", clinic)
     html = cache.get(key) if seconds else None
     metrics.count_whiteboard_cache("html", html)
@@ -210,7 +213,7 @@ def _json_keys(team, query):
     start, end = query.window()
     privacy = query.cleaned_data.get("privacy", False)
     clinic = query.cleaned_data.get("clinic", "")
-    key = "whiteboard:json:" + _key(team.pk, start.isoformat(), end.isoformat(),
+    key = "whiteboard:json:" + _key(team, start.isoformat(), end.isoformat(),
                                     f"{privacy:d}", clinic)
     return key, f"{key}:etag"
 

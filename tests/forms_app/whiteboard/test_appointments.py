@@ -92,3 +92,22 @@ def test_appointment_service_is_idempotent_and_refuses_bad_input(demo):
         with pytest.raises(ServiceError):
             upsert_appointment(care_team=team, patient=patient, by=user, details=bad)
     assert Appointment.objects.count() == 1
+
+
+def test_acknowledging_shows_on_the_next_load_of_a_cached_board(
+        demo, client, otp_login, settings, django_capture_on_commit_callbacks):
+    settings.WHITEBOARD_CACHE_SECONDS = 300  # a change must not wait for the cache
+    user, patient, team, _ = demo
+    version = library_version("phq9", organisation=team.organisation, by=user)
+    submission = submitted(version, patient=patient, care_team=team, by=user,
+                           answers=phq9_answers(item9=PHQ9_SEVERAL_DAYS))
+    services.file_submission(submission_id=submission.pk)
+    otp_login(client, user)
+    url = reverse("whiteboard:board", args=[team.pk])
+    assert "wb-row--urgent" in client.get(url).content.decode()  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        acknowledge_task(task_id=WorklistTask.objects.get().pk, by=user)
+    html = client.get(url).content.decode()
+    assert "wb-row--urgent" not in html and "Acknowledged by" in html
+    data = client.get(reverse("whiteboard:data", args=[team.pk])).json()
+    assert data["counts"]["urgent"] == 0

@@ -1,0 +1,24 @@
+"""A team's whiteboard generation: bumped when staff change what the board shows.
+
+Built boards are shared through the cache for WHITEBOARD_CACHE_SECONDS (views.py); the
+generation is part of every key, so a change a member of staff has just made (an
+urgent task acknowledged) is on the next load of every screen, not a few seconds later.
+Changes that arrive by themselves (a form sent, filed) show within the cache time.
+"""
+
+import time
+
+from django.core.cache import cache
+
+
+def _key(team_id) -> str:
+    return f"whiteboard:generation:{team_id}"
+
+
+def board_generation(team_id) -> int:
+    return cache.get(_key(team_id), 0)
+
+
+def board_changed(team_id) -> None:
+    # A fresh value, not incr(): nothing to race on, and it survives a key's expiry.
+    cache.set(_key(team_id), time.time_ns(), None)
