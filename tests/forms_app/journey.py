@@ -1,11 +1,11 @@
-"""Drive the patient's journey through Django's test client, as a phone browser would."""
+"""Drive the patient's journey through Django's test client, as a phone browser would.
 
-import re
+Imports nothing of the platform's own: tests/cluster/load.py uses it in a process
+without Django set up (tests/forms_app/pages.py has the helpers that need the views)."""
+
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-
-from forms_app.views.patient import SHOWN_FIELD
 
 WIZARD_PREFIX = "answer_wizard"
 
@@ -22,20 +22,6 @@ def page_data(step, answers):
     data = {f"{WIZARD_PREFIX}-current_step": step}
     data.update({f"{step}-{name}": _posted(value) for name, value in answers.items()})
     return data
-
-
-def post_page(client, step, data):
-    """Post a page as a browser without JavaScript would: when the answers reveal
-    questions the page had not shown, it comes back with them (and says which it
-    showed); the patient answers them and sends it again."""
-    response = client.post(reverse("patient:answer"), page_data(step, data))
-    shown = re.findall(rf'name="{SHOWN_FIELD}" value="([^"]+)"', response.content.decode())
-    current = re.search(rf'name="{WIZARD_PREFIX}-current_step" value="([^"]+)"',
-                        response.content.decode())
-    if response.status_code == 200 and shown and current and current[1] == step:
-        response = client.post(reverse("patient:answer"),
-                               {**page_data(step, data), SHOWN_FIELD: shown})
-    return response
 
 
 def _posted(value):

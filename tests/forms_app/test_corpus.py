@@ -22,7 +22,8 @@ from forms_app.models import Submission
 from patients.models import RecordEntry
 from tests.corpus import CASES, load
 from tests.factories.forms_app import corpus_link
-from tests.forms_app.journey import open_and_verify, post_page
+from tests.forms_app.journey import open_and_verify
+from tests.forms_app.pages import post_page
 
 pytestmark = pytest.mark.django_db
 PASSING = [case for case in CASES if case.blocked is None]

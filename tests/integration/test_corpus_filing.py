@@ -15,7 +15,8 @@ from forms_app.models import Submission
 from patients.models import RecordEntry
 from tests.corpus import CASES
 from tests.factories.forms_app import corpus_link
-from tests.forms_app.journey import open_and_verify, post_page
+from tests.forms_app.journey import open_and_verify
+from tests.forms_app.pages import post_page
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
