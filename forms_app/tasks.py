@@ -104,21 +104,15 @@ def file_waiting_submissions_task(self, slot=None) -> int:
 def sweep_unfiled_submissions() -> int:
     """Re-enqueue submissions whose filing task was lost (broker down, worker killed),
     and the PDFs of filed ones whose rendering task was lost."""
-    from forms_app.filing.services import (
-        claim_unfiled_for_sweep,
-        documents_missing,
-        enqueue_documents,
-    )
-
     older_than = datetime.timedelta(minutes=settings.FILING_SWEEP_AFTER_MINUTES)
-    ids = claim_unfiled_for_sweep(older_than=older_than)
+    ids = filing_services.claim_unfiled_for_sweep(older_than=older_than)
     for submission_id in ids:
         filing_services.enqueue_filing(submission_id)
     if ids:
         logger.info("Sweeper re-enqueued %d unfiled submissions", len(ids))
-    missing = documents_missing(older_than=older_than)
+    missing = filing_services.documents_missing(older_than=older_than)
     for start in range(0, len(missing), settings.FILING_BATCH_SIZE):
-        enqueue_documents(missing[start:start + settings.FILING_BATCH_SIZE])
+        filing_services.enqueue_documents(missing[start:start + settings.FILING_BATCH_SIZE])
     return len(ids)
 
 
