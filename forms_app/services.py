@@ -6,6 +6,7 @@ Views, admin actions and tasks call these and hold no rules of their own.
 """
 
 import datetime
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -249,16 +250,24 @@ def claim_device(*, link_id, ip_address=None) -> str:
         record_audit(by="patient", action=AuditEvent.Action.DEVICE_TAKEN_OVER,
                      patient=submission.link.patient, obj=submission,
                      ip_address=ip_address)
-    submission.device = token
+    submission.device = device_fingerprint(token)
     submission.save(update_fields=["device"])
     return token
+
+
+def device_fingerprint(token: str) -> str:
+    """What the submission row keeps of a device's token: its SHA-256, so that a copy of
+    the database (a backup, a read replica, a support query) holds nothing a browser
+    could present to carry on with a patient's form."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @transaction.atomic
 def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict,
                   device: str | None = None) -> bool:
     """Keep the patient's place and answers so far; False once the form is submitted, or
-    (with ``device``) once another device has taken the form over."""
+    (with ``device``, the row's device fingerprint as the caller read it) once another
+    device has taken the form over."""
     rows = Submission.objects.filter(pk=submission_id, state=Submission.State.IN_PROGRESS)
     if device is not None:
         rows = rows.filter(device__in=(device, ""))

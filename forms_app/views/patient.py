@@ -6,6 +6,7 @@ a Referer header or the browser history beyond that first entry.
 """
 
 import copy
+import hmac
 import time
 from collections import OrderedDict
 
@@ -249,7 +250,8 @@ def _verified_submission(request, *, for_submit=False) -> Submission | None:
     submission = rows.filter(link_id=link_id).first()
     if submission is None or not submission.link.is_open_at(timezone.now()):
         return None
-    if submission.device and submission.device != request.session.get(SESSION_DEVICE):
+    held = services.device_fingerprint(request.session.get(SESSION_DEVICE, ""))
+    if submission.device and not hmac.compare_digest(submission.device, held):
         # A newer session (another device, or another browser) has taken the form over.
         # Every request here is told so until the link is opened again on this device.
         request.patient_moved = True

@@ -182,9 +182,19 @@ def test_an_older_device_cannot_save_over_a_newer_one():
     services.claim_device(link_id=issued.link.pk)
     submission = Submission.objects.get(link=issued.link)
     assert not services.save_progress(submission_id=submission.pk, wizard_state={},
-                                      draft_answers={"x": 1}, device=old)
+                                      draft_answers={"x": 1},
+                                      device=services.device_fingerprint(old))
     assert services.save_progress(submission_id=submission.pk, wizard_state={},
                                   draft_answers={"x": 1}, device=submission.device)
+
+
+def test_the_row_keeps_only_a_fingerprint_of_the_device_token():
+    issued = issue()
+    Submission.objects.create(link=issued.link)
+    token = services.claim_device(link_id=issued.link.pk)
+    stored = Submission.objects.get(link=issued.link).device
+    assert token not in stored
+    assert stored == services.device_fingerprint(token) and len(stored) == 64
 
 
 def test_taking_the_form_over_is_audited_and_the_first_claim_is_not():
