@@ -3,10 +3,7 @@ secret from a query string or a Referer in any line it or the platform writes, i
 plain and the JSON format alike."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -15,8 +12,9 @@ from django.db import connection
 from forms_app import services
 from forms_app.management.demo_data import ensure_demo
 from tests.conftest import service_unavailable
-from tests.integration.conftest import ROOT, _database_url, wait_for
-from tests.integration.test_operations import NOT_OURS, free_port
+from tests.integration.conftest import _database_url
+from tests.integration.processes import Gunicorn
+from tests.integration.test_operations import NOT_OURS
 
 pytestmark = pytest.mark.integration
 
@@ -28,34 +26,18 @@ def gunicorn(transactional_db, tmp_path):
     started = []
 
     def start(log_format):
-        port = free_port()
-        log_path = tmp_path / f"gunicorn-{log_format}.log"
-        log = log_path.open("w")
-        env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_FORMAT": log_format,
-               "PYTHONUNBUFFERED": "1", "CELERY_BROKER_URL": ""}
-        env.pop("GUNICORN_ACCESS_LOG", None)
+        env = {"DATABASE_URL": _database_url(), "LOG_FORMAT": log_format,
+               "CELERY_BROKER_URL": ""}
         # No --config and no --access-logfile: the access log is the configuration's.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        started.append((process, log))
-        base = f"http://127.0.0.1:{port}"
-
-        def answers():
-            try:
-                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(answers, timeout=60, what="gunicorn")
-        return base, log_path, process
+        server = Gunicorn(tmp_path / f"gunicorn-{log_format}.log", env=env)
+        server.env.pop("GUNICORN_ACCESS_LOG", None)
+        started.append(server)
+        server.start()
+        return server
 
     yield start
-    for process, log in started:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    for server in started:
+        server.stop()
 
 
 SECRETS = {"api_key": "ApiKeySecret0123456789", "token": "QueryTokenSecret987654321",
@@ -67,7 +49,8 @@ def test_no_token_or_secret_in_any_log_line(gunicorn, log_format):
     user, patient, team, version = ensure_demo()
     issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
     token, unknown = issued.token, "UnknownLinkToken_abcdefghijklmnop"
-    base, log_path, process = gunicorn(log_format)
+    server = gunicorn(log_format)
+    base = server.url
     query = "&".join(f"{name}={value}" for name, value in SECRETS.items())
 
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -80,10 +63,9 @@ def test_no_token_or_secret_in_any_log_line(gunicorn, log_format):
         client.get("/privacy/", headers={"Referer": f"{base}/l/{token}/"})
         client.get(f"/api/v1/patients/?{query}")
         client.get(f"/form/verify/?{query}")
-    process.terminate()
-    process.wait(timeout=20)
+    server.stop()  # everything written and flushed
 
-    text = log_path.read_text()
+    text = server.log_text()
     for secret in (token, unknown, *SECRETS.values()):
         assert secret not in text, f"{secret} in the {log_format} log"
     # The access log was on: the requests are there, their secrets replaced.

@@ -24,20 +24,13 @@ from forms_app.models import Submission
 from tests.factories.forms_app import api_client_for
 from tests.forms_app.journey import DEMO_ANSWERS, page_data
 from tests.integration.conftest import ROOT, _database_url, wait_for
+from tests.integration.processes import answers, free_port
 
 pytestmark = pytest.mark.integration
 
 # The task a patient's submit wakes (services.wake_filing): it files what is waiting in
 # batches. (file_submission_task is left for retries, the sweeper and staff's "file again".)
 FILING_TASK = "forms_app.tasks.file_waiting_submissions_task"
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Services:
@@ -87,12 +80,6 @@ def platform(real_services, tmp_path):
         "--schedule", str(tmp_path / "beat-schedule")])
     web.base, worker.metrics_url = f"http://127.0.0.1:{web_port}", \
         f"http://127.0.0.1:{worker_port}/metrics"
-
-    def answers(url):
-        try:
-            return httpx.get(url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     try:
         wait_for(lambda: answers(f"{web.base}/healthz"), timeout=60, what="gunicorn")

@@ -26,16 +26,11 @@ from django.db import connection
 
 from tests.conftest import service_unavailable
 from tests.integration.conftest import _database_url, wait_for
+from tests.integration.processes import Gunicorn, answers_http, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RESULTS: list[dict] = []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def record_outcome(fault, *, submitted, filed, duplicates, note=""):
@@ -322,49 +317,21 @@ def run_driver(database_url, broker_url, *args):
     return result.stdout
 
 
-class WebServer:
+class WebServer(Gunicorn):
     """The real web tier: gunicorn (threaded workers) serving config.wsgi on a free port,
     with production's DEBUG off, behind a pretend proxy (X-Forwarded-For)."""
 
     def __init__(self, tmp_path, env):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "false",
-                    "CLIENT_IP_META_KEY": "HTTP_X_FORWARDED_FOR", **env}
+        env = {"DJANGO_DEBUG": "false", "CLIENT_IP_META_KEY": "HTTP_X_FORWARDED_FOR", **env}
+        super().__init__(tmp_path / "gunicorn.log", env=env, options=(
+            "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+            "--graceful-timeout", "5", "--error-logfile", "-"))
         self.log_path = tmp_path / f"gunicorn-{self.port}.log"
-        self.process = None
 
     def start(self):
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
-             "--worker-class", "gthread", "--graceful-timeout", "5",
-             "--error-logfile", "-"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        wait_until(self.answers, timeout=60, what="gunicorn to answer")
-
-    def answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"GET /form/unavailable/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                return s.recv(12).startswith(b"HTTP/1.")
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-            self.log.close()
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace")
+        # Any HTTP answer will do: these servers are started against services a test
+        # is about to stop, so /healthz is not what says they are up.
+        return super().start(ready=lambda: answers_http(self.port))
 
 
 @pytest.fixture

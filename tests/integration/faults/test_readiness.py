@@ -1,16 +1,14 @@
 """/readyz under gunicorn reports a stopped Redis (cache or broker) and a stopped
 PostgreSQL by name, quickly, and recovers when they come back; /healthz stays up."""
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from tests.integration.conftest import wait_for
-from tests.integration.faults.conftest import ROOT, PrivateRedis, free_port
+from tests.integration.faults.conftest import PrivateRedis
+from tests.integration.processes import Gunicorn
 
 pytestmark = pytest.mark.integration
 
@@ -27,30 +25,16 @@ def cache_redis(faults_db, tmp_path):
 def web(private_cluster, broker, cache_redis, tmp_path):
     """gunicorn (the repository's configuration, if any, plus a bind of our own) on
     the private cluster, the private broker and a private cache."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": private_cluster.url, "CELERY_BROKER_URL": broker.url,
+    env = {"DATABASE_URL": private_cluster.url, "CELERY_BROKER_URL": broker.url,
            "REDIS_CACHE_URL": cache_redis.url, "READINESS_TIMEOUT_SECONDS": "1",
-           "DATABASE_CONNECT_TIMEOUT": "2", "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers():
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+           "DATABASE_CONNECT_TIMEOUT": "2"}
+    server = Gunicorn(tmp_path / "gunicorn.log", env=env,
+                      options=("--workers", "1", "--threads", "2"))
     try:
-        wait_for(answers, timeout=60, what="gunicorn to answer")
-        yield base
+        server.start()
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        server.stop()
 
 
 def probe(base):
