@@ -23,30 +23,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
 from forms_app.design import values as v
 from forms_app.design.translation_codec import TRANSLATION, merge, read_element
+from forms_app.engine import codec
 from forms_app.engine import extensions as ext
 from forms_app.engine.rules import CALCULABLE_TYPES
-
-# The calculatedExpressions the designer writes for its own kinds of total
-# (export.SCORE_TOTAL_EXPRESSION, export.score_sum_expression, and the sum of terms it
-# wrote before), read back into those kinds so that staff can go on editing them. Every
-# other FHIRPath calculation is kept verbatim and evaluated as FHIRPath.
-_SUM_ALL = re.compile(
-    r"%resource\.(?:item|repeat\(item\))\.answer\.value\.(?:ordinal|weight)\(\)\.sum\(\)"
-)
-_SUM_OF = re.compile(
-    r"%resource\.repeat\(item\)\.where\(linkIdin\((?P<ids>'[^']+'(?:\|'[^']+')*)\)\)"
-    r"\.answer\.value\.(?:ordinal|weight)\(\)\.sum\(\)"
-)
-_TERM = re.compile(
-    r"%resource(?:\.(?:item|repeat\(item\))|\.where\(linkId\s*=\s*'[^']+'\))*"
-    r"\.where\(linkId\s*=\s*'(?P<link_id>[^']+)'\)\.answer\.value\.(?:ordinal|weight)\(\)"
-)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_JSON_DEPTH = 60
@@ -59,13 +44,12 @@ FHIR_ITEM_TYPES = frozenset({
     "quantity",
 })
 SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "reference"}
-OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
-ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
-                "Coding", "Quantity", "Reference")
 LINK_ID = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$")
 CONTROLS = {"radio-button": "radio-button", "drop-down": "drop-down"}
 OCCURS = {ext.MIN_OCCURS: "min_occurs", ext.MAX_OCCURS: "max_occurs"}
-HELP_CONTROLS = frozenset({"help", "flyover"})
+WHOLE_EXTENSIONS = {ext.MIN_LENGTH: "min_length", ext.MAX_DECIMAL_PLACES: "max_decimal_places"}
+FLAG_EXTENSIONS = {ext.OBSERVATION_EXTRACT: "observation_extract",
+                   ext.NOT_IN_FUTURE: "not_in_future"}
 
 ITEM_KEYS = frozenset({
     "linkId", "text", "type", "prefix", "required", "repeats", "readOnly", "maxLength",
@@ -191,6 +175,23 @@ def parse_upload(raw: bytes) -> dict:
 
 
 def check_questionnaire(data: Any) -> dict:
+    _check_resource(data)
+    items = data.get("item")
+    if not isinstance(items, list) or not items:
+        raise ImportRefused("The Questionnaire has no items (questions) to import.")
+    count, bad_types = _count_items(items)
+    if count > MAX_ITEMS:
+        raise ImportRefused(f"The Questionnaire has {count} items; at most {MAX_ITEMS} can "
+                            "be imported.")
+    if bad_types:
+        shown = ", ".join(bad_types[:5]) + (f" and {len(bad_types) - 5} more"
+                                             if len(bad_types) > 5 else "")
+        raise ImportRefused(f"{len(bad_types)} item(s) have a type that FHIR R4 does not "
+                            f"define: {shown}. Nothing was imported.")
+    return data
+
+
+def _check_resource(data: Any) -> None:
     if not isinstance(data, dict):
         raise ImportRefused("The file is JSON but not a FHIR resource (an object).")
     if data.get("resourceType") != "Questionnaire":
@@ -201,9 +202,10 @@ def check_questionnaire(data: Any) -> dict:
     if _depth(data) > MAX_JSON_DEPTH:
         raise ImportRefused(f"The file is nested too deeply (more than {MAX_JSON_DEPTH} "
                             "levels) to be a questionnaire.")
-    items = data.get("item")
-    if not isinstance(items, list) or not items:
-        raise ImportRefused("The Questionnaire has no items (questions) to import.")
+
+
+def _count_items(items: list) -> tuple[int, list[str]]:
+    """How many items there are, and those whose type FHIR R4 does not define."""
     count, bad_types, stack = 0, [], [(items, 1)]
     while stack:
         level, depth = stack.pop()
@@ -217,19 +219,12 @@ def check_questionnaire(data: Any) -> dict:
                 raise ImportRefused("An item of the Questionnaire is not an object.")
             count += 1
             item_type = item.get("type")
-            if item_type not in FHIR_ITEM_TYPES:
+            # A type that is not a string (an object, say) cannot be looked up in a set.
+            if not isinstance(item_type, str) or item_type not in FHIR_ITEM_TYPES:
                 bad_types.append(f'{item.get("linkId", "?")!s:.40} ("{item_type!s:.20}")')
             if "item" in item:
                 stack.append((item["item"], depth + 1))
-    if count > MAX_ITEMS:
-        raise ImportRefused(f"The Questionnaire has {count} items; at most {MAX_ITEMS} can "
-                            "be imported.")
-    if bad_types:
-        shown = ", ".join(bad_types[:5]) + (f" and {len(bad_types) - 5} more"
-                                             if len(bad_types) > 5 else "")
-        raise ImportRefused(f"{len(bad_types)} item(s) have a type that FHIR R4 does not "
-                            f"define: {shown}. Nothing was imported.")
-    return data
+    return count, bad_types
 
 
 # --- Reading a Questionnaire into a plan --------------------------------------------
@@ -245,15 +240,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+_text = codec.text
 
 
-def _value(element: dict, prefix: str) -> tuple[str | None, Any]:
-    for key, value in element.items():
-        if key.startswith(prefix) and key[len(prefix):] in ANSWER_KINDS:
-            return key[len(prefix):], value
-    return None, None
+class _Found(NamedTuple):
+    """One item extension as the table's readers see it."""
+
+    raw: dict
+    link_id: str
+    planned: PlannedItem
+    extension: Any
+    kind: str | None
+    value: Any
+    help_texts: list[str]
 
 
 class _Planner:
@@ -272,46 +271,64 @@ class _Planner:
     def note(self, item, message, *, clinical=False):
         self.plan.note(item, message, clinical=clinical)
 
+    def notes(self, problems: list[codec.Problem]) -> None:
+        for problem in problems:
+            self.plan.note(problem.link_id, problem.message, clinical=problem.clinical)
+
     # Form level.
 
     def run(self) -> Plan:
-        data, plan = self.data, self.plan
+        data = self.data
+        self._form_text(data)
+        self._code(None, data.get("code"), self.plan.form)
+        self._source(data)
+        self._form_elements(data)
+        self._form_extensions(data)
+        for raw in data["item"]:
+            self._item(raw, parent=None)
+        self._unused_contained(data)
+        self._resolve()
+        return self.plan
+
+    def _form_text(self, data: dict) -> None:
+        form = self.plan.form
         title = _text(data.get("title")) or _text(data.get("name")) or "Imported questionnaire"
         if len(title) > 200:
             self.note(None, "The title was cut to 200 characters.")
-        plan.form["title"] = title[:200]
-        plan.form["description"] = _text(data.get("description"))
+        form["title"] = title[:200]
+        form["description"] = _text(data.get("description"))
         translations: dict = {}
         merge(translations, "title", self._read(None, "_title", data.get("_title")))
         merge(translations, "description",
               self._read(None, "_description", data.get("_description")))
-        plan.form["translations"] = translations
-        self._code(None, data.get("code"), plan.form)
-        self._source(data)
+        form["translations"] = translations
+
+    def _form_elements(self, data: dict) -> None:
         dropped = [key for key in METADATA_KEYS if key in data and key not in SOURCE_KEYS]
         if dropped:
             self.note(None, "Not kept, as a new draft has its own: " + ", ".join(dropped) + ".")
         for key in data:
             if key not in ROOT_KEYS:
                 self.note(None, f'The element "{key}" is not supported and was left out.')
+
+    def _form_extensions(self, data: dict) -> None:
         for extension in ext.as_list(data.get("extension")):
-            url = extension.get("url") if isinstance(extension, dict) else None
+            url = codec.url_of(extension)
             if url == ext.FLAG_RULE:
                 self._flag_rule(None, extension)
             elif url in FORM_EXTENSIONS:
-                plan.form.setdefault("fhir_extensions", []).append(_jsonable(extension))
+                self.plan.form.setdefault("fhir_extensions", []).append(_jsonable(extension))
             else:
-                self.note(None, f"The extension {url} is not supported and was left out.")
-        for raw in data["item"]:
-            self._item(raw, parent=None)
+                self.note(None, f"The extension {_written_url(extension)} is not supported "
+                                "and was left out.")
+
+    def _unused_contained(self, data: dict) -> None:
         for resource in ext.as_list(data.get("contained")):
             rid = resource.get("id") if isinstance(resource, dict) else None
             if rid not in self.used_value_sets:
                 kind = resource.get("resourceType") if isinstance(resource, dict) else "?"
                 self.note(None, f'The contained {kind} "{rid}" is not used by any question '
                                 "and was left out.")
-        self._resolve()
-        return plan
 
     def _source(self, data: dict) -> None:
         form = self.plan.form
@@ -384,43 +401,67 @@ class _Planner:
 
     def _item(self, raw: dict, *, parent: str | None, depth: int = 0) -> None:
         item_type = raw["type"]
-        original_id = raw.get("linkId")
+        original_id = _text(raw.get("linkId"))
+        if self._refused(raw, original_id, item_type):
+            return
+        calculation, problems = codec.read_calculation(original_id, raw, item_type,
+                                                       calculable=CALCULABLE_TYPES)
+        if problems:  # a calculated item that cannot be shown is left out whole
+            self.notes(problems)
+            return
+        link_id = self._link_id(raw.get("linkId"))
+        planned = self._planned(raw, original_id, link_id, parent, calculation)
+        fields = planned.fields
+        self._elements(raw, link_id, fields)
+        self._flags(raw, link_id, item_type, fields, calculated=calculation is not None)
+        help_texts = self._extensions(raw, link_id, planned)
+        nested_questions = self._children(raw, link_id, fields, help_texts, depth)
+        self._options(raw, link_id, item_type, planned)
+        self._conditions(raw, link_id, planned)
+        for child in nested_questions:
+            # FHIR's answer.item: kept under the question, so the draft, the patient's
+            # page and the QuestionnaireResponse keep the Questionnaire's shape.
+            self._item(child, parent=link_id, depth=depth + 1)
+
+    def _refused(self, raw: dict, original_id: str, item_type: str) -> bool:
+        """Items that cannot be imported at all, with their sub-items."""
         if item_type not in SUPPORTED_TYPES:
-            self.note(_text(original_id) or None,
+            self.note(original_id or None,
                       f'Left out: the item type "{item_type}" cannot be answered on a '
                       "patient form here" + (" (nor its sub-items)." if raw.get("item")
                                              else "."), clinical=True)
-            return
+            return True
         if raw.get("modifierExtension"):
-            self.note(_text(original_id) or None,
+            self.note(original_id or None,
                       "Left out: it has a modifier extension, which changes its meaning in "
                       "a way this platform cannot honour.", clinical=True)
-            return
-        calculation = self._calculation_of(raw, _text(original_id), item_type)
-        if calculation is False:
-            return
-        link_id = self._link_id(original_id)
-        fields: dict[str, Any] = {"text": _text(raw.get("text")), "type": item_type,
+            return True
+        return False
+
+    def _planned(self, raw, original_id, link_id, parent, calculation) -> PlannedItem:
+        fields: dict[str, Any] = {"text": _text(raw.get("text")), "type": raw["type"],
                                   "translations": merge({}, "text", self._read(
-                                      _text(original_id), "_text", raw.get("_text")))}
+                                      original_id, "_text", raw.get("_text")))}
         if ext.extension_value(raw, ext.HIDDEN) is True:
             fields["hidden"] = True
         planned = PlannedItem(link_id=link_id, parent=parent, fields=fields)
         self.plan.items.append(planned)
-        if calculation:
-            kind, detail = calculation
-            fields["calculation"] = kind
-            if kind == "formula":
-                fields["formula"] = detail
-            elif kind == "score-sum":
-                planned.score_items = list(detail)
+        if calculation is not None:
+            fields["calculation"] = calculation.kind
+            if calculation.kind == "formula":
+                fields["formula"] = calculation.formula
+            elif calculation.kind == "score-sum":
+                planned.score_items = list(calculation.score_items)
+        return planned
+
+    def _elements(self, raw, link_id, fields) -> None:
         for key in raw:
             if key not in ITEM_KEYS:
                 self.note(link_id, f'The element "{key}" is not supported and was left out.')
         if raw.get("prefix") is not None:
             fields["prefix"] = self._cut(link_id, "prefix", _text(raw.get("prefix")))
         self._code(link_id, raw.get("code"), fields)
-        if not fields["text"].strip() and item_type != "group":
+        if not fields["text"].strip() and fields["type"] != "group":
             if fields.get("code_display"):
                 fields["text"] = fields["code_display"]
                 self.note(link_id, "It has no text: its code's display was used; check the "
@@ -428,24 +469,17 @@ class _Planner:
             else:
                 self.note(link_id, "It has no text; write the words patients will see before "
                                    "publishing.")
-        self._flags(raw, link_id, item_type, fields, calculated=bool(calculation))
-        help_texts = self._extensions(raw, link_id, planned)
+
+    def _children(self, raw, link_id, fields, help_texts, depth) -> list[dict]:
+        """Imports a group's sub-items and reads help from display children; returns a
+        question's own sub-items, imported after its options and conditions."""
+        item_type = raw["type"]
         help_translations: list[dict[str, str]] = []
         children = ext.as_list(raw.get("item"))
         nested_questions = []
         for child in children:
-            is_display = child.get("type") == "display"
-            if is_display and (item_type != "group"
-                               or ext.item_control(child) in HELP_CONTROLS):
-                # FHIR shows a question's display children next to it: its help text.
-                help_texts.append(_text(child.get("text")))
-                help_translations.append(self._read(link_id, "_text", child.get("_text")))
-                extra = set(child) - {"linkId", "text", "type", "extension", "_text"}
-                if extra or any(e.get("url") != ext.ITEM_CONTROL
-                                for e in ext.as_list(child.get("extension"))
-                                if isinstance(e, dict)):
-                    self.note(link_id, f'Its help text "{child.get("linkId")}" was kept as '
-                                       "text only; its other elements were left out.")
+            if codec.is_help_child(child, item_type):
+                self._help_child(link_id, child, help_texts, help_translations)
             elif item_type == "group":
                 self._item(child, parent=link_id, depth=depth + 1)
             else:
@@ -456,12 +490,17 @@ class _Planner:
             self._help_translations(fields, help_translations)
         if item_type == "display" and children:
             self.note(link_id, "Text to read cannot hold items; its sub-items were left out.")
-        self._options(raw, link_id, item_type, planned)
-        self._conditions(raw, link_id, planned)
-        for child in nested_questions:
-            # FHIR's answer.item: kept under the question, so the draft, the patient's
-            # page and the QuestionnaireResponse keep the Questionnaire's shape.
-            self._item(child, parent=link_id, depth=depth + 1)
+        return nested_questions
+
+    def _help_child(self, link_id, child, help_texts, help_translations) -> None:
+        # FHIR shows a question's display children next to it: its help text.
+        help_texts.append(_text(child.get("text")))
+        help_translations.append(self._read(link_id, "_text", child.get("_text")))
+        extra = set(child) - {"linkId", "text", "type", "extension", "_text"}
+        if extra or any(e.get("url") != ext.ITEM_CONTROL
+                        for e in ext.as_list(child.get("extension")) if isinstance(e, dict)):
+            self.note(link_id, f'Its help text "{child.get("linkId")}" was kept as text '
+                               "only; its other elements were left out.")
 
     @staticmethod
     def _help_translations(fields, found: list[dict[str, str]]) -> None:
@@ -474,30 +513,6 @@ class _Planner:
         merge(fields["translations"], "help_text",
               {language: "\n\n".join(part[language] for part in found)
                for language in sorted(common)})
-
-    def _calculation_of(self, raw, link_id, item_type):
-        computed = ext.extension_value(raw, ext.COMPUTED)
-        expression = ext.extension_value(raw, ext.CALCULATED_EXPRESSION)
-        if computed is None and expression is None:
-            return None
-        if item_type not in CALCULABLE_TYPES:
-            self.note(link_id, f"Left out: a calculated {item_type} item cannot be shown.",
-                      clinical=True)
-            return False
-        if isinstance(computed, str) and item_type in ("integer", "decimal"):
-            return "formula", computed
-        text = expression.get("expression") if isinstance(expression, dict) else None
-        text = re.sub(r"\s+", "", text) if isinstance(text, str) else ""
-        if _SUM_ALL.fullmatch(text):
-            return "score-total", None
-        if match := _SUM_OF.fullmatch(text):
-            return "score-sum", [part.strip("'") for part in match["ids"].split("|")]
-        body = text[1:-1] if text.startswith("(") and text.endswith(")") else text
-        matches = [_TERM.fullmatch(term) for term in body.split("+")] if body else []
-        if matches and all(matches):
-            return "score-sum", [match["link_id"] for match in matches if match]
-        # Any other FHIRPath: kept verbatim (_extensions) and evaluated as written.
-        return "expression", None
 
     def _flags(self, raw, link_id, item_type, fields, *, calculated) -> None:
         if raw.get("required") is True:
@@ -525,120 +540,155 @@ class _Planner:
                 self.note(link_id, "maxLength was left out: it needs a whole number on a text "
                                    "question.")
 
+    # Item extensions: one reader per url (READERS, below the readers); each returns
+    # whether it could use the extension, and an unused one is reported.
+
     def _extensions(self, raw, link_id, planned) -> list[str]:
-        fields, help_texts = planned.fields, []
+        help_texts: list[str] = []
         for extension in ext.as_list(raw.get("extension")):
-            url = extension.get("url") if isinstance(extension, dict) else None
-            kind, value = ext.value_of(extension) if isinstance(extension, dict) else (None, None)
-            if url == ext.COMPUTED or (url == ext.CALCULATED_EXPRESSION
-                                       and fields.get("calculation") != "expression"):
-                continue  # read by _calculation_of
-            if url == ext.HIDDEN:
-                continue  # read by _item
-            if url in ext.KEPT_EXTENSIONS:
-                fields.setdefault("fhir_extensions", []).append(_jsonable(extension))
-                continue
-            if url == ext.ITEM_CONTROL:
-                code = ext.item_control(raw)
-                if code in CONTROLS and fields["type"] in v.CHOICE_TYPES:
-                    fields["control"] = CONTROLS[code]
-                else:
-                    self.note(link_id, f'The display control "{code}" is not supported; the '
-                                       "item is shown the usual way.")
-            elif url in (ext.MIN_VALUE, ext.MAX_VALUE):
-                name = "min_value" if url == ext.MIN_VALUE else "max_value"
-                text = v.answer_text(kind, value) if kind else ""
-                try:
-                    v.limit_value(fields["type"], text)
-                except ValueError as error:
-                    self.note(link_id, f"{name.replace('_', ' ')} was left out: {error}.",
-                              clinical=True)
-                else:
-                    fields[name] = text
-            elif url in OCCURS:
-                self._occurs(raw, link_id, fields, OCCURS[url], value)
-            elif url == ext.MIN_LENGTH and isinstance(value, int) and value >= 0:
-                fields["min_length"] = value
-            elif url == ext.MAX_DECIMAL_PLACES and isinstance(value, int) and value >= 0:
-                fields["max_decimal_places"] = value
-            elif url in STRING_EXTENSIONS and isinstance(value, str):
-                name = STRING_EXTENSIONS[url]
-                fields[name] = self._cut(link_id, name, value)
-                if url in TRANSLATED_EXTENSIONS:
-                    merge(fields["translations"], name,
-                          read_element(extension.get("_valueString")))
-            elif url == ext.ANSWER_EXPRESSION:
-                # Its options are computed: without them the question cannot be
-                # answered as its author wrote it.
-                self.note(link_id, "Its answer options come from an SDC answerExpression, "
-                                   "which is not supported: list the options before "
-                                   "publishing, or accept this note.", clinical=True)
-            elif url == ext.OBSERVATION_EXTRACT and isinstance(value, bool):
-                fields["observation_extract"] = value
-            elif url == ext.NOT_IN_FUTURE and isinstance(value, bool):
-                fields["not_in_future"] = value
-            elif url == ext.HELP_TEXT and isinstance(value, str):
-                help_texts.append(value)
-                merge(fields["translations"], "help_text",
-                      read_element(extension.get("_valueString")))
-            elif url == ext.UNIT and isinstance(value, dict) and value.get("code"):
-                fields["unit_code"] = self._cut(link_id, "unit_code", str(value["code"]))
-                fields["unit_display"] = self._cut(link_id, "unit_display",
-                                                   _text(value.get("display")))
-                fields["unit_system"] = self._cut(link_id, "unit_system",
-                                                  _text(value.get("system")))
-            elif url == ext.INPUT_FORMAT and value in ext.INPUT_FORMATS \
-                    and fields["type"] == "string":
-                fields["type"] = value
-            elif url == ext.SCORE_BAND:
-                self._band(link_id, extension, planned)
-            elif url == ext.FLAG_RULE:
-                self._flag_rule(link_id, extension)
-            else:
-                self.note(link_id, f"The extension {url} is not supported and was left out.")
+            url = codec.url_of(extension)
+            if url in (ext.COMPUTED, ext.HIDDEN) or (
+                    url == ext.CALCULATED_EXPRESSION
+                    and planned.fields.get("calculation") != "expression"):
+                continue  # read by codec.read_calculation and _planned
+            kind, value = ext.value_of(extension) if isinstance(extension, dict) \
+                else (None, None)
+            found = _Found(raw, link_id, planned, extension, kind, value, help_texts)
+            reader = _Planner._keep if url in ext.KEPT_EXTENSIONS else self.READERS.get(url)
+            if reader is None or not reader(self, found):
+                self.note(link_id, f"The extension {_written_url(extension)} is not "
+                                   "supported and was left out.")
         return help_texts
 
-    def _occurs(self, raw, link_id, fields, name: str, value) -> None:
-        if raw.get("repeats") is True and isinstance(value, int) \
-                and not isinstance(value, bool) and 0 <= value <= 32767:
-            fields[name] = value
-        else:
-            self.note(link_id, f"{name.replace('_', ' ')} was left out: it needs a whole "
-                               "number on an item that repeats.", clinical=True)
+    def _keep(self, found: _Found) -> bool:
+        # The expressions, attachment limits and entry format the engine evaluates.
+        found.planned.fields.setdefault("fhir_extensions", []).append(
+            _jsonable(found.extension))
+        return True
 
-    def _band(self, link_id, extension, planned) -> None:
-        label = ext.extension_value(extension, "label")
-        low, high = (ext.extension_value(extension, name) for name in ("min", "max"))
+    def _control(self, found: _Found) -> bool:
+        code = ext.item_control(found.raw)
+        fields = found.planned.fields
+        if code in CONTROLS and fields["type"] in v.CHOICE_TYPES:
+            fields["control"] = CONTROLS[code]
+        else:
+            self.note(found.link_id, f'The display control "{code}" is not supported; the '
+                                     "item is shown the usual way.")
+        return True
+
+    def _limit(self, found: _Found) -> bool:
+        name = "min_value" if found.extension["url"] == ext.MIN_VALUE else "max_value"
+        text = v.answer_text(found.kind, found.value) if found.kind else ""
         try:
-            low_n = None if low is None else v.parse_number(str(low))
-            high_n = None if high is None else v.parse_number(str(high))
-        except ValueError:
-            low_n = high_n = label = None
-        if not isinstance(label, str) or not label:
-            self.note(link_id, "A score band was left out: it needs a label and numbers.")
-            return
-        planned.bands.append({"label": label[:200], "min_score": low_n, "max_score": high_n})
+            v.limit_value(found.planned.fields["type"], text)
+        except ValueError as error:
+            self.note(found.link_id, f"{name.replace('_', ' ')} was left out: {error}.",
+                      clinical=True)
+        else:
+            found.planned.fields[name] = text
+        return True
+
+    def _occurs(self, found: _Found) -> bool:
+        name = OCCURS[found.extension["url"]]
+        value, problems = codec.read_occurs(found.link_id, found.raw, name, found.value)
+        self.notes(problems)
+        if value is not None:
+            found.planned.fields[name] = value
+        return True
+
+    def _whole(self, found: _Found) -> bool:
+        # isinstance(int), as before the table: a JSON true still counts as 1 here.
+        if not (isinstance(found.value, int) and found.value >= 0):
+            return False
+        found.planned.fields[WHOLE_EXTENSIONS[found.extension["url"]]] = found.value
+        return True
+
+    def _flag(self, found: _Found) -> bool:
+        if not isinstance(found.value, bool):
+            return False
+        found.planned.fields[FLAG_EXTENSIONS[found.extension["url"]]] = found.value
+        return True
+
+    def _string(self, found: _Found) -> bool:
+        if not isinstance(found.value, str):
+            return False
+        url, fields = found.extension["url"], found.planned.fields
+        name = STRING_EXTENSIONS[url]
+        fields[name] = self._cut(found.link_id, name, found.value)
+        if url in TRANSLATED_EXTENSIONS:
+            merge(fields["translations"], name,
+                  read_element(found.extension.get("_valueString")))
+        return True
+
+    def _help_text(self, found: _Found) -> bool:
+        if not isinstance(found.value, str):
+            return False
+        found.help_texts.append(found.value)
+        merge(found.planned.fields["translations"], "help_text",
+              read_element(found.extension.get("_valueString")))
+        return True
+
+    def _answer_expression(self, found: _Found) -> bool:
+        # Its options are computed: without them the question cannot be answered as its
+        # author wrote it.
+        self.note(found.link_id, "Its answer options come from an SDC answerExpression, "
+                                 "which is not supported: list the options before "
+                                 "publishing, or accept this note.", clinical=True)
+        return True
+
+    def _unit(self, found: _Found) -> bool:
+        unit, link_id, fields = found.value, found.link_id, found.planned.fields
+        if not (isinstance(unit, dict) and unit.get("code")):
+            return False
+        fields["unit_code"] = self._cut(link_id, "unit_code", str(unit["code"]))
+        fields["unit_display"] = self._cut(link_id, "unit_display", _text(unit.get("display")))
+        fields["unit_system"] = self._cut(link_id, "unit_system", _text(unit.get("system")))
+        return True
+
+    def _input_format(self, found: _Found) -> bool:
+        fields = found.planned.fields
+        if not (isinstance(found.value, str) and found.value in ext.INPUT_FORMATS
+                and fields["type"] == "string"):
+            return False
+        fields["type"] = found.value
+        return True
+
+    def _band_reader(self, found: _Found) -> bool:
+        band, problems = codec.read_band(found.link_id, found.extension)
+        self.notes(problems)
+        if band is not None:
+            found.planned.bands.append({"label": band.label[:200], "min_score": band.min,
+                                        "max_score": band.max})
+        return True
+
+    def _flag_rule_reader(self, found: _Found) -> bool:
+        self._flag_rule(found.link_id, found.extension)
+        return True
+
+    READERS = {
+        ext.ITEM_CONTROL: _control,
+        ext.MIN_VALUE: _limit, ext.MAX_VALUE: _limit,
+        ext.MIN_OCCURS: _occurs, ext.MAX_OCCURS: _occurs,
+        ext.MIN_LENGTH: _whole, ext.MAX_DECIMAL_PLACES: _whole,
+        **dict.fromkeys(STRING_EXTENSIONS, _string),
+        ext.ANSWER_EXPRESSION: _answer_expression,
+        ext.OBSERVATION_EXTRACT: _flag, ext.NOT_IN_FUTURE: _flag,
+        ext.HELP_TEXT: _help_text,
+        ext.UNIT: _unit,
+        ext.INPUT_FORMAT: _input_format,
+        ext.SCORE_BAND: _band_reader,
+        ext.FLAG_RULE: _flag_rule_reader,
+    }
 
     def _flag_rule(self, link_id, extension) -> None:
-        code = ext.extension_value(extension, "code")
-        severity = ext.extension_value(extension, "severity")
-        message = ext.extension_value(extension, "message")
-        behavior = ext.extension_value(extension, "enableBehavior") or "all"
-        conditions = []
-        for part in ext.extensions(extension, "condition"):
-            kind, value = ext.value_of(ext.extension(part, "answer"))
-            conditions.append((ext.extension_value(part, "question"),
-                               ext.extension_value(part, "operator"),
-                               v.answer_text(kind, value) if kind else ""))
-        if not (isinstance(code, str) and code and severity in ("urgent", "routine")
-                and isinstance(message, str) and message and behavior in ("all", "any")
-                and conditions and all(isinstance(q, str) and op in OPERATORS
-                                       for q, op, _ in conditions)):
-            self.note(link_id, f'The flag rule "{code}" was left out: it needs a code, a '
-                               "severity, a message and conditions.", clinical=True)
+        rule, problems = codec.read_flag_rule(link_id, extension)
+        self.notes(problems)
+        if rule is None:
             return
-        self.plan.flag_rules.append(PlannedRule(code[:64], severity, message, behavior,
-                                                link_id, conditions))
+        conditions = [(question, operator, v.answer_text(kind, value) if kind else "")
+                      for question, operator, kind, value in rule.conditions]
+        self.plan.flag_rules.append(PlannedRule(rule.code[:64], rule.severity, rule.message,
+                                                rule.behavior, link_id, conditions))
 
     # Options and conditions.
 
@@ -651,82 +701,40 @@ class _Planner:
             if raw.get("initial"):
                 self._initial(raw, link_id, planned)
             return
-        options: list[dict] = []
+        options: list[codec.OptionReading] = []
         if raw.get("answerOption") is not None:
             for index, option in enumerate(ext.as_list(raw.get("answerOption"))):
-                parsed = self._option(link_id, option, index)
-                if parsed is not None:
-                    options.append(parsed)
+                self._add_option(link_id, options, option, index)
         elif raw.get("answerValueSet") is not None:
             options = self._value_set(link_id, raw.get("answerValueSet"))
-        codes: set[str] = set()
-        for option in options:
-            if option["code"] in codes:
-                self.note(link_id, f'A second option with the code "{option["code"]}" was '
-                                   "left out.", clinical=True)
-                continue
-            codes.add(option["code"])
-            selected = option.pop("selected", False)
-            if selected and "initial" not in planned.fields:
-                planned.fields["initial"] = option["code"]
-            elif selected:
-                self.note(link_id, "Only the first initially selected option was kept.")
-            planned.options.append(option)
+        self._keep_options(link_id, options, planned)
         if raw.get("initial"):
             self._initial(raw, link_id, planned)
         if not planned.options:
             self.note(link_id, "It has no answer options that could be imported; add them "
                                "before publishing.")
 
-    def _option(self, link_id, option, index) -> dict | None:
-        if not isinstance(option, dict):
-            self.note(link_id, f"Answer option {index + 1} is not an object; left out.")
-            return None
-        carriers = [option]
-        coding = option.get("valueCoding")
-        result: dict[str, Any]
-        if isinstance(coding, dict) and coding.get("code"):
-            carriers.append(coding)
-            result = {"value_type": "coding", "code": str(coding["code"])[:255],
-                      "display": (_text(coding.get("display")) or str(coding["code"]))[:500],
-                      "system": _text(coding.get("system"))[:200],
-                      "translations": merge({}, "display",
-                                            read_element(coding.get("_display")))}
-        elif isinstance(option.get("valueString"), str) and option["valueString"].strip():
-            text = option["valueString"]
-            if len(text) > 255:
-                self.note(link_id, f"Answer option {index + 1} is longer than 255 characters; "
-                                   "left out.")
-                return None
-            result = {"value_type": "string", "code": text, "display": text, "system": ""}
-        elif isinstance(option.get("valueInteger"), int) \
-                and not isinstance(option["valueInteger"], bool):
-            number = str(option["valueInteger"])
-            result = {"value_type": "integer", "code": number, "display": number,
-                      "system": ""}
-        else:
-            kinds = [k for k in option if k.startswith("value")] or ["no value"]
-            self.note(link_id, f"Answer option {index + 1} ({kinds[0]}) is not supported; "
-                               "left out. Options must be codings, text or whole numbers.")
-            return None
-        result["score"] = None
-        result["exclusive"] = False
-        result["selected"] = option.get("initialSelected") is True
-        for carrier in carriers:
-            for extension in ext.as_list(carrier.get("extension")):
-                url = extension.get("url") if isinstance(extension, dict) else None
-                kind, value = ext.value_of(extension) if url else (None, None)
-                if url in (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT) and kind in ("Decimal",
-                                                                             "Integer"):
-                    result["score"] = Decimal(str(value))
-                elif url == ext.OPTION_EXCLUSIVE and isinstance(value, bool):
-                    result["exclusive"] = value
-                else:
-                    self.note(link_id, f'Option "{result["code"]}": the extension {url} is '
-                                       "not supported and was left out.")
-        return result
+    def _add_option(self, link_id, options: list, option: Any, index: int) -> None:
+        reading, problems = codec.read_option(link_id, option, index)
+        self.notes(problems)
+        if reading is not None:
+            options.append(reading)
 
-    def _value_set(self, link_id, reference) -> list[dict]:
+    def _keep_options(self, link_id, options: list[codec.OptionReading], planned) -> None:
+        codes: set[str] = set()
+        for option in options:
+            if option.code in codes:
+                self.note(link_id, f'A second option with the code "{option.code}" was '
+                                   "left out.", clinical=True)
+                continue
+            codes.add(option.code)
+            if option.selected and "initial" not in planned.fields:
+                planned.fields["initial"] = option.code
+            elif option.selected:
+                self.note(link_id, "Only the first initially selected option was kept.")
+            planned.options.append(_option_row(option))
+
+    def _value_set(self, link_id, reference) -> list[codec.OptionReading]:
         if not isinstance(reference, str) or not reference.startswith("#"):
             self.note(link_id, f"Its options come from the value set {reference!s:.200}, which "
                                "is not in the file and cannot be looked up here.")
@@ -736,33 +744,11 @@ class _Planner:
             self.note(link_id, f'Its value set "{reference}" is not in the file.')
             return []
         self.used_value_sets.add(reference[1:])
-        entries: list[tuple[dict, str | None]] = []
-        expansion = value_set.get("expansion")
-        if isinstance(expansion, dict) and isinstance(expansion.get("contains"), list):
-            entries = [(entry, None) for entry in expansion["contains"]]
-        else:
-            compose = value_set.get("compose") if isinstance(value_set.get("compose"),
-                                                             dict) else {}
-            for include in ext.as_list(compose.get("include")):
-                if not isinstance(include, dict) or include.get("filter") \
-                        or include.get("valueSet") or not include.get("concept"):
-                    self.note(link_id, f'Its value set "{reference}" includes codes by rule or '
-                                       "from another value set; only listed codes were kept.")
-                    continue
-                entries += [(c, include.get("system")) for c in ext.as_list(include["concept"])]
-            if compose.get("exclude"):
-                self.note(link_id, f'Its value set "{reference}" excludes codes; the exclusions '
-                                   "were left out.")
-        options = []
-        for entry, system in entries:
-            if not isinstance(entry, dict) or not entry.get("code"):
-                continue
-            coding = {"code": entry["code"], "display": entry.get("display"),
-                      "system": entry.get("system", system), "extension": entry.get("extension")}
-            option = self._option(link_id, {"valueCoding": {
-                k: val for k, val in coding.items() if val is not None}}, len(options))
-            if option is not None:
-                options.append(option)
+        codings, problems = codec.value_set_codings(link_id, reference, value_set)
+        self.notes(problems)
+        options: list[codec.OptionReading] = []
+        for coding in codings:
+            self._add_option(link_id, options, {"valueCoding": coding}, len(options))
         return options
 
     def _initial(self, raw, link_id, planned) -> None:
@@ -808,22 +794,12 @@ class _Planner:
         return None
 
     def _conditions(self, raw, link_id, planned) -> None:
-        behavior = raw.get("enableBehavior")
-        if behavior in ("all", "any"):
+        behavior, conditions, problems = codec.read_enable_when(link_id, raw)
+        if behavior is not None:
             planned.fields["enable_behavior"] = behavior
-        for condition in ext.as_list(raw.get("enableWhen")):
-            if not isinstance(condition, dict):
-                continue
-            question, operator = condition.get("question"), condition.get("operator")
-            kind, value = _value(condition, "answer")
-            if not isinstance(question, str) or operator not in OPERATORS or kind is None \
-                    or kind == "Reference":
-                self.note(link_id, "A condition was left out (it names no question, has an "
-                                   "unknown operator or compares a reference): the item is "
-                                   "shown more often than the source intended; review it.",
-                          clinical=True)
-                continue
-            planned.conditions.append((question, operator, v.answer_text(kind, value)))
+        self.notes(problems)
+        planned.conditions += [(question, operator, v.answer_text(kind, value))
+                               for question, operator, kind, value in conditions]
 
     # References between items.
 
@@ -835,22 +811,7 @@ class _Planner:
             return link_id if link_id in planned_ids else None
 
         for item in self.plan.items:
-            kept = []
-            for question, operator, answer in item.conditions:
-                target = resolve(question)
-                if target is None:
-                    self.note(item.link_id, f'Its condition on "{question}" was left out, as '
-                                            "that question was not imported: the item is "
-                                            "shown more often than the source intended; "
-                                            "review it.", clinical=True)
-                    continue
-                kept.append((target, operator, answer))
-            item.conditions = kept
-            targets = [resolve(link_id) for link_id in item.score_items]
-            if None in targets:
-                self.note(item.link_id, "Its sum names questions that were not imported; "
-                                        "they were left out of the sum.", clinical=True)
-            item.score_items = [t for t in targets if t]
+            self._resolve_item(item, resolve)
         for rule in self.plan.flag_rules:
             rule.item = resolve(rule.item) if rule.item else None
             targets = [(resolve(q), op, answer) for q, op, answer in rule.conditions]
@@ -858,6 +819,27 @@ class _Planner:
                 self.note(rule.item, f'Flag rule "{rule.code}" names a question that was not '
                                      "imported; that condition was left out.", clinical=True)
             rule.conditions = [t for t in targets if t[0]]
+        self._one_rule_per_code()
+
+    def _resolve_item(self, item: PlannedItem, resolve) -> None:
+        kept = []
+        for question, operator, answer in item.conditions:
+            target = resolve(question)
+            if target is None:
+                self.note(item.link_id, f'Its condition on "{question}" was left out, as '
+                                        "that question was not imported: the item is "
+                                        "shown more often than the source intended; "
+                                        "review it.", clinical=True)
+                continue
+            kept.append((target, operator, answer))
+        item.conditions = kept
+        targets = [resolve(link_id) for link_id in item.score_items]
+        if None in targets:
+            self.note(item.link_id, "Its sum names questions that were not imported; "
+                                    "they were left out of the sum.", clinical=True)
+        item.score_items = [t for t in targets if t]
+
+    def _one_rule_per_code(self) -> None:
         codes: set[str] = set()
         rules = []
         for rule in self.plan.flag_rules:
@@ -868,6 +850,22 @@ class _Planner:
             codes.add(rule.code)
             rules.append(rule)
         self.plan.flag_rules = rules
+
+
+def _written_url(extension: Any) -> Any:
+    """An extension's url as the source wrote it, for the report."""
+    return extension.get("url") if isinstance(extension, dict) else None
+
+
+def _option_row(option: codec.OptionReading) -> dict[str, Any]:
+    """An option as the draft's AnswerOption row (services.import_questionnaire)."""
+    row: dict[str, Any] = {"value_type": option.value_type, "code": option.code,
+                           "display": option.display, "system": option.system}
+    if option.coding is not None:
+        row["translations"] = merge({}, "display", read_element(option.coding.get("_display")))
+    row["score"] = option.score
+    row["exclusive"] = option.exclusive
+    return row
 
 
 def plan_questionnaire(data: dict) -> Plan:
