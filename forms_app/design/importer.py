@@ -319,13 +319,13 @@ class _Planner:
             elif url in FORM_EXTENSIONS:
                 self.plan.form.setdefault("fhir_extensions", []).append(_jsonable(extension))
             else:
-                self.note(None, f"The extension {_written_url(extension)} is not supported "
-                                "and was left out.")
+                self.notes([codec.left_out(None, extension)])
 
     def _unused_contained(self, data: dict) -> None:
         for resource in ext.as_list(data.get("contained")):
             rid = resource.get("id") if isinstance(resource, dict) else None
-            if rid not in self.used_value_sets:
+            # An id that is not a string (an object, say) names no value set in use.
+            if not isinstance(rid, str) or rid not in self.used_value_sets:
                 kind = resource.get("resourceType") if isinstance(resource, dict) else "?"
                 self.note(None, f'The contained {kind} "{rid}" is not used by any question '
                                 "and was left out.")
@@ -538,7 +538,7 @@ class _Planner:
                 fields["max_length"] = max_length
             else:
                 self.note(link_id, "maxLength was left out: it needs a whole number on a text "
-                                   "question.")
+                                   "question.", clinical=True)  # a check on the answer
 
     # Item extensions: one reader per url (READERS, below the readers); each returns
     # whether it could use the extension, and an unused one is reported.
@@ -556,8 +556,7 @@ class _Planner:
             found = _Found(raw, link_id, planned, extension, kind, value, help_texts)
             reader = _Planner._keep if url in ext.KEPT_EXTENSIONS else self.READERS.get(url)
             if reader is None or not reader(self, found):
-                self.note(link_id, f"The extension {_written_url(extension)} is not "
-                                   "supported and was left out.")
+                self.notes([codec.left_out(link_id, extension)])
         return help_texts
 
     def _keep(self, found: _Found) -> bool:
@@ -850,11 +849,6 @@ class _Planner:
             codes.add(rule.code)
             rules.append(rule)
         self.plan.flag_rules = rules
-
-
-def _written_url(extension: Any) -> Any:
-    """An extension's url as the source wrote it, for the report."""
-    return extension.get("url") if isinstance(extension, dict) else None
 
 
 def _option_row(option: codec.OptionReading) -> dict[str, Any]:

@@ -30,6 +30,18 @@ ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "St
                 "Coding", "Quantity", "Reference")
 SCORE_URLS = (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT)
 MAX_OPTION_CODE = 255
+# Item extensions whose loss changes what the form means clinically: a check the answer
+# must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
+# for the team, or an answer filed as an Observation. One of these the importer cannot
+# use blocks publishing until staff fix or accept it; any other (a label, a display
+# control) is cosmetic.
+CLINICAL_EXTENSIONS = frozenset({
+    ext.MIN_LENGTH, ext.MAX_DECIMAL_PLACES, ext.REGEX, ext.INPUT_FORMAT, ext.NOT_IN_FUTURE,
+    ext.OBSERVATION_EXTRACT, ext.MIN_VALUE, ext.MAX_VALUE, ext.ORDINAL_VALUE,
+    ext.ITEM_WEIGHT, ext.SCORE_BAND, ext.FLAG_RULE, ext.CALCULATED_EXPRESSION, ext.COMPUTED,
+    ext.ENABLE_WHEN_EXPRESSION, ext.MIN_OCCURS, ext.MAX_OCCURS, ext.TARGET_CONSTRAINT,
+    ext.ANSWER_EXPRESSION,
+})
 
 # The calculatedExpressions the designer writes for its own kinds of total
 # (export.SCORE_TOTAL_EXPRESSION, export.score_sum_expression, and the sum of terms it
@@ -76,6 +88,15 @@ def url_of(extension: Any) -> str | None:
     return url if isinstance(url, str) else None
 
 
+def left_out(link_id: str | None, extension: Any, where: str = "") -> Problem:
+    """An extension no reader could use: clinical when it is one of CLINICAL_EXTENSIONS.
+    ``where`` names the part of the item it was on (e.g. an option)."""
+    written = extension.get("url") if isinstance(extension, dict) else None
+    lead = f"{where}the" if where else "The"
+    return Problem(link_id, f"{lead} extension {written} is not supported and was left out.",
+                   clinical=url_of(extension) in CLINICAL_EXTENSIONS)
+
+
 def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
     """The (kind, value) of an element's ``<prefix>[x]``, e.g. answerCoding."""
     for key, value in element.items():
@@ -111,15 +132,16 @@ def read_band(link_id: str | None, extension: dict) -> tuple[Band | None, Proble
     low, high = (_number(ext.extension_value(extension, name)) for name in ("min", "max"))
     if not isinstance(label, str) or not label or _NOT_A_NUMBER in (low, high):
         return None, [Problem(link_id, "A score band was left out: it needs a label and "
-                                       "numbers.")]
+                                       "numbers.", clinical=True)]
     return Band(label, low, high), []
 
 
 def option_score(extension: dict) -> Decimal | None:
-    """ordinalValue / itemWeight as a Decimal, None when it is not one of them."""
+    """ordinalValue / itemWeight as a Decimal, None when it is not one of them or its
+    value is not a number (a string "x" in valueDecimal, say)."""
     kind, value = ext.value_of(extension)
     if url_of(extension) in SCORE_URLS and kind in ("Decimal", "Integer"):
-        return Decimal(str(value))
+        return to_decimal(value)
     return None
 
 
@@ -277,7 +299,7 @@ def _option_marks(link_id, reading: OptionReading, carriers: list[dict]) -> Prob
     problems = []
     for carrier in carriers:
         for extension in ext.as_list(carrier.get("extension")):
-            url = extension.get("url") if isinstance(extension, dict) else None
+            url = url_of(extension)
             value = ext.value_of(extension)[1] if url else None
             score = option_score(extension) if url else None
             if score is not None:
@@ -285,8 +307,8 @@ def _option_marks(link_id, reading: OptionReading, carriers: list[dict]) -> Prob
             elif url == ext.OPTION_EXCLUSIVE and isinstance(value, bool):
                 reading.exclusive = value
             else:
-                problems.append(Problem(link_id, f'Option "{reading.code}": the extension '
-                                                 f"{url} is not supported and was left out."))
+                # A score that cannot be read is a clinical loss (CLINICAL_EXTENSIONS).
+                problems.append(left_out(link_id, extension, f'Option "{reading.code}": '))
     return problems
 
 
