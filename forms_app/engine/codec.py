@@ -146,7 +146,7 @@ def option_score(extension: dict) -> Decimal | None:
 
 
 def read_calculation(link_id: str | None, raw: dict, item_type: str, *,
-                     calculable: frozenset) -> tuple["Calculation | None", Problems]:
+                     calculable: frozenset) -> tuple["CalculationReading | None", Problems]:
     """Our computed formula or the SDC calculatedExpression of an item. A problem means
     the whole item is left out (the importer cannot show a calculated one of its type)."""
     computed = ext.extension_value(raw, ext.COMPUTED)
@@ -157,14 +157,14 @@ def read_calculation(link_id: str | None, raw: dict, item_type: str, *,
         return None, [Problem(link_id, f"Left out: a calculated {item_type} item cannot be "
                                        "shown.", clinical=True)]
     if isinstance(computed, str) and item_type in ("integer", "decimal"):
-        return Calculation("formula", formula=computed), []
+        return CalculationReading("formula", formula=computed), []
     written = expression.get("expression") if isinstance(expression, dict) else None
-    return Calculation.of_expression(re.sub(r"\s+", "", written)
+    return CalculationReading.of_expression(re.sub(r"\s+", "", written)
                                      if isinstance(written, str) else ""), []
 
 
 @dataclass(frozen=True)
-class Calculation:
+class CalculationReading:
     """How a calculated item is kept: the designer's formula, its total of every score,
     its sum of named questions' scores, or any other FHIRPath kept verbatim."""
 
@@ -173,7 +173,7 @@ class Calculation:
     score_items: tuple[str, ...] = field(default=())
 
     @classmethod
-    def of_expression(cls, expression: str) -> "Calculation":
+    def of_expression(cls, expression: str) -> "CalculationReading":
         if _SUM_ALL.fullmatch(expression):
             return cls("score-total")
         if match := _SUM_OF.fullmatch(expression):

@@ -129,30 +129,30 @@ def test_no_calculation():
 
 def test_the_designers_formula():
     raw = {"extension": [{"url": ext.COMPUTED, "valueString": "a + b"}]}
-    assert _calculation(raw) == (codec.Calculation("formula", formula="a + b"), [])
+    assert _calculation(raw) == (codec.CalculationReading("formula", formula="a + b"), [])
 
 
 def test_the_designers_total_of_every_score():
     calculation, _ = _calculation(_calculated(
         "%resource.repeat(item).answer.value.ordinal().sum()"))
-    assert calculation == codec.Calculation("score-total")
+    assert calculation == codec.CalculationReading("score-total")
 
 
 def test_the_designers_sum_of_named_questions_with_any_spacing():
     calculation, _ = _calculation(_calculated(
         "%resource.repeat(item).where(linkId in ('q1' | 'q2')).answer.value.ordinal().sum()"))
-    assert calculation == codec.Calculation("score-sum", score_items=("q1", "q2"))
+    assert calculation == codec.CalculationReading("score-sum", score_items=("q1", "q2"))
 
 
 def test_a_sum_of_terms():
     term = "%resource.item.where(linkId = '{}').answer.value.weight()"
     calculation, _ = _calculation(_calculated(f"({term.format('a')} + {term.format('b')})"))
-    assert calculation == codec.Calculation("score-sum", score_items=("a", "b"))
+    assert calculation == codec.CalculationReading("score-sum", score_items=("a", "b"))
 
 
 def test_any_other_fhirpath_is_kept_as_an_expression():
     calculation, problems = _calculation(_calculated("(%weight / %height.power(2)).round(1)"))
-    assert calculation == codec.Calculation("expression")
+    assert calculation == codec.CalculationReading("expression")
     assert problems == []
 
 
