@@ -6,6 +6,13 @@ created. ``plan_questionnaire`` then reads everything it can into a ``Plan``; wh
 the draft cannot represent is named in ``Plan.report``, by item, and never dropped
 silently. services.import_questionnaire turns a plan into rows.
 
+The item rules are read by the shared readers of forms_app.engine.codec (bands, flag
+rules, occurrences, options, contained ValueSets, conditions, calculations, help
+children), which return structured problems: link id, message, and whether the loss
+is clinical (publishing waits). The planner maps what they read to the draft's fields;
+item extensions go through one table of readers (_Planner.READERS), and one no reader
+can use is reported, clinical or not as codec.CLINICAL_EXTENSIONS says.
+
 Supported (read into the draft, exported again by export.py): item types group,
 display, boolean, decimal, integer, date, dateTime, time, string, text, url, choice,
 open-choice, quantity; linkId, prefix, text, code (the first), required, repeats (on
