@@ -99,11 +99,6 @@ KNOWN_COMPLEX = {
     "forms_app/engine/compiled.py:CompiledForm.form_class": 19,
     "forms_app/engine/conditions.py:_normalise": 29,
     "forms_app/engine/evaluation.py:as_answer": 19,
-    "forms_app/engine/parsing.py:_bands": 18,
-    "forms_app/engine/parsing.py:_build_item": 44,
-    "forms_app/engine/parsing.py:_initial": 18,
-    "forms_app/engine/parsing.py:_one_initial": 22,
-    "forms_app/engine/parsing.py:_walk_item": 23,
     "forms_app/engine/rules.py:_calculation": 16,
     "forms_app/views/patient.py:reveal_target": 16,
 }

@@ -1,0 +1,488 @@
+"""Each FHIR item rule once: the element or extension it lives in, how the engine reads
+it (with the problems a file can have), and how it is written back.
+
+The parser (parsing.py) builds an Item by running ``READ`` in order; the exporter
+(forms_app.design.export) writes through ``Rule.extension``/``Rule.element`` and the
+designer's item checks (forms_app.design.validation) ask a rule which item types it
+applies to, so that a rule's URL, value type and types are written down in one place.
+
+Problems are ItemProblem: a string (what staff and the API have always seen) that
+also carries the linkId, the message alone and whether the problem changes the form's
+clinical meaning (a score, condition, requirement, validation or repeat), so that the
+designer can link it to the question and the import report can class it.
+"""
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import extensions as ext
+from .items import ANSWERABLE_TYPES, DEFAULT_MAX_SIZE, Band, Option
+from .options import expand_value_set, parse_answer_options
+from .values import to_date, to_datetime, to_decimal, to_time
+
+CHOICE = frozenset({"choice", "open-choice"})
+NUMBER_TYPES = frozenset({"integer", "decimal", "quantity"})
+CALCULABLE = frozenset({"integer", "decimal"})
+# What an initial[x] must be for each item type (url also takes a valueString).
+INITIAL_KINDS = {"boolean": "Boolean", "integer": "Integer", "decimal": "Decimal",
+                 "quantity": "Quantity", "date": "Date", "dateTime": "DateTime",
+                 "time": "Time", "string": "String", "text": "String", "url": "Uri"}
+
+
+class ItemProblem(str):
+    """A problem with one item (or the form, when ``link_id`` is None), in words."""
+
+    link_id: str | None
+    message: str
+    clinical: bool
+
+    def __new__(cls, link_id: str | None, message: str, clinical: bool = False):
+        text = message if link_id is None else f'Item "{link_id}": {message}'
+        problem = super().__new__(cls, text)
+        problem.link_id, problem.message, problem.clinical = link_id, message, clinical
+        return problem
+
+    def __reduce__(self):
+        # A str subclass with a three-argument constructor: pickled (the cache keeps
+        # DefinitionErrors) by its parts, not by its text.
+        return ItemProblem, (self.link_id, self.message, self.clinical)
+
+
+@dataclass
+class Reading:
+    """One item being read: its JSON, the fields read so far and where problems go."""
+
+    raw: dict
+    link_id: str
+    item_type: str
+    value_sets: dict
+    problems: list
+    fields: dict = field(default_factory=dict)
+    clinical: bool = False  # of the rule being read
+
+    def problem(self, message: str) -> None:
+        self.problems.append(ItemProblem(self.link_id, message, self.clinical))
+
+    def value(self, url: str) -> Any:
+        return ext.extension_value(self.raw, url)
+
+    def text(self, url: str) -> str:
+        value = self.value(url)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def repeats(self) -> bool:
+        return self.raw.get("repeats") is True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An item rule: ``key`` is its extension URL (or the element's name), ``kind`` the
+    value[x] it is written with, ``read`` gives the Item fields it sets."""
+
+    name: str
+    key: str
+    read: Callable[[Reading], dict]
+    kind: str | None = None
+    clinical: bool = False
+    # The FHIR item types it means something on (None: any); the designer checks it.
+    types: frozenset | None = None
+
+    def extension(self, value: Any, kind: str | None = None) -> dict:
+        return {"url": self.key, f"value{kind or self.kind}": value}
+
+    def applies_to(self, item_type: str) -> bool:
+        return self.types is None or item_type in self.types
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- Readers, one per rule ------------------------------------------------------------
+
+
+def _options(r: Reading) -> dict:
+    if r.item_type not in CHOICE:
+        return {"options": ()}
+    options: list[Option] = []
+    if r.raw.get("answerOption") is not None:
+        options = parse_answer_options(r.link_id, r.raw["answerOption"], r.problems)
+    elif r.raw.get("answerValueSet") is not None:
+        options = expand_value_set(r.link_id, r.raw["answerValueSet"], r.value_sets,
+                                   r.problems)
+    if not options:
+        r.problem(f"{r.item_type} question has no answer options")
+    codes = [option.code for option in options]
+    if len(set(codes)) != len(codes):
+        r.problem("two answer options have the same code")
+    if "__other__" in codes:
+        r.problem('"__other__" is reserved and cannot be an option code')
+    return {"options": tuple(options)}
+
+
+def _occurs_problem(r: Reading, low: Any, high: Any) -> str | None:
+    if not r.repeats:
+        return "minOccurs and maxOccurs need an item that repeats"
+    if (low is not None and (not is_int(low) or low < 0)) or (
+            high is not None and (not is_int(high) or high < 1)):
+        return "minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)"
+    if low is not None and high is not None and low > high:
+        return "minOccurs is more than maxOccurs"
+    return None
+
+
+def _occurs(r: Reading) -> dict:
+    """SDC minOccurs / maxOccurs of a repeating item; (0, None) when not given."""
+    low, high = r.value(ext.MIN_OCCURS), r.value(ext.MAX_OCCURS)
+    if low is None and high is None:
+        return {"min_occurs": 0, "max_occurs": None}
+    message = _occurs_problem(r, low, high)
+    if message:
+        r.problem(message)
+        return {"min_occurs": 0, "max_occurs": None}
+    return {"min_occurs": low or 0, "max_occurs": high}
+
+
+def _calculated(r: Reading) -> dict:
+    calculated = bool(ext.extension(r.raw, ext.CALCULATED_EXPRESSION)
+                      or ext.extension(r.raw, ext.COMPUTED))
+    if calculated and r.item_type not in CALCULABLE:
+        r.problem("only integer and decimal items can be calculated")
+    return {"read_only": r.raw.get("readOnly") is True or calculated}
+
+
+def _input_format(r: Reading) -> dict:
+    value = r.value(ext.INPUT_FORMAT)
+    if value is None:
+        return {"input_format": None}
+    if not isinstance(value, str) or value not in ext.INPUT_FORMATS or r.item_type != "string":
+        r.problem(f'input-format "{value}" is unknown or not on a string question')
+        return {"input_format": None}
+    return {"input_format": value}
+
+
+def _regex(r: Reading) -> dict:
+    pattern = r.value(ext.REGEX)
+    if pattern is None:
+        return {"regex": None}
+    try:
+        return {"regex": re.compile(pattern)}
+    except (re.error, TypeError):
+        r.problem("the regex extension is not a valid regular expression")
+        return {"regex": None}
+
+
+def _whole(r: Reading, name: str, value: Any, low: int, message: str) -> dict:
+    """A whole-number rule: ``value`` kept when it is a whole number of ``low`` or more."""
+    if value is not None and (not is_int(value) or value < low):
+        r.problem(message)
+        value = None
+    return {name: value}
+
+
+def _max_length(r: Reading) -> dict:
+    return _whole(r, "max_length", r.raw.get("maxLength"), 1,
+                  "maxLength must be a whole number of 1 or more")
+
+
+def _min_length(r: Reading) -> dict:
+    return _whole(r, "min_length", r.value(ext.MIN_LENGTH), 0,
+                  "minLength must be a whole number")
+
+
+def _lengths_agree(r: Reading) -> dict:
+    low, high = r.fields["min_length"], r.fields["max_length"]
+    if low and high and low > high:
+        r.problem("minLength is more than maxLength")
+    return {}
+
+
+def _places(r: Reading) -> dict:
+    return _whole(r, "max_decimal_places", r.value(ext.MAX_DECIMAL_PLACES), 0,
+                  "maxDecimalPlaces must be a whole number")
+
+
+def _as_datetime(kind: str, value: Any) -> Any:
+    """A dateTime question's limit: a date counts from its midnight."""
+    parsed = to_datetime(value) if kind == "DateTime" else to_date(value)
+    if isinstance(parsed, dt.date) and not isinstance(parsed, dt.datetime):
+        parsed = to_datetime(parsed.isoformat() + "T00:00:00")
+    return parsed
+
+
+# Per item type: the value[x] kinds its minValue/maxValue may have, and their reader.
+_LIMIT_READERS = {
+    **{t: (("Integer", "Decimal", "Quantity"), lambda kind, value: to_decimal(value))
+       for t in NUMBER_TYPES},
+    "date": (("Date",), lambda kind, value: to_date(value)),
+    "dateTime": (("DateTime", "Date"), _as_datetime),
+    "time": (("Time",), lambda kind, value: to_time(value)),
+}
+
+
+def _limit(r: Reading, url: str) -> Any:
+    kind, value = ext.value_of(ext.extension(r.raw, url))
+    if kind is None:
+        return None
+    kinds, reader = _LIMIT_READERS.get(r.item_type, ((), None))
+    parsed = reader(kind, value) if kind in kinds else None
+    if parsed is None or isinstance(value, bool):
+        r.problem(f"{url.rsplit('/', 1)[-1]} value{kind} does not fit a {r.item_type} question")
+    return parsed
+
+
+def _min_value(r: Reading) -> dict:
+    return {"min_value": _limit(r, ext.MIN_VALUE)}
+
+
+def _max_value(r: Reading) -> dict:
+    return {"max_value": _limit(r, ext.MAX_VALUE)}
+
+
+def _values_agree(r: Reading) -> dict:
+    low, high = r.fields["min_value"], r.fields["max_value"]
+    if low is not None and high is not None:
+        try:
+            if low > high:
+                r.problem("minValue is more than maxValue")
+        except TypeError:
+            r.problem("minValue and maxValue are of different types")
+    return {}
+
+
+def _unit(r: Reading) -> dict:
+    unit = r.value(ext.UNIT)
+    if unit is None:
+        return {"unit": None}
+    if not (isinstance(unit, dict) and isinstance(unit.get("code"), str) and unit["code"]):
+        r.problem("questionnaire-unit needs a valueCoding with a code")
+        return {"unit": None}
+    return {"unit": dict(unit)}
+
+
+def _band(r: Reading, band_ext: dict) -> Band | None:
+    label = ext.extension_value(band_ext, "label")
+    low, high = ext.extension_value(band_ext, "min"), ext.extension_value(band_ext, "max")
+    low_n, high_n = to_decimal(low), to_decimal(high)
+    if (not isinstance(label, str) or not label or (low is not None and low_n is None)
+            or (high is not None and high_n is None)):
+        r.problem("a score-band needs a label and numeric min/max")
+        return None
+    if low_n is not None and high_n is not None and low_n > high_n:
+        r.problem(f'score-band "{label}" has min more than max')
+        return None
+    return Band(label, low_n, high_n)
+
+
+def _bands(r: Reading) -> dict:
+    bands = [band for band in (_band(r, e) for e in ext.extensions(r.raw, ext.SCORE_BAND))
+             if band is not None]
+    if bands and r.item_type not in NUMBER_TYPES:
+        r.problem("score bands need an integer or decimal item")
+    infinity = Decimal("Infinity")
+    ordered = sorted(bands, key=lambda b: -infinity if b.min is None else b.min)
+    for lower, upper in itertools.pairwise(ordered):
+        if lower.max is None or upper.min is None or upper.min <= lower.max:
+            r.problem(f'score-bands "{lower.label}" and "{upper.label}" overlap')
+    return {"bands": tuple(bands)}
+
+
+def _selected(r: Reading) -> Any:
+    """initialSelected options as the stored answer: their codes (a list when it repeats)."""
+    raw_options = ext.as_list(r.raw.get("answerOption"))
+    options = r.fields["options"]
+    selected = {option.code for option, raw_option in zip(options, raw_options, strict=False)
+                if isinstance(raw_option, dict) and raw_option.get("initialSelected") is True}
+    codes = [option.code for option in options if option.code in selected]
+    if not codes:
+        return None
+    return codes if r.repeats else codes[0]
+
+
+def _initial(r: Reading) -> dict:
+    """initial[x] (or initialSelected options) as a stored answer, or None: every one
+    for a repeating question (a list), else the first.
+
+    A pre-filled value only saves the patient typing, so one that does not fit the
+    question is ignored rather than refused: the patient answers it as usual.
+    """
+    if r.item_type in CHOICE:
+        return {"initial": _selected(r)}
+    initials = [i for i in ext.as_list(r.raw.get("initial")) if isinstance(i, dict)]
+    unit = r.fields["unit"]
+    if r.repeats and r.item_type in ANSWERABLE_TYPES:
+        values = [one_initial(i, r.item_type, unit) for i in initials]
+        return {"initial": [value for value in values if value is not None] or None}
+    return {"initial": one_initial(initials[0], r.item_type, unit) if initials else None}
+
+
+def _number_initial(value: Any, item_type: str, unit) -> Any:
+    number = to_decimal(value)
+    if number is None:
+        return None
+    if item_type == "decimal":
+        return format(number, "f")
+    return {"value": format(number, "f"), "unit": (unit or {}).get("code")}
+
+
+# Per item type: the stored answer of a fitting initial value, or None.
+_INITIAL_READERS: dict[str, Callable[[Any, str, Any], Any]] = {
+    "boolean": lambda value, t, u: value if isinstance(value, bool) else None,
+    "integer": lambda value, t, u: value if is_int(value) else None,
+    "decimal": _number_initial,
+    "quantity": _number_initial,
+    "date": lambda value, t, u: (value if isinstance(value, str) and to_date(value)
+                                 and len(value) == 10 else None),
+    "dateTime": lambda value, t, u: value if isinstance(value, str) and to_datetime(value)
+    else None,
+    "time": lambda value, t, u: to_time(value),
+}
+
+
+def _text_initial(value: Any, item_type: str, unit) -> Any:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def one_initial(initial: dict, item_type: str, unit) -> Any:
+    kind, value = ext.value_of(initial)
+    if kind != INITIAL_KINDS.get(item_type) and not (item_type == "url" and kind == "String"):
+        return None
+    return _INITIAL_READERS.get(item_type, _text_initial)(value, item_type, unit)
+
+
+def _observation_extract(r: Reading) -> dict:
+    """SDC observationExtract: true files the answer as an Observation with its code."""
+    if r.value(ext.OBSERVATION_EXTRACT) is not True:
+        return {"observation_extract": False}
+    if r.item_type not in ANSWERABLE_TYPES or r.item_type == "attachment":
+        r.problem("observationExtract is only for questions with a value")
+        return {"observation_extract": False}
+    if not any(isinstance(c, dict) and c.get("code") for c in ext.as_list(r.raw.get("code"))):
+        r.problem("observationExtract needs the item's code (e.g. LOINC) for the Observation")
+        return {"observation_extract": False}
+    return {"observation_extract": True}
+
+
+def _max_size(r: Reading) -> dict:
+    """An attachment's maxSize (the Item's default when absent)."""
+    size = r.value(ext.MAX_SIZE)
+    if r.item_type != "attachment" or size is None:
+        return {}
+    if isinstance(size, bool) or not isinstance(size, int | float | Decimal) or size < 1:
+        r.problem("maxSize must be a positive number of bytes")
+        return {}
+    # Never above the platform's own limit, whatever the form allows.
+    return {"max_size": min(int(size), DEFAULT_MAX_SIZE)}
+
+
+def _mime_types(r: Reading) -> dict:
+    types = [ext.value_of(e)[1] for e in ext.extensions(r.raw, ext.MIME_TYPE)]
+    if r.item_type != "attachment" or not types:
+        return {}
+    if not all(isinstance(t, str) and "/" in t for t in types):
+        r.problem("mimeType must be a content type code, e.g. image/jpeg")
+        return {}
+    return {"mime_types": tuple(t.lower() for t in types)}
+
+
+def _element(name: str, element: str, convert: Callable[[Reading, Any], Any]) -> Callable:
+    return lambda r: {name: convert(r, r.raw.get(element))}
+
+
+def _text_extension(name: str, url: str) -> Callable:
+    return lambda r: {name: r.text(url)}
+
+
+def _true_extension(name: str, url: str) -> Callable:
+    return lambda r: {name: r.value(url) is True}
+
+
+def _string(r: Reading, value: Any) -> str:
+    return str(value or "")
+
+
+def _true(r: Reading, value: Any) -> bool:
+    return value is True
+
+
+# --- The table ------------------------------------------------------------------------
+
+TEXT_TYPES = frozenset({"string", "text", "url"})
+
+OPTIONS = Rule("options", "answerOption", _options, clinical=True, types=CHOICE)
+OCCURS = Rule("occurs", ext.MIN_OCCURS, _occurs, "Integer", clinical=True)
+MAX_OCCURS = Rule("max_occurs", ext.MAX_OCCURS, _occurs, "Integer", clinical=True)
+CALCULATED = Rule("calculated", ext.CALCULATED_EXPRESSION, _calculated, clinical=True,
+                  types=CALCULABLE)
+INPUT_FORMAT = Rule("input_format", ext.INPUT_FORMAT, _input_format, "Code", clinical=True,
+                    types=frozenset({"string"}))
+REGEX = Rule("regex", ext.REGEX, _regex, "String", clinical=True, types=TEXT_TYPES)
+MAX_LENGTH = Rule("max_length", "maxLength", _max_length, clinical=True,
+                  types=TEXT_TYPES | {"open-choice"})
+MIN_LENGTH = Rule("min_length", ext.MIN_LENGTH, _min_length, "Integer", clinical=True,
+                  types=TEXT_TYPES)
+LENGTHS = Rule("lengths", "maxLength", _lengths_agree, clinical=True)
+PLACES = Rule("max_decimal_places", ext.MAX_DECIMAL_PLACES, _places, "Integer",
+              clinical=True, types=frozenset({"decimal", "quantity"}))
+MIN_VALUE = Rule("min_value", ext.MIN_VALUE, _min_value, clinical=True,
+                 types=frozenset(_LIMIT_READERS))
+MAX_VALUE = Rule("max_value", ext.MAX_VALUE, _max_value, clinical=True,
+                 types=frozenset(_LIMIT_READERS))
+VALUES = Rule("values", ext.MAX_VALUE, _values_agree, clinical=True)
+UNIT = Rule("unit", ext.UNIT, _unit, "Coding", clinical=True, types=frozenset({"quantity"}))
+BANDS = Rule("bands", ext.SCORE_BAND, _bands, clinical=True, types=CALCULABLE)
+INITIAL = Rule("initial", "initial", _initial)
+OBSERVATION_EXTRACT = Rule("observation_extract", ext.OBSERVATION_EXTRACT,
+                           _observation_extract, "Boolean")
+MAX_SIZE = Rule("max_size", ext.MAX_SIZE, _max_size, "Decimal", types=frozenset({"attachment"}))
+MIME_TYPES = Rule("mime_types", ext.MIME_TYPE, _mime_types, "Code",
+                  types=frozenset({"attachment"}))
+TEXT = Rule("text", "text", _element("text", "text", _string))
+PREFIX = Rule("prefix", "prefix", _element("prefix", "prefix", _string))
+REQUIRED = Rule("required", "required", lambda r: {
+    "required": r.raw.get("required") is True and r.item_type in ANSWERABLE_TYPES},
+    clinical=True)
+REPEATS = Rule("repeats", "repeats", _element("repeats", "repeats", _true), clinical=True)
+HIDDEN = Rule("hidden", ext.HIDDEN, _true_extension("hidden", ext.HIDDEN), "Boolean")
+CONTROL = Rule("control", ext.ITEM_CONTROL, lambda r: {"control": ext.item_control(r.raw)},
+               "CodeableConcept", types=CHOICE)
+REGEX_MESSAGE = Rule("regex_message", ext.REGEX_MESSAGE,
+                     _text_extension("regex_message", ext.REGEX_MESSAGE), "String",
+                     types=TEXT_TYPES)
+SHORT_LABEL = Rule("short_label", ext.SHORT_LABEL,
+                   _text_extension("short_label", ext.SHORT_LABEL), "String")
+REQUIRED_MESSAGE = Rule("required_message", ext.REQUIRED_MESSAGE,
+                        _text_extension("required_message", ext.REQUIRED_MESSAGE), "String")
+OTHER_LABEL = Rule("other_label", ext.OTHER_LABEL,
+                   _text_extension("other_label", ext.OTHER_LABEL), "String")
+NOT_IN_FUTURE = Rule("not_in_future", ext.NOT_IN_FUTURE,
+                     _true_extension("not_in_future", ext.NOT_IN_FUTURE), "Boolean",
+                     clinical=True, types=frozenset({"date", "dateTime"}))
+CODE = Rule("code", "code", lambda r: {"code": tuple(
+    c for c in ext.as_list(r.raw.get("code")) if isinstance(c, dict))})
+HELP_TEXT = Rule("help_text", ext.HELP_TEXT, lambda r: {}, "String")
+
+# In the order the parser reads them: its problems come out in this order, and a rule
+# reading another's field (lengths, values, initial) comes after it.
+READ: tuple[Rule, ...] = (
+    OPTIONS, OCCURS, CALCULATED, INPUT_FORMAT, REGEX, MAX_LENGTH, MIN_LENGTH, LENGTHS,
+    PLACES, MIN_VALUE, MAX_VALUE, VALUES, UNIT, TEXT, PREFIX, REQUIRED, REPEATS, HIDDEN,
+    CONTROL, REGEX_MESSAGE, SHORT_LABEL, REQUIRED_MESSAGE, NOT_IN_FUTURE, OTHER_LABEL,
+    BANDS, CODE, INITIAL, OBSERVATION_EXTRACT, MAX_SIZE, MIME_TYPES,
+)
+
+
+def read_item(raw: dict, link_id: str, item_type: str, value_sets: dict,
+              problems: list) -> dict:
+    """The Item fields of ``raw``, every rule read in turn; problems appended."""
+    reading = Reading(raw, link_id, item_type, value_sets, problems)
+    for rule in READ:
+        reading.clinical = rule.clinical
+        reading.fields.update(rule.read(reading))
+    return reading.fields
