@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 from forms_app.design import values as v
 from forms_app.design.translation_codec import element
 from forms_app.engine import extensions as ext
+from forms_app.engine import item_rules as rules
 from forms_app.engine.expressions import ExpressionError, parse_expression, to_fhirpath
 from forms_app.engine.items import Item as EngineItem
 from forms_app.engine.items import Option
@@ -174,12 +175,20 @@ def _limit(url, item_type, text):
 
 
 def _item_control(code) -> dict:
-    return {"url": ext.ITEM_CONTROL, "valueCodeableConcept": {
-        "coding": [{"system": ITEM_CONTROL_SYSTEM, "code": code}]}}
+    return rules.CONTROL.extension({"coding": [{"system": ITEM_CONTROL_SYSTEM, "code": code}]})
 
 
-def _item(item, draft: Draft) -> dict:
-    item_type, input_format = v.fhir_type(item.type)
+def _applies(rule, item) -> bool:
+    return rule.applies_to(v.fhir_type(item.type)[0])
+
+
+def _calculated(item) -> bool:
+    return item.is_answerable and bool(item.calculation)
+
+
+def _elements(item) -> dict:
+    """The item's own elements, before its extensions (FHIR's element order)."""
+    item_type, _ = v.fhir_type(item.type)
     data = {"linkId": item.link_id}
     if item.prefix:
         data["prefix"] = item.prefix
@@ -189,91 +198,143 @@ def _item(item, draft: Draft) -> dict:
     data["type"] = item_type
     if item.code:
         data["code"] = [_coding(item.code_system, item.code, item.code_display)]
-    answerable = item.is_answerable
-    calculated = answerable and bool(item.calculation)
-    if item.required and answerable and not calculated:
+    if item.required and item.is_answerable and not _calculated(item):
         data["required"] = True
     if item.type == Item.Type.MULTIPLE_CHOICE or item.repeats:
         data["repeats"] = True
-    if calculated:
+    if _calculated(item):
         data["readOnly"] = True
-    if item.max_length and item.type in v.TEXT_TYPES | {"open-choice"}:
+    if item.max_length and _applies(rules.MAX_LENGTH, item):
         data["maxLength"] = item.max_length
-
     conditions = list(item.conditions.all())
     if conditions:
         data["enableWhen"] = [_condition(condition) for condition in conditions]
         data["enableBehavior"] = item.enable_behavior
+    return data
 
-    extensions = []
-    if input_format:
-        extensions.append(_extension(ext.INPUT_FORMAT, "Code", input_format))
-    if item.control and item.has_options:
-        extensions.append(_item_control(item.control))
-    if item.min_value:
-        extensions.append(_limit(ext.MIN_VALUE, item.type, item.min_value))
-    if item.max_value:
-        extensions.append(_limit(ext.MAX_VALUE, item.type, item.max_value))
-    if item.min_length:
-        extensions.append(_extension(ext.MIN_LENGTH, "Integer", item.min_length))
-    if item.regex:
-        extensions.append(_extension(ext.REGEX, "String", item.regex))
-    if item.regex_message:
-        extensions.append(_translated(_extension(ext.REGEX_MESSAGE, "String",
-                                                 item.regex_message),
-                                      "valueString", item.translations, "regex_message"))
-    if item.max_decimal_places is not None:
-        extensions.append(_extension(ext.MAX_DECIMAL_PLACES, "Integer",
-                                     item.max_decimal_places))
-    if item.not_in_future:
-        extensions.append(_extension(ext.NOT_IN_FUTURE, "Boolean", True))
-    if item.unit_code:
-        extensions.append(_extension(ext.UNIT, "Coding", _coding(
-            item.unit_system, item.unit_code, item.unit_display)))
-    for url, name in ((ext.SHORT_LABEL, "short_label"),
-                      (ext.REQUIRED_MESSAGE, "required_message"),
-                      (ext.OTHER_LABEL, "other_label")):
-        if getattr(item, name):
-            extensions.append(_translated(_extension(url, "String", getattr(item, name)),
-                                          "valueString", item.translations, name))
-    if item.help_text and item.type == Item.Type.DISPLAY:
-        # A display item cannot hold a help child item.
-        extensions.append(_translated(_extension(ext.HELP_TEXT, "String", item.help_text),
-                                      "valueString", item.translations, "help_text"))
+
+def _text(rule, name: str):
+    """A writer of a translatable text extension from the draft field ``name``."""
+    def write(item, draft) -> list[dict]:
+        if not getattr(item, name):
+            return []
+        return [_translated(rule.extension(getattr(item, name)), "valueString",
+                            item.translations, name)]
+    return write
+
+
+def _plain(rule, name: str, present=bool, value=None):
+    """A writer of ``rule``'s extension when the draft field ``name`` is ``present``."""
+    def write(item, draft) -> list[dict]:
+        found = getattr(item, name)
+        return [rule.extension(found if value is None else value)] if present(found) else []
+    return write
+
+
+def _write_input_format(item, draft) -> list[dict]:
+    input_format = v.fhir_type(item.type)[1]
+    return [rules.INPUT_FORMAT.extension(input_format)] if input_format else []
+
+
+def _write_control(item, draft) -> list[dict]:
+    return [_item_control(item.control)] if item.control and item.has_options else []
+
+
+def _write_limit(rule, name: str):
+    def write(item, draft) -> list[dict]:
+        text = getattr(item, name)
+        return [_limit(rule.key, item.type, text)] if text else []
+    return write
+
+
+def _write_unit(item, draft) -> list[dict]:
+    if not item.unit_code:
+        return []
+    return [rules.UNIT.extension(_coding(item.unit_system, item.unit_code,
+                                         item.unit_display))]
+
+
+def _write_help(item, draft) -> list[dict]:
+    # A display item cannot hold a help child item (see _children for the others).
+    return _text(rules.HELP_TEXT, "help_text")(item, draft) \
+        if item.type == Item.Type.DISPLAY else []
+
+
+def _write_hidden(item, draft) -> list[dict]:
     # The designer's own scores and formulas are hidden from patients (its item page
     # says so); an imported calculatedExpression is shown or hidden as its author said.
-    if item.hidden or (calculated and item.calculation != Item.Calculation.EXPRESSION):
-        extensions.append(_extension(ext.HIDDEN, "Boolean", True))
-    if item.repeats and item.min_occurs is not None:
-        extensions.append(_extension(ext.MIN_OCCURS, "Integer", item.min_occurs))
-    if item.repeats and item.max_occurs is not None:
-        extensions.append(_extension(ext.MAX_OCCURS, "Integer", item.max_occurs))
-    if item.observation_extract:
-        extensions.append(_extension(ext.OBSERVATION_EXTRACT, "Boolean", True))
-    if calculated:
-        extensions += _calculation(item, draft)
-    extensions += [e for e in item.fhir_extensions if e.get("url") != ext.CALCULATED_EXPRESSION
-                   or item.calculation == Item.Calculation.EXPRESSION]
-    extensions += [_band(band) for band in item.bands.all()]
-    extensions += [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id == item.pk]
-    if extensions:
-        data["extension"] = extensions
+    ours = _calculated(item) and item.calculation != Item.Calculation.EXPRESSION
+    return [rules.HIDDEN.extension(True)] if item.hidden or ours else []
 
-    if item.initial and answerable and not calculated:
-        options = list(item.options.all())
-        initials = []
-        for text in v.initial_texts(item):
-            try:
-                initial = v.initial_value(item, options, text)
-            except ValueError:
-                initial = ("String", text)
-            if initial is not None:
-                initials.append({f"value{initial[0]}": initial[1]})
-        if initials:
-            data["initial"] = initials
-    if item.has_options:
-        data["answerOption"] = [_option(option, item.initial) for option in item.options.all()]
 
+def _write_occurs(rule, name: str):
+    def write(item, draft) -> list[dict]:
+        value = getattr(item, name)
+        return [rule.extension(value)] if item.repeats and value is not None else []
+    return write
+
+
+def _write_calculation(item, draft) -> list[dict]:
+    found = _calculation(item, draft) if _calculated(item) else []
+    return found + [e for e in item.fhir_extensions
+                    if e.get("url") != ext.CALCULATED_EXPRESSION
+                    or item.calculation == Item.Calculation.EXPRESSION]
+
+
+def _write_bands(item, draft) -> list[dict]:
+    return [_band(band) for band in item.bands.all()]
+
+
+def _write_flag_rules(item, draft) -> list[dict]:
+    return [_flag_rule(rule) for rule in draft.flag_rules if rule.item_id == item.pk]
+
+
+def _is_set(value) -> bool:
+    return value is not None
+
+
+# The draft's fields as item extensions, in the order they are written.
+_EXTENSION_WRITERS = (
+    _write_input_format,
+    _write_control,
+    _write_limit(rules.MIN_VALUE, "min_value"),
+    _write_limit(rules.MAX_VALUE, "max_value"),
+    _plain(rules.MIN_LENGTH, "min_length"),
+    _plain(rules.REGEX, "regex"),
+    _text(rules.REGEX_MESSAGE, "regex_message"),
+    _plain(rules.PLACES, "max_decimal_places", present=_is_set),
+    _plain(rules.NOT_IN_FUTURE, "not_in_future", value=True),
+    _write_unit,
+    _text(rules.SHORT_LABEL, "short_label"),
+    _text(rules.REQUIRED_MESSAGE, "required_message"),
+    _text(rules.OTHER_LABEL, "other_label"),
+    _write_help,
+    _write_hidden,
+    _write_occurs(rules.OCCURS, "min_occurs"),
+    _write_occurs(rules.MAX_OCCURS, "max_occurs"),
+    _plain(rules.OBSERVATION_EXTRACT, "observation_extract", value=True),
+    _write_calculation,
+    _write_bands,
+    _write_flag_rules,
+)
+
+
+def _initials(item) -> list[dict]:
+    if not (item.initial and item.is_answerable and not _calculated(item)):
+        return []
+    options = list(item.options.all())
+    initials = []
+    for text in v.initial_texts(item):
+        try:
+            initial = v.initial_value(item, options, text)
+        except ValueError:
+            initial = ("String", text)
+        if initial is not None:
+            initials.append({f"value{initial[0]}": initial[1]})
+    return initials
+
+
+def _children(item, draft: Draft) -> list[dict]:
     children = [_item(child, draft) for child in draft.children.get(item.pk, [])
                 if child in draft.items]
     if item.help_text and item.type != Item.Type.DISPLAY:
@@ -282,6 +343,20 @@ def _item(item, draft: Draft) -> dict:
                                 "text", item.translations, "help_text")
         children.insert(0, {**help_item, "type": "display",
                             "extension": [_item_control("help")]})
+    return children
+
+
+def _item(item, draft: Draft) -> dict:
+    data = _elements(item)
+    extensions = [found for write in _EXTENSION_WRITERS for found in write(item, draft)]
+    if extensions:
+        data["extension"] = extensions
+    initials = _initials(item)
+    if initials:
+        data["initial"] = initials
+    if item.has_options:
+        data["answerOption"] = [_option(option, item.initial) for option in item.options.all()]
+    children = _children(item, draft)
     if children:
         data["item"] = children
     return data
