@@ -89,9 +89,6 @@ MAX_COMPLEXITY = 15
 KNOWN_COMPLEX = {
     "forms_app/clinic_lists.py:check_rows": 24,
     "forms_app/clinic_lists.py:read_csv": 16,
-    "forms_app/design/checks.py:_item_problems": 21,
-    "forms_app/design/validation.py:clean_item": 42,
-    "forms_app/design/values.py:condition_answer": 25,
     "forms_app/engine/answers.py:_display_one": 16,
     "forms_app/engine/answers.py:_fhir_one": 21,
     "forms_app/engine/answers.py:fits": 23,

@@ -14,6 +14,7 @@ from forms_app.design import values as v
 from forms_app.design.export import Draft, load_draft
 from forms_app.design.validation import clean_item
 from forms_app.engine import DefinitionError, compile_definition
+from forms_app.engine import item_rules as rules
 from forms_app.models import Item
 
 _ENGINE_ITEM = re.compile(r'^Item "(?P<link_id>[^"]+)": ')
@@ -105,39 +106,59 @@ def _link_id_problems(draft) -> list[str]:
     return problems
 
 
-def _item_problems(item, draft, order) -> list[str]:
-    problems = []
-
-    def problem(message):
-        problems.append(about(item, message))
-
+def _placement_problems(item, draft, order) -> list[str]:
     if item.parent_id is not None and item.parent_id not in order:
-        problem("its page or group belongs to another form.")
+        return ["its page or group belongs to another form."]
+    return []
+
+
+def _saving_problems(item, draft, order) -> list[str]:
     try:
         # What saving its own page would refuse: an item added from the outline has
         # only its words until staff open it (a quantity needs its unit, and so on).
         clean_item(item)
     except ValidationError as error:
-        for messages in error.message_dict.values():
-            for message in messages:
-                problem(message[:1].lower() + message[1:])
+        return [message[:1].lower() + message[1:]
+                for messages in error.message_dict.values() for message in messages]
+    return []
+
+
+def _shape_problems(item, draft, order) -> list[str]:
+    problems = []
     if not item.text.strip() and item.type != Item.Type.GROUP and not item.calculation:
-        problem("it has no text; write the words patients will see.")
+        problems.append("it has no text; write the words patients will see.")
     if item.type == Item.Type.GROUP and not draft.children.get(item.pk):
-        problem("this page or group has no questions; add some or delete it.")
+        problems.append("this page or group has no questions; add some or delete it.")
     if item.type == Item.Type.DISPLAY and draft.children.get(item.pk):
-        problem("text to read cannot contain other items; make it a group instead.")
+        problems.append("text to read cannot contain other items; make it a group instead.")
+    return problems
+
+
+def _option_problems(item, draft, order) -> list[str]:
     options = list(item.options.all())
     if item.has_options and not options:
-        problem("a choice question needs answer options; add them on the question's page.")
+        return ["a choice question needs answer options; add them on the question's page."]
     if options and not item.has_options:
-        problem(f"only choice questions have answer options, and this is "
-                f'"{item.get_type_display()}"; delete the options or change the type.')
+        return [f"only choice questions have answer options, and this is "
+                f'"{item.get_type_display()}"; delete the options or change the type.']
+    return []
+
+
+def _score_problems(item, draft, order) -> list[str]:
+    problems = _calculation_problems(item) if item.calculation else []
+    if list(item.bands.all()) and not v.applies(rules.BANDS, item.type):
+        problems.append("score bands need a whole or decimal number, usually a calculated "
+                        "score.")
+    return problems
+
+
+def _item_problems(item, draft, order) -> list[str]:
+    problems = [about(item, message)
+                for check in (_placement_problems, _saving_problems, _shape_problems,
+                              _option_problems)
+                for message in check(item, draft, order)]
     problems += _condition_problems(item, order)
-    if item.calculation:
-        problems += [about(item, message) for message in _calculation_problems(item)]
-    if list(item.bands.all()) and item.type not in ("integer", "decimal"):
-        problem("score bands need a whole or decimal number, usually a calculated score.")
+    problems += [about(item, message) for message in _score_problems(item, draft, order)]
     return problems
 
 
@@ -230,6 +251,9 @@ def _reachability_problems(draft, order) -> list[str]:
 
 
 def reworded(problem: str, items_by_link_id: dict) -> Problem:
+    link_id = getattr(problem, "link_id", None)
+    if link_id in items_by_link_id:  # an item rule's problem (ItemProblem) names its item
+        return about(items_by_link_id[link_id], problem.message)
     match = _ENGINE_ITEM.match(problem)
     if match and match["link_id"] in items_by_link_id:
         return about(items_by_link_id[match["link_id"]], problem[match.end():])

@@ -178,10 +178,6 @@ def _item_control(code) -> dict:
     return rules.CONTROL.extension({"coding": [{"system": ITEM_CONTROL_SYSTEM, "code": code}]})
 
 
-def _applies(rule, item) -> bool:
-    return rule.applies_to(v.fhir_type(item.type)[0])
-
-
 def _calculated(item) -> bool:
     return item.is_answerable and bool(item.calculation)
 
@@ -204,7 +200,7 @@ def _elements(item) -> dict:
         data["repeats"] = True
     if _calculated(item):
         data["readOnly"] = True
-    if item.max_length and _applies(rules.MAX_LENGTH, item):
+    if item.max_length and v.applies(rules.MAX_LENGTH, item.type):
         data["maxLength"] = item.max_length
     conditions = list(item.conditions.all())
     if conditions:

@@ -6,78 +6,117 @@ import re
 from django.core.exceptions import ValidationError
 
 from forms_app.design import values as v
+from forms_app.engine import item_rules as rules
 from forms_app.engine.expressions import ExpressionError, parse_expression
 
 
-def clean_item(item) -> None:
-    errors: dict[str, str] = {}
-    item_type = item.type
-    answerable = item_type not in ("group", "display")
+def _limit_errors(item) -> dict[str, str]:
+    errors = {}
     for name in ("min_value", "max_value"):
         text = getattr(item, name)
         if text:
             try:
-                v.limit_value(item_type, text)
+                v.limit_value(item.type, text)
             except ValueError as error:
                 errors[name] = str(error)
-    text_only = {
-        "min_length": item.min_length, "max_length": item.max_length, "regex": item.regex,
-        "regex_message": item.regex_message,
-    }
-    for name, value in text_only.items():
-        if value and item_type not in v.TEXT_TYPES and not (
-                name == "max_length" and item_type == "open-choice"):
-            errors[name] = "Only text questions have lengths and patterns."
+    return errors
+
+
+# Draft fields that only a text question has (maxLength also an open choice's "Other").
+_TEXT_ONLY = (("min_length", rules.MIN_LENGTH), ("max_length", rules.MAX_LENGTH),
+              ("regex", rules.REGEX), ("regex_message", rules.REGEX_MESSAGE))
+
+
+def _text_only_errors(item) -> dict[str, str]:
+    return {name: "Only text questions have lengths and patterns."
+            for name, rule in _TEXT_ONLY
+            if getattr(item, name) and not v.applies(rule, item.type)}
+
+
+def _length_errors(item) -> dict[str, str]:
     if item.min_length and item.max_length and item.min_length > item.max_length:
-        errors["min_length"] = "The minimum length is more than the maximum."
+        return {"min_length": "The minimum length is more than the maximum."}
+    return {}
+
+
+def _regex_errors(item) -> dict[str, str]:
     if item.regex:
         try:
             re.compile(item.regex)
         except re.error as error:
-            errors["regex"] = f"This is not a valid regular expression: {error}."
-    if item.max_decimal_places is not None and item_type not in ("decimal", "quantity"):
+            return {"regex": f"This is not a valid regular expression: {error}."}
+    return {}
+
+
+def _kind_errors(item) -> dict[str, str]:
+    """Settings that mean something only on some kinds of question."""
+    errors = {}
+    if item.max_decimal_places is not None and not v.applies(rules.PLACES, item.type):
         errors["max_decimal_places"] = "Only decimal numbers have decimal places."
-    if item.not_in_future and item_type not in ("date", "dateTime"):
+    if item.not_in_future and not v.applies(rules.NOT_IN_FUTURE, item.type):
         errors["not_in_future"] = "Only dates can be kept out of the future."
-    if item_type == "quantity" and not item.unit_code:
+    if item.type == "quantity" and not item.unit_code:
         errors["unit_code"] = "A number with a unit needs its unit, e.g. kg."
-    if item.control and item_type not in v.CHOICE_TYPES:
+    if item.control and not v.applies(rules.CONTROL, item.type):
         errors["control"] = "Only choice questions have radios or a drop-down."
-    if item.calculation:
-        if item_type not in ("integer", "decimal"):
-            errors["calculation"] = "Only whole or decimal numbers can be calculated."
-        elif item.calculation == "formula":
-            try:
-                parse_expression(item.formula)
-            except ExpressionError as error:
-                errors["formula"] = f"The formula cannot be read: {error}."
-    elif item.formula:
-        errors["formula"] = "Choose 'Formula' as the calculation to use a formula."
-    if item.initial:
-        if not answerable or item.calculation:
-            errors["initial"] = "Only questions the patient answers can be pre-filled."
-        elif item_type not in v.CHOICE_TYPES:  # options may not be saved yet
-            try:
-                for text in v.initial_texts(item):  # one per line when it repeats
-                    v.initial_value(item, [], text)
-            except ValueError as error:
-                errors["initial"] = str(error)
-    errors.update(_repeat_errors(item))
+    return errors
+
+
+def _calculation_errors(item) -> dict[str, str]:
+    if not item.calculation:
+        if item.formula:
+            return {"formula": "Choose 'Formula' as the calculation to use a formula."}
+        return {}
+    if not v.applies(rules.CALCULATED, item.type):
+        return {"calculation": "Only whole or decimal numbers can be calculated."}
+    if item.calculation == "formula":
+        try:
+            parse_expression(item.formula)
+        except ExpressionError as error:
+            return {"formula": f"The formula cannot be read: {error}."}
+    return {}
+
+
+def _initial_errors(item) -> dict[str, str]:
+    if not item.initial:
+        return {}
+    if item.type in ("group", "display") or item.calculation:
+        return {"initial": "Only questions the patient answers can be pre-filled."}
+    if item.type in v.CHOICE_TYPES:  # options may not be saved yet
+        return {}
+    try:
+        for text in v.initial_texts(item):  # one per line when it repeats
+            v.initial_value(item, [], text)
+    except ValueError as error:
+        return {"initial": str(error)}
+    return {}
+
+
+def _observation_errors(item) -> dict[str, str]:
+    errors: dict[str, str] = {}
     _check_observation(item, errors)
-    if item.required and not answerable:
-        errors["required"] = "Pages, groups and text to read cannot be required."
-    if item.parent_id is not None:
-        parent = item.parent
-        if parent.type == "display":
-            # Under a question is FHIR's answer.item: kept so the response has the
-            # Questionnaire's shape (e.g. "What are you allergic to?" under "Any allergies?").
-            errors["parent"] = "Items can only sit in a page, a group or under a question."
-        elif item.form_id and parent.form_id != item.form_id:
-            errors["parent"] = "That page or group belongs to another form."
-        elif item.pk is not None and parent.pk == item.pk:
-            errors["parent"] = "An item cannot sit inside itself."
-    if errors:
-        raise ValidationError(errors)
+    return errors
+
+
+def _required_errors(item) -> dict[str, str]:
+    if item.required and item.type in ("group", "display"):
+        return {"required": "Pages, groups and text to read cannot be required."}
+    return {}
+
+
+def _parent_errors(item) -> dict[str, str]:
+    if item.parent_id is None:
+        return {}
+    parent = item.parent
+    if parent.type == "display":
+        # Under a question is FHIR's answer.item: kept so the response has the
+        # Questionnaire's shape (e.g. "What are you allergic to?" under "Any allergies?").
+        return {"parent": "Items can only sit in a page, a group or under a question."}
+    if item.form_id and parent.form_id != item.form_id:
+        return {"parent": "That page or group belongs to another form."}
+    if item.pk is not None and parent.pk == item.pk:
+        return {"parent": "An item cannot sit inside itself."}
+    return {}
 
 
 def _repeat_errors(item) -> dict[str, str]:
@@ -120,3 +159,20 @@ def _check_observation(item, errors: dict) -> None:
     elif not item.code:
         errors["observation_extract"] = "An Observation needs the question's code " \
                                         "(e.g. LOINC 44261-6); add it below."
+
+
+# In order: a later check's message for a field replaces an earlier one's (a pattern
+# that does not compile says so, not only that it is on the wrong kind of question).
+_ITEM_CHECKS = (
+    _limit_errors, _text_only_errors, _length_errors, _regex_errors, _kind_errors,
+    _calculation_errors, _initial_errors, _repeat_errors,
+    _observation_errors, _required_errors, _parent_errors,
+)
+
+
+def clean_item(item) -> None:
+    errors: dict[str, str] = {}
+    for check in _ITEM_CHECKS:
+        errors.update(check(item))
+    if errors:
+        raise ValidationError(errors)

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from forms_app.engine.item_rules import Rule
 from forms_app.engine.values import to_decimal
 
 FHIR_TYPE = {
@@ -33,6 +34,12 @@ _TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 
 def fhir_type(draft_type: str) -> tuple[str, str | None]:
     return FHIR_TYPE.get(draft_type, (draft_type, None))
+
+
+def applies(rule: Rule, draft_type: str) -> bool:
+    """Whether an item rule means something on a draft item of ``draft_type``: the rule
+    says which FHIR types it applies to, so the designer and the export agree."""
+    return rule.applies_to(fhir_type(draft_type)[0])
 
 
 def json_number(number: Decimal) -> int | float:
@@ -145,6 +152,68 @@ def initial_value(item, options, text: str) -> tuple[str, object] | None:
     raise ValueError("this kind of item cannot have an initial answer")
 
 
+def _equality_only(operator: str, message: str) -> None:
+    if operator not in ("=", "!="):
+        raise ValueError(message)
+
+
+def _boolean_answer(qtype, options, operator, text) -> tuple[str, object]:
+    _equality_only(operator, "a yes/no question can only be compared with equals or not equals")
+    return "Boolean", parse_bool(text)
+
+
+def _option_answer(option) -> tuple[str, object]:
+    if option.value_type == "string":
+        return "String", option.code
+    if option.value_type == "integer":
+        return "Integer", int(option.code)
+    coding = {"code": option.code}
+    if option.system:
+        coding = {"system": option.system, **coding}
+    return "Coding", coding
+
+
+def _choice_answer(qtype, options, operator, text) -> tuple[str, object]:
+    if operator in ORDERING:
+        return number_value(parse_number(text))
+    option = next((o for o in options if o.code == text.strip()), None)
+    if option is not None:
+        return _option_answer(option)
+    if qtype == "open-choice":
+        return "String", text
+    codes = ", ".join(o.code for o in options) or "none yet"
+    raise ValueError(f'"{text}" is not one of its option codes ({codes})')
+
+
+def _number_answer(qtype, options, operator, text) -> tuple[str, object]:
+    number = parse_number(text)
+    if qtype == "integer" and number == number.to_integral_value():
+        return "Integer", int(number)
+    return "Decimal", json_number(number)
+
+
+def _date_time_answer(qtype, options, operator, text) -> tuple[str, object]:
+    # Staff may compare a date and time question with a date alone (no "T").
+    return ("DateTime", parse_datetime(text)) if "T" in text else ("Date", parse_date(text))
+
+
+def _text_answer(qtype, options, operator, text) -> tuple[str, object]:
+    _equality_only(operator, "text answers can only be compared with equals or not equals")
+    return "String", text
+
+
+# Per kind of question: its enableWhen answer[x] from the designer's text.
+_CONDITION_ANSWERS = (
+    (frozenset({"boolean"}), _boolean_answer),
+    (CHOICE_TYPES, _choice_answer),
+    (NUMBER_TYPES, _number_answer),
+    (frozenset({"date"}), lambda qtype, options, operator, text: ("Date", parse_date(text))),
+    (frozenset({"dateTime"}), _date_time_answer),
+    (frozenset({"time"}), lambda qtype, options, operator, text: ("Time", parse_time(text))),
+    (TEXT_TYPES, _text_answer),
+)
+
+
 def condition_answer(question, options, operator: str, text: str) -> tuple[str, object]:
     """An enableWhen/flag condition's answer[x] for ``question`` (a draft Item).
 
@@ -153,43 +222,9 @@ def condition_answer(question, options, operator: str, text: str) -> tuple[str, 
     """
     if operator == "exists":
         return "Boolean", parse_bool(text or "true")
-    qtype = question.type
-    if qtype == "boolean":
-        if operator not in ("=", "!="):
-            raise ValueError("a yes/no question can only be compared with equals or not equals")
-        return "Boolean", parse_bool(text)
-    if qtype in CHOICE_TYPES:
-        if operator in ORDERING:
-            return number_value(parse_number(text))
-        option = next((o for o in options if o.code == text.strip()), None)
-        if option is None:
-            if qtype == "open-choice":
-                return "String", text
-            codes = ", ".join(o.code for o in options) or "none yet"
-            raise ValueError(f'"{text}" is not one of its option codes ({codes})')
-        if option.value_type == "string":
-            return "String", option.code
-        if option.value_type == "integer":
-            return "Integer", int(option.code)
-        coding = {"code": option.code}
-        if option.system:
-            coding = {"system": option.system, **coding}
-        return "Coding", coding
-    if qtype in NUMBER_TYPES:
-        number = parse_number(text)
-        if qtype == "integer" and number == number.to_integral_value():
-            return "Integer", int(number)
-        return "Decimal", json_number(number)
-    if qtype == "date":
-        return "Date", parse_date(text)
-    if qtype == "dateTime":
-        return ("DateTime", parse_datetime(text)) if "T" in text else ("Date", parse_date(text))
-    if qtype == "time":
-        return "Time", parse_time(text)
-    if qtype in TEXT_TYPES:
-        if operator not in ("=", "!="):
-            raise ValueError("text answers can only be compared with equals or not equals")
-        return "String", text
+    for types, answer in _CONDITION_ANSWERS:
+        if question.type in types:
+            return answer(question.type, options, operator, text)
     raise ValueError("conditions can only refer to questions")
 
 
