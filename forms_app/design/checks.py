@@ -26,16 +26,18 @@ class Problem(str):
 
     item_id: int | None
     rule_id: int | None
+    clinical: bool  # an engine item rule's problem that changes clinical meaning
 
-    def __new__(cls, message: str, *, item=None, rule=None):
+    def __new__(cls, message: str, *, item=None, rule=None, clinical=False):
         problem = super().__new__(cls, message)
         problem.item_id = getattr(item, "pk", None)
         problem.rule_id = getattr(rule, "pk", None)
+        problem.clinical = clinical
         return problem
 
 
-def about(item, message: str) -> Problem:
-    return Problem(f"{label(item)}: {message}", item=item)
+def about(item, message: str, *, clinical: bool = False) -> Problem:
+    return Problem(f"{label(item)}: {message}", item=item, clinical=clinical)
 
 
 def label(item) -> str:
@@ -253,7 +255,7 @@ def _reachability_problems(draft, order) -> list[str]:
 def reworded(problem: str, items_by_link_id: dict) -> Problem:
     link_id = getattr(problem, "link_id", None)
     if link_id in items_by_link_id:  # an item rule's problem (ItemProblem) names its item
-        return about(items_by_link_id[link_id], problem.message)
+        return about(items_by_link_id[link_id], problem.message, clinical=problem.clinical)
     match = _ENGINE_ITEM.match(problem)
     if match and match["link_id"] in items_by_link_id:
         return about(items_by_link_id[match["link_id"]], problem[match.end():])

@@ -48,8 +48,8 @@ class ItemProblem(str):
         return problem
 
     def __reduce__(self):
-        # A str subclass with a three-argument constructor: pickled (the cache keeps
-        # DefinitionErrors) by its parts, not by its text.
+        # A str subclass whose constructor takes parts: without this, pickling or
+        # copying one would call it with the joined text alone and fail.
         return ItemProblem, (self.link_id, self.message, self.clinical)
 
 

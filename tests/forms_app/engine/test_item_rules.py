@@ -1,0 +1,107 @@
+"""The item rule table (forms_app.engine.item_rules): structured problems, and one rule
+read by the parser, written by the export and asked by the designer."""
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+
+from forms_app.design import values as v
+from forms_app.design.checks import reworded
+from forms_app.engine import DefinitionError, compile_definition
+from forms_app.engine import extensions as ext
+from forms_app.engine import item_rules as rules
+from forms_app.engine.item_rules import ItemProblem
+from tests.forms_app.engine.helpers import question, questionnaire
+
+
+def _problems(*items) -> list:
+    with pytest.raises(DefinitionError) as refused:
+        compile_definition(questionnaire(*items))
+    return refused.value.problems
+
+
+def test_a_rules_problem_names_its_item_and_whether_it_is_clinical():
+    bad_regex = question("q1", "string", "Postcode", extension=[
+        {"url": ext.REGEX, "valueString": "[A-"}])
+    bad_unit = question("q2", "quantity", "Weight", extension=[
+        {"url": ext.UNIT, "valueString": "kg"}])
+    bad_extract = question("q3", "integer", "Total", extension=[
+        {"url": ext.OBSERVATION_EXTRACT, "valueBoolean": True}])
+    problems = _problems(bad_regex, bad_unit, bad_extract)
+    structured = [(p.link_id, p.message, p.clinical) for p in problems
+                  if isinstance(p, ItemProblem)]
+    assert structured == [
+        ("q1", "the regex extension is not a valid regular expression", True),
+        ("q2", "questionnaire-unit needs a valueCoding with a code", True),
+        ("q3", "observationExtract needs the item's code (e.g. LOINC) for the Observation",
+         False),
+    ]
+    # Still the words staff and the API have always had.
+    assert problems[0] == 'Item "q1": the regex extension is not a valid regular expression'
+
+
+def test_an_item_problem_survives_copying():
+    problem = ItemProblem("q1", "minValue is more than maxValue", True)
+    for again in (copy.copy(problem), copy.deepcopy(problem)):
+        assert again == problem
+        assert (again.link_id, again.message, again.clinical) == ("q1", problem.message, True)
+    form_wide = ItemProblem(None, "The form has no items")
+    assert form_wide == "The form has no items" and form_wide.link_id is None
+
+
+def test_the_designer_links_an_engine_problem_by_its_link_id_even_when_it_has_quotes():
+    """The linkId is carried, not parsed back out of the words, so an id the old
+    pattern could not read back (it holds a quote) still reaches its question."""
+    item = SimpleNamespace(pk=7, link_id='a"b', type="integer", calculation="", text="Age",
+                           parent_id=1)
+    problem = reworded(ItemProblem('a"b', "minValue is more than maxValue", True),
+                       {'a"b': item})
+    assert problem == 'Question "a"b" (Age): minValue is more than maxValue'
+    assert problem.item_id == 7 and problem.clinical is True
+
+
+@pytest.mark.parametrize(("rule", "fits", "does_not_fit"), [
+    (rules.REGEX, ["string", "text", "url", "email", "uk-phone", "nhs-number"],
+     ["integer", "choice", "open-choice", "date"]),
+    (rules.MAX_LENGTH, ["string", "open-choice", "email"], ["choice", "integer"]),
+    (rules.PLACES, ["decimal", "quantity"], ["integer", "string"]),
+    (rules.NOT_IN_FUTURE, ["date", "dateTime"], ["time", "string"]),
+    (rules.CONTROL, ["choice", "multiple-choice", "open-choice"], ["string", "boolean"]),
+    (rules.CALCULATED, ["integer", "decimal"], ["quantity", "string"]),
+    (rules.BANDS, ["integer", "decimal"], ["string", "choice"]),
+])
+def test_a_rule_says_which_draft_types_it_applies_to(rule, fits, does_not_fit):
+    assert all(v.applies(rule, draft_type) for draft_type in fits)
+    assert not any(v.applies(rule, draft_type) for draft_type in does_not_fit)
+
+
+def test_what_a_rule_writes_the_parser_reads_back():
+    written = [
+        rules.MIN_LENGTH.extension(2), rules.REGEX.extension("[A-Z]+"),
+        rules.REGEX_MESSAGE.extension("Capitals only"), rules.SHORT_LABEL.extension("Town"),
+        rules.REQUIRED_MESSAGE.extension("Enter your town"),
+        rules.INPUT_FORMAT.extension("email"), rules.HIDDEN.extension(True),
+    ]
+    item = compile_definition(questionnaire(
+        question("q", "string", "Town", maxLength=20, extension=written))).items["q"]
+    assert (item.min_length, item.max_length, item.regex.pattern) == (2, 20, "[A-Z]+")
+    assert (item.regex_message, item.short_label, item.required_message) == (
+        "Capitals only", "Town", "Enter your town")
+    assert item.input_format == "email" and item.hidden is True
+
+
+def test_every_rule_the_parser_reads_sets_fields_of_the_item():
+    """A reader returns Item fields only: a misspelt field name fails here, not in front
+    of staff."""
+    from dataclasses import fields
+
+    from forms_app.engine.items import Item
+
+    names = {f.name for f in fields(Item)}
+    reading = rules.Reading(raw={"linkId": "q", "type": "string"}, link_id="q",
+                            item_type="string", value_sets={}, problems=[])
+    for rule in rules.READ:
+        reading.fields.update(rule.read(reading))
+    assert set(reading.fields) <= names
+    assert reading.problems == []
