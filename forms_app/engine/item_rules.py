@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import extensions as ext
+from .errors import ItemProblem
 from .items import ANSWERABLE_TYPES, DEFAULT_MAX_SIZE, Band, Option
 from .options import expand_value_set, parse_answer_options
 from .values import to_date, to_datetime, to_decimal, to_time
@@ -32,25 +33,6 @@ CALCULABLE = frozenset({"integer", "decimal"})
 INITIAL_KINDS = {"boolean": "Boolean", "integer": "Integer", "decimal": "Decimal",
                  "quantity": "Quantity", "date": "Date", "dateTime": "DateTime",
                  "time": "Time", "string": "String", "text": "String", "url": "Uri"}
-
-
-class ItemProblem(str):
-    """A problem with one item (or the form, when ``link_id`` is None), in words."""
-
-    link_id: str | None
-    message: str
-    clinical: bool
-
-    def __new__(cls, link_id: str | None, message: str, clinical: bool = False):
-        text = message if link_id is None else f'Item "{link_id}": {message}'
-        problem = super().__new__(cls, text)
-        problem.link_id, problem.message, problem.clinical = link_id, message, clinical
-        return problem
-
-    def __reduce__(self):
-        # A str subclass whose constructor takes parts: without this, pickling or
-        # copying one would call it with the joined text alone and fail.
-        return ItemProblem, (self.link_id, self.message, self.clinical)
 
 
 @dataclass

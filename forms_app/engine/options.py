@@ -4,10 +4,16 @@ from decimal import Decimal
 from typing import Any
 
 from . import extensions as ext
+from .errors import ItemProblem
 from .items import Option
 from .values import format_date, format_time, to_decimal
 
 _SCORE_URLS = (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT)
+
+
+def _refuse(problems: list, link_id: str, message: str) -> None:
+    # An item's answers carry its scores: losing one changes clinical meaning.
+    problems.append(ItemProblem(link_id, message, True))
 
 
 def _score(*elements: Any) -> Decimal | None:
@@ -41,16 +47,15 @@ def _coding_option(coding: dict, *carriers: Any) -> Option | None:
 
 def parse_answer_options(link_id: str, raw_options: Any, problems: list[str]) -> list[Option]:
     if not isinstance(raw_options, list):
-        problems.append(f'Item "{link_id}": answerOption must be a list')
+        _refuse(problems, link_id, "answerOption must be a list")
         return []
     options = []
     for raw in raw_options:
         option = _parse_answer_option(raw)
         if option is None:
-            problems.append(
-                f'Item "{link_id}": an answer option needs a valueCoding with a code, '
-                "a valueString, valueInteger, valueDate or valueTime"
-            )
+            problems.append(ItemProblem(
+                link_id, "an answer option needs a valueCoding with a code, a valueString, "
+                "valueInteger, valueDate or valueTime", True))
             continue
         options.append(option)
     return options
@@ -84,13 +89,12 @@ def expand_value_set(
 ) -> list[Option]:
     """Options from a contained ValueSet ("#id"): its expansion, else its enumerated compose."""
     if not isinstance(reference, str) or not reference.startswith("#"):
-        problems.append(
-            f'Item "{link_id}": answerValueSet must refer to a contained ValueSet ("#id")'
-        )
+        problems.append(ItemProblem(
+            link_id, 'answerValueSet must refer to a contained ValueSet ("#id")', True))
         return []
     value_set = contained.get(reference[1:])
     if value_set is None:
-        problems.append(f'Item "{link_id}": answerValueSet "{reference}" is not contained')
+        _refuse(problems, link_id, f'answerValueSet "{reference}" is not contained')
         return []
     expansion = value_set.get("expansion")
     if isinstance(expansion, dict) and isinstance(expansion.get("contains"), list):
@@ -100,14 +104,13 @@ def expand_value_set(
     for include in ext.as_list(compose.get("include")):
         concepts = include.get("concept") if isinstance(include, dict) else None
         if not isinstance(concepts, list) or include.get("filter") or include.get("valueSet"):
-            problems.append(
-                f'Item "{link_id}": ValueSet "{reference}" must list its concepts or have '
-                "an expansion"
-            )
+            problems.append(ItemProblem(
+                link_id, f'ValueSet "{reference}" must list its concepts or have an expansion',
+                True))
             return []
         options += _from_codings(link_id, reference, concepts, include.get("system"), problems)
     if compose.get("exclude"):
-        problems.append(f'Item "{link_id}": ValueSet "{reference}" uses exclude, not supported')
+        _refuse(problems, link_id, f'ValueSet "{reference}" uses exclude, not supported')
     return options
 
 
@@ -123,7 +126,7 @@ def _from_codings(link_id, reference, entries, system, problems) -> list[Option]
         }
         option = _coding_option(coding, entry)
         if option is None:
-            problems.append(f'Item "{link_id}": ValueSet "{reference}" has a concept with no code')
+            _refuse(problems, link_id, f'ValueSet "{reference}" has a concept with no code')
             continue
         options.append(option)
     return options

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import extensions as ext
 from . import item_rules
+from .errors import ItemProblem
 from .items import ANSWERABLE_TYPES, STRUCTURAL_TYPES, UNSUPPORTED_TYPES, Item
 from .options import contained_value_sets
 
@@ -57,19 +58,19 @@ def _identity_problem(walk, raw, parent) -> str | None:
         return f"An item inside {where} has no linkId"
     # "~" separates the parts of a repeated instance's field names (engine.repeats).
     if len(link_id) > MAX_LINK_ID_LENGTH or "\x00" in link_id or "~" in link_id:
-        return f'Item "{link_id[:40]}": linkId is too long or has invalid characters'
+        return ItemProblem(link_id[:40], "linkId is too long or has invalid characters")
     if link_id in walk.items or link_id in walk.raw:
-        return f'Item "{link_id}": duplicate linkId'
+        return ItemProblem(link_id, "duplicate linkId")
     return _type_problem(link_id, raw.get("type"))
 
 
 def _type_problem(link_id: str, item_type: Any) -> str | None:
     if not isinstance(item_type, str):
-        return f'Item "{link_id}": item type must be a string'
+        return ItemProblem(link_id, "item type must be a string")
     if item_type in UNSUPPORTED_TYPES:
-        return f'Item "{link_id}": the item type "{item_type}" is not supported'
+        return ItemProblem(link_id, f'the item type "{item_type}" is not supported')
     if item_type not in ANSWERABLE_TYPES and item_type not in STRUCTURAL_TYPES:
-        return f'Item "{link_id}": unknown item type "{item_type}"'
+        return ItemProblem(link_id, f'unknown item type "{item_type}"')
     return None
 
 
@@ -131,8 +132,8 @@ def _child_scope(raw, link_id, item_type, children, scope, problems) -> str | No
         return scope
     if item_type != "group":
         if children:
-            problems.append(f'Item "{link_id}": items under a repeating question are not '
-                            "supported")
+            problems.append(ItemProblem(
+                link_id, "items under a repeating question are not supported", True))
         return scope
     return link_id
 
@@ -145,13 +146,13 @@ def _children_and_help(link_id, item_type, raw, problems) -> tuple[list, list[st
     """
     raw_children = raw.get("item") or []
     if not isinstance(raw_children, list):
-        problems.append(f'Item "{link_id}": item must be a list')
+        problems.append(ItemProblem(link_id, "item must be a list"))
         return [], []
     if item_type == "display" and raw_children:
-        problems.append(f'Item "{link_id}": a display item cannot contain items')
+        problems.append(ItemProblem(link_id, "a display item cannot contain items"))
         return [], []
     if item_type == "group" and not raw_children:
-        problems.append(f'Item "{link_id}": group has no items')
+        problems.append(ItemProblem(link_id, "group has no items"))
     children, help_texts = [], []
     for child in raw_children:
         is_display = isinstance(child, dict) and child.get("type") == "display"

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import extensions as ext
 from .conditions import parse_enable_when
+from .errors import ItemProblem
 from .expressions import ExpressionError, parse_expression, to_fhirpath
 from .fhirpath import FhirPath, FhirPathError, compile_fhirpath
 from .items import Calculation, Constraint, FlagRule, Item, Variable
@@ -108,7 +109,8 @@ def variables_of(element: dict, problem) -> tuple[Variable, ...]:
 
 def _item_expressions(item: Item, raw: dict, items: dict[str, Item], problems) -> dict:
     def problem(message: str) -> None:
-        problems.append(f'Item "{item.link_id}": {message}')
+        # Calculations, conditions and constraints: each changes what the form means.
+        problems.append(ItemProblem(item.link_id, message, True))
 
     found: dict[str, Any] = {}
     calculation = _calculation(item, raw, items, problem)

@@ -105,3 +105,24 @@ def test_every_rule_the_parser_reads_sets_fields_of_the_item():
         reading.fields.update(rule.read(reading))
     assert set(reading.fields) <= names
     assert reading.problems == []
+
+
+def test_every_problem_the_parser_finds_in_an_item_is_structured():
+    from tests.pins.test_engine_pins import VARIANTS, _shape_of_one
+
+    bad_options = {
+        "options-not-list": {"linkId": "q", "type": "choice", "answerOption": {}},
+        "option-no-code": {"linkId": "q", "type": "choice", "answerOption": [{"valueCoding": {}}]},
+        "value-set-not-contained": {"linkId": "q", "type": "choice", "answerValueSet": "http://x"},
+    }
+    found = []
+    for raw in {**VARIANTS, **bad_options}.values():
+        found += _shape_of_one(raw).get("problems", [])
+    item_problems = [p for p in found if p.startswith('Item "')]
+    assert len(item_problems) > 40
+    assert all(isinstance(p, ItemProblem) and p == f'Item "{p.link_id}": {p.message}'
+               for p in item_problems), [p for p in item_problems
+                                         if not isinstance(p, ItemProblem)]
+    # Answer options carry scores: a problem with them is clinical; a group's shape is not.
+    assert {p.clinical for p in item_problems if "answer" in p.message} == {True}
+    assert {p.clinical for p in item_problems if "group has no items" in p} == {False}
