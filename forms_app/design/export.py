@@ -139,7 +139,7 @@ def _band(band) -> dict:
     if band.max_score is not None:
         parts.append(_extension("max", *v.number_value(band.max_score.normalize())))
     parts.append(_extension("label", "String", band.label))
-    return {"url": ext.SCORE_BAND, "extension": parts}
+    return {"url": rules.BANDS.key, "extension": parts}
 
 
 def _option(option, initial: str) -> dict:

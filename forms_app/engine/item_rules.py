@@ -394,6 +394,9 @@ def _true(r: Reading, value: Any) -> bool:
 
 
 # --- The table ------------------------------------------------------------------------
+# clinical: a problem with the rule changes what the form means for the patient's care (a
+# check on the answer, a score or its bands, a calculation, a requirement, a repeat, an
+# answer filed as an Observation); the import report classes its notes the same way.
 
 TEXT_TYPES = frozenset({"string", "text", "url"})
 
@@ -417,11 +420,11 @@ MIN_VALUE = Rule("min_value", ext.MIN_VALUE, _min_value, clinical=True,
 MAX_VALUE = Rule("max_value", ext.MAX_VALUE, _max_value, clinical=True,
                  types=frozenset(_LIMIT_READERS))
 VALUES = Rule("values", ext.MAX_VALUE, _values_agree, clinical=True)
-UNIT = Rule("unit", ext.UNIT, _unit, "Coding", clinical=True, types=frozenset({"quantity"}))
+UNIT = Rule("unit", ext.UNIT, _unit, "Coding", types=frozenset({"quantity"}))
 BANDS = Rule("bands", ext.SCORE_BAND, _bands, clinical=True, types=CALCULABLE)
 INITIAL = Rule("initial", "initial", _initial)
 OBSERVATION_EXTRACT = Rule("observation_extract", ext.OBSERVATION_EXTRACT,
-                           _observation_extract, "Boolean")
+                           _observation_extract, "Boolean", clinical=True)
 MAX_SIZE = Rule("max_size", ext.MAX_SIZE, _max_size, "Decimal", types=frozenset({"attachment"}))
 MIME_TYPES = Rule("mime_types", ext.MIME_TYPE, _mime_types, "Code",
                   types=frozenset({"attachment"}))

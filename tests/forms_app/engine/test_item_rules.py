@@ -33,9 +33,9 @@ def test_a_rules_problem_names_its_item_and_whether_it_is_clinical():
                   if isinstance(p, ItemProblem)]
     assert structured == [
         ("q1", "the regex extension is not a valid regular expression", True),
-        ("q2", "questionnaire-unit needs a valueCoding with a code", True),
+        ("q2", "questionnaire-unit needs a valueCoding with a code", False),
         ("q3", "observationExtract needs the item's code (e.g. LOINC) for the Observation",
-         False),
+         True),
     ]
     # Still the words staff and the API have always had.
     assert problems[0] == 'Item "q1": the regex extension is not a valid regular expression'
