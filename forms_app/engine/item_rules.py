@@ -353,8 +353,10 @@ def _observation_extract(r: Reading) -> dict:
 
 def _max_size(r: Reading) -> dict:
     """An attachment's maxSize (the Item's default when absent)."""
+    if r.item_type != "attachment":
+        return {}
     size = r.value(ext.MAX_SIZE)
-    if r.item_type != "attachment" or size is None:
+    if size is None:
         return {}
     if isinstance(size, bool) or not isinstance(size, int | float | Decimal) or size < 1:
         r.problem("maxSize must be a positive number of bytes")
@@ -364,8 +366,10 @@ def _max_size(r: Reading) -> dict:
 
 
 def _mime_types(r: Reading) -> dict:
+    if r.item_type != "attachment":
+        return {}
     types = [ext.value_of(e)[1] for e in ext.extensions(r.raw, ext.MIME_TYPE)]
-    if r.item_type != "attachment" or not types:
+    if not types:
         return {}
     if not all(isinstance(t, str) and "/" in t for t in types):
         r.problem("mimeType must be a content type code, e.g. image/jpeg")
