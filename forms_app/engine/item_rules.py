@@ -10,6 +10,12 @@ Problems are ItemProblem: a string (what staff and the API have always seen) tha
 also carries the linkId, the message alone and whether the problem changes the form's
 clinical meaning (a score, condition, requirement, validation or repeat), so that the
 designer can link it to the question and the import report can class it.
+
+To add a rule (say SDC choiceOrientation): a reader here returning the Item fields it
+sets, a Rule for it in READ (after any rule whose fields it reads); a writer in
+export._EXTENSION_WRITERS (or export._elements for an element) through the Rule; and,
+when staff set it, a check in validation._ITEM_CHECKS asking ``v.applies(rule, type)``.
+tests/pins proves that nothing else changed.
 """
 
 import datetime as dt
