@@ -51,4 +51,7 @@ def check(section: str, found: dict[str, str]) -> None:
     expected = pins[section]
     changed = sorted(k for k in expected.keys() | found.keys()
                      if expected.get(k) != found.get(k))
-    assert changed == [], f"{section}: these changed: {changed}"
+    assert changed == [], (
+        f"{section}: these changed: {changed}. A refactor must not change them; for a "
+        "deliberate change of behaviour, regenerate with PIN_WRITE=1 pytest tests/pins "
+        "and say why in the commit")
