@@ -9,8 +9,9 @@ ones to be fixed or accepted.
 
 The messages are the import report's, so they speak of what was "left out". Nothing
 here touches the database or the designer's models: the engine may use these readers
-too (see parsing._bands, parsing._occurs, parsing._children_and_help,
-options._parse_answer_option, options.expand_value_set, rules._flag_rules).
+too (see item_rules._bands, item_rules._occurs, parsing._children_and_help,
+options._parse_answer_option, options.expand_value_set, rules._flag_rules), whose own
+problems (errors.ItemProblem) carry the same link_id, message and clinical.
 """
 
 import re
