@@ -176,17 +176,17 @@ def grow(rows):
             WITH new_links AS (
               INSERT INTO forms_app_link
                 (id, token_hash, version_id, patient_id, care_team_id, channel, issued_at,
-                 expires_at, failed_checks)
+                 expires_at, failed_checks, lockouts)
               SELECT gen_random_uuid(), md5('grow-a' || g) || md5('grow-b' || g),
                      %s, %s, %s, 'sms', now() - interval '40 days',
-                     now() - interval '26 days', 0
+                     now() - interval '26 days', 0, 0
               FROM generate_series(1, %s) AS g
               RETURNING id)
             INSERT INTO forms_app_submission
-              (id, link_id, reference, state, evaluation, started_at, updated_at,
+              (id, link_id, reference, state, device, evaluation, started_at, updated_at,
                submitted_at, filed_at, filing_attempts, last_error)
             SELECT gen_random_uuid(), id, 'G' || lpad(to_hex(row_number() OVER ()), 8, '0'),
-                   'filed', '{}'::jsonb, now(), now(), now(), now(), 1, ''
+                   'filed', '', '{}'::jsonb, now(), now(), now(), now(), 1, ''
             FROM new_links""",
                        [link.version_id, link.patient_id, link.care_team_id, rows])
         cursor.execute("ANALYZE")
