@@ -124,7 +124,7 @@ class ResponseContext:
             found["context"] = context = self._node_in(holder, nodes)
             for variable in holder.variables:
                 found[variable.name] = _collection(variable.expression.evaluate(
-                    context, found))
+                    context, found, keep_nodes=True))
         return found
 
     def _node_in(self, item: Item, nodes: list) -> Any:
