@@ -156,12 +156,16 @@ class Reading:
                 self.problems.append(f"{path}{link_id}: appears more than once")
             else:
                 seen.add(link_id)
-                if item.type not in ("group", "display"):
-                    self._question(item, node.get("answer") or [], target, where, path)
-                inner = list(node.get("item") or [])
-                for answer in node.get("answer") or []:
-                    inner += answer.get("item") or [] if isinstance(answer, dict) else []
-                self.level(inner, target, scope, where, path, seen)
+                self._node(item, node, target, where, path, seen)
+
+    def _node(self, item, node: dict, target: dict, where: tuple, path: str, seen) -> None:
+        """A question's answers (and the items under them), or a plain group's items."""
+        if item.type not in ("group", "display"):
+            self._question(item, node.get("answer") or [], target, where, path)
+        inner = list(node.get("item") or [])
+        for answer in node.get("answer") or []:
+            inner += answer.get("item") or [] if isinstance(answer, dict) else []
+        self.level(inner, target, item.scope, where, path, seen)
 
     def _instance(self, group, node, target: dict, where: tuple, path: str) -> None:
         index = len(target.get(group.link_id) or [])
@@ -244,23 +248,29 @@ def _instance_problems(compiled, group, instances: list, outer, chain: tuple,
     if len(instances) < group.min_occurs:
         problems.append(f"{path}{group.link_id}: fewer than {group.min_occurs} instances")
     for number, instance in enumerate(instances[:limit], start=1):
-        where = f"{path}{group.link_id}[{number}]/"
-        enabled, kept = compiled.walk_instance(group.link_id, instance, outer, chain=chain)
-        problems += [f"{where}{link_id}: answered, but its conditions hide it"
-                     for link_id in instance if link_id not in enabled]
-        members = compiled.scope_members.get(group.link_id, ())
-        problems += [f"{where}{member.link_id}: required, but not answered"
-                     for member in members
-                     if member.required and member.is_question and member.link_id in enabled
-                     and member.link_id not in instance]
-        problems += [f"{where}{link_id}: {message}" for link_id, message
-                     in compiled.instance_errors(group.link_id, kept, outer, chain).items()]
-        inner_outer = ChainMap(instance, outer)
-        for member in members:
-            if member.is_repeating_group and member.link_id in enabled:
-                problems += _instance_problems(
-                    compiled, member, instance.get(member.link_id) or [], inner_outer,
-                    (*chain, (group, instance)), where)
+        problems += _one_instance_problems(compiled, group, instance, outer, chain,
+                                           f"{path}{group.link_id}[{number}]/")
+    return problems
+
+
+def _one_instance_problems(compiled, group, instance: dict, outer, chain: tuple,
+                           where: str) -> list[str]:
+    enabled, kept = compiled.walk_instance(group.link_id, instance, outer, chain=chain)
+    problems = [f"{where}{link_id}: answered, but its conditions hide it"
+                for link_id in instance if link_id not in enabled]
+    members = compiled.scope_members.get(group.link_id, ())
+    problems += [f"{where}{member.link_id}: required, but not answered"
+                 for member in members
+                 if member.required and member.is_question and member.link_id in enabled
+                 and member.link_id not in instance]
+    problems += [f"{where}{link_id}: {message}" for link_id, message
+                 in compiled.instance_errors(group.link_id, kept, outer, chain).items()]
+    inner_outer = ChainMap(instance, outer)
+    for member in members:
+        if member.is_repeating_group and member.link_id in enabled:
+            problems += _instance_problems(
+                compiled, member, instance.get(member.link_id) or [], inner_outer,
+                (*chain, (group, instance)), where)
     return problems
 
 

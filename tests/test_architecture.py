@@ -105,7 +105,6 @@ KNOWN_COMPLEX = {
     "forms_app/engine/parsing.py:_one_initial": 22,
     "forms_app/engine/parsing.py:_walk_item": 23,
     "forms_app/engine/rules.py:_calculation": 16,
-    "forms_app/views/patient.py:reveal_target": 16,
 }
 
 

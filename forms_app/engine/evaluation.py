@@ -8,8 +8,9 @@ and the form's and enclosing items' ``variable``s are there by name.
 
 Inside a repeating group each instance is evaluated on its own (SDC): ``chain`` names
 the instances enclosing the item, outermost first, as (group Item, that instance's
-answers); ``%context`` is the item's QuestionnaireResponse item in that instance (an item with no answer
-yet is there empty), and each expression starts from it, as LHC-Forms does. A variable
+answers); ``%context`` is the item's QuestionnaireResponse item in that instance (an
+item with no answer yet is there empty), and each expression starts from it, as
+LHC-Forms does. A variable
 on the group (or on an item inside it) starts from its own item in the same instance,
 so a group variable ``item.where(linkId='age').answer.value`` is that relative's age
 and a calculatedExpression ``%age < 50`` inside the group is that relative's flag.

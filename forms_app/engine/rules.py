@@ -190,14 +190,9 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
     if computed is None:
         expression = expression_of(sdc.get("valueExpression"), "calculatedExpression", problem)
         return Calculation(expression) if expression is not None else None
-    if item.type not in ("integer", "decimal"):
-        problem("only integer and decimal items can have a formula")
-        return None
-    if item.scope is not None:
-        # A formula reads answers by linkId across the whole response, so inside a
-        # repeating group it would add up every instance, not the one it sits in.
-        problem("a formula inside a repeating group is not supported; use an SDC "
-                "calculatedExpression, which is evaluated per instance")
+    refused = _formula_refused(item)
+    if refused:
+        problem(refused)
         return None
     try:
         formula = parse_expression(computed)
@@ -220,6 +215,18 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
             return None
     text = to_fhirpath(formula, lambda name: designer_value_path(items[name]))
     return Calculation(compile_fhirpath(text), source="designer", formula=computed)
+
+
+def _formula_refused(item: Item) -> str | None:
+    """Why ``item`` cannot have a designer formula, or None."""
+    if item.type not in ("integer", "decimal"):
+        return "only integer and decimal items can have a formula"
+    if item.scope is not None:
+        # A formula reads answers by linkId across the whole response, so inside a
+        # repeating group it would add up every instance, not the one it sits in.
+        return ("a formula inside a repeating group is not supported; use an SDC "
+                "calculatedExpression, which is evaluated per instance")
+    return None
 
 
 def _flag_rules(owner: str | None, element: dict, items, problems) -> list[FlagRule]:

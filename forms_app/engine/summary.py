@@ -132,13 +132,7 @@ class _Nodes:
         if (check and link_id not in self.enabled) or item.type == "display":
             return []
         if item.is_repeating_group:
-            # One item per instance, each with the same linkId (FHIR's repeating group).
-            found = []
-            for instance in values.get(link_id) or []:
-                children = [e for child in item.children for e in self(child, instance, False)]
-                if children:
-                    found.append({**_head(item), "item": children})
-            return found
+            return self._instances(item, values.get(link_id) or [])
         children = [e for child in item.children for e in self(child, values, check)]
         entry: dict[str, Any] = _head(item)
         if item.type == "group":
@@ -156,6 +150,15 @@ class _Nodes:
         else:
             return []
         return [entry]
+
+    def _instances(self, item: Item, instances: list) -> list[dict]:
+        """One item per instance, each with the same linkId (FHIR's repeating group)."""
+        found = []
+        for instance in instances:
+            children = [e for child in item.children for e in self(child, instance, False)]
+            if children:
+                found.append({**_head(item), "item": children})
+        return found
 
 
 def _head(item: Item) -> dict[str, Any]:
