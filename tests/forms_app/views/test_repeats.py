@@ -214,6 +214,14 @@ def test_a_question_an_expression_enables_in_its_instance_comes_back_shown(clien
                 engine_shown=["relative~0~genetic-test"])
     assert done.status_code == 302 and done.url == reverse("patient:check")
     check = client.get(done.url).content.decode()
-    assert "Points for this relative" in check and "Family history score" in check
+    # Each relative's points are read back in their own group, worked out, not changed.
+    mother = check[check.index("Close relative 1"):check.index("Close relative 2")]
+    father = check[check.index("Close relative 2"):]
+    points = mother[mother.index("Points for this relative"):]
+    points = points[:points.index("</div>")]
+    assert "6" in points and "Worked out from your answers" in points  # found at 44
+    assert "Change" not in points
+    assert "Points for this relative" in father[:father.index("Family history score")]
+    assert "Family history score" in check
     saved = Submission.objects.get(link=issued.link).draft_answers
     assert [r.get("genetic-test") for r in saved["relative"]] == [False, None]
