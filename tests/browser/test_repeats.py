@@ -5,7 +5,7 @@ and comes back at the new relative; axe finds nothing on any page."""
 import pytest
 
 from forms_app.models import Submission
-from tests.browser.test_patient_journey import check_page, fill_dob
+from tests.browser.test_patient_journey import check_page, fill_dob, save
 from tests.corpus import load
 from tests.forms_app.views.test_same_page_conditions import issue
 
