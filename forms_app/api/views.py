@@ -189,8 +189,9 @@ class FormVersionViewSet(mixins.RetrieveModelMixin, ApiViewSet):
                     "one in an instance has a `path`, e.g. `relative[2]/points`). An "
                     "attachment answer carries its data (base64), checked for size and "
                     "type by its bytes and stored encrypted. The patient "
-                    "(subject.identifier, NHS number) must be your team's. Idempotent on the response's identifier: sending it again "
-                    "files nothing (200). Problems: 400 with a FHIR OperationOutcome.",
+                    "(subject.identifier, NHS number) must be your team's. Idempotent "
+                    "on the response's identifier: sending it again files nothing (200). "
+                    "Problems: 400 with a FHIR OperationOutcome.",
         request=OpenApiTypes.OBJECT,
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT,
                    400: OpenApiResponse(OpenApiTypes.OBJECT,
