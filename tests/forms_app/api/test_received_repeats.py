@@ -5,8 +5,10 @@ upload is, stored encrypted, and filed as an Attachment."""
 
 import base64
 import copy
+import json
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -187,3 +189,15 @@ def test_a_sent_file_that_does_not_fit_is_refused(world, wound, attachment, prob
                                                        _photo(attachment))))
     assert any(p.startswith("photo: ") and problem in p for p in problems), problems
     assert not SubmissionFile.objects.exists()
+
+
+def test_the_command_names_the_instance_of_a_discrepancy(world, family, tmp_path, capsys):
+    items = _relative_items(family, MOTHER, SISTER)
+    _set(items, 1, "points", {"valueInteger": 2})  # the sister's, found at 47: 6
+    path = tmp_path / "qr.json"
+    path.write_text(json.dumps(_document(family, world.patient, items, "cmd-1")))
+    call_command("receive_response", str(path), form_version=str(family.pk),
+                 team=str(world.team.pk))
+    out = capsys.readouterr().out
+    assert "Filed as" in out
+    assert "relative[2]/points was sent as 2; the answers give 6" in out
