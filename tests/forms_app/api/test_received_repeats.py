@@ -201,3 +201,32 @@ def test_the_command_names_the_instance_of_a_discrepancy(world, family, tmp_path
     out = capsys.readouterr().out
     assert "Filed as" in out
     assert "relative[2]/points was sent as 2; the answers give 6" in out
+
+
+def test_a_photo_in_each_instance_is_stored_on_its_own(world):
+    """Two wounds, a photo each: two files, each answer naming its own."""
+    from tests.factories.forms_app import version_from_definition
+
+    definition = {"resourceType": "Questionnaire", "status": "active", "title": "Wounds",
+                  "item": [{"linkId": "wound", "type": "group", "text": "A wound",
+                            "repeats": True, "item": [
+                                {"linkId": "site", "type": "string", "text": "Where is it?"},
+                                {"linkId": "photo", "type": "attachment",
+                                 "text": "A photo of it"}]}]}
+    version = version_from_definition(world.team.organisation, definition, by=world.user)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    items = [{"linkId": "wound", "item": [
+        {"linkId": "site", "answer": [{"valueString": site}]},
+        {"linkId": "photo", "answer": [{"valueAttachment": {
+            "contentType": content_type, "data": base64.b64encode(content).decode()}}]}]}
+        for site, content, content_type in (("Left heel", JPEG, "image/jpeg"),
+                                            ("Right heel", png, "image/png"))]
+    response = _post(world, version, _document(version, world.patient, items, "w-2"))
+    assert response.status_code == 201, response.json()
+    submission = Submission.objects.get(pk=response.json()["submission"])
+    photos = [wound["photo"] for wound in submission.answers["wound"]]
+    assert [p["contentType"] for p in photos] == ["image/jpeg", "image/png"]
+    files = {str(f.pk): (f.link_id, bytes(f.content))
+             for f in SubmissionFile.objects.filter(submission=submission)}
+    assert files == {photos[0]["id"]: ("wound~0~photo", JPEG),
+                     photos[1]["id"]: ("wound~1~photo", png)}
