@@ -8,16 +8,29 @@ every calculated item is recomputed by the engine. A sent value that disagrees (
 of 13 where the answers give 10) is a discrepancy: reported to the sender, recorded on
 the submission, and the engine's value is the one filed. The sender's identifier makes
 it idempotent: the same identifier again files nothing and returns the first.
+
+Repeating groups come as one item per instance (nested ones inside them), each read,
+checked (its own conditions, required questions and targetConstraints, minOccurs and
+maxOccurs) and recomputed on its own; a problem or discrepancy in one names it by
+path, instance numbers counting from 1: ``relative[2]/cancer-age``. An attachment
+answer must carry its data (base64): its size and content type (read from the bytes,
+as for a patient's upload) are checked against the question, and it is stored
+encrypted with the submission before it is filed.
 """
 
+import base64
+import binascii
 import uuid
+from collections import ChainMap
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
 from forms_app import services
+from forms_app.engine import attachments
 from forms_app.engine.answers import fits
+from forms_app.engine.repeats import MAX_INSTANCES, SEP
 from forms_app.models import Submission
 from forms_app.selectors import compiled_version
 from patients.models import AuditEvent, Patient
@@ -53,16 +66,6 @@ def operation_outcome(problems: list[str]) -> dict:
                       for problem in problems]}
 
 
-def _nodes(items):
-    for node in items if isinstance(items, list) else []:
-        if isinstance(node, dict):
-            yield node
-            for answer in node.get("answer") or []:
-                if isinstance(answer, dict):
-                    yield from _nodes(answer.get("item"))
-            yield from _nodes(node.get("item"))
-
-
 def _value(item, answer: dict):
     """The stored answer shape for one FHIR answer value[x] (None: does not fit)."""
     if item.type in _SCALARS:
@@ -81,7 +84,7 @@ def _value(item, answer: dict):
                 if isinstance(number, int | float) else None)
     if item.type in ("choice", "open-choice"):
         return _choice(item, answer)
-    return None  # attachments and anything else are not accepted from elsewhere
+    return None  # anything else is not accepted from elsewhere
 
 
 def _choice(item, answer: dict):
@@ -97,48 +100,198 @@ def _choice(item, answer: dict):
     return None
 
 
-def read_answers(compiled, resource) -> tuple[dict, dict, list[str]]:
-    """(answers to questions, values sent for calculated items, problems)."""
-    answers, sent, problems = {}, {}, []
-    for node in _nodes(resource.get("item")):
-        link_id, given = node.get("linkId"), node.get("answer") or []
-        item = compiled.items.get(link_id) if isinstance(link_id, str) else None
-        if item is None:
-            problems.append(f"{link_id!s:.64}: no such item in this form version")
-            continue
-        if not given or item.type in ("group", "display"):
-            continue
-        values = [_value(item, a) if isinstance(a, dict) else None for a in given]
-        value = values if item.is_multiple else values[0]
-        if len(values) > 1 and not item.is_multiple:
-            problems.append(f"{link_id}: more than one answer to a question answered once")
-        elif not fits(item, value):
-            problems.append(f"{link_id}: the answer is not of the question's type or "
-                            "not one of its options")
+def _attachment(item, answer: dict) -> tuple[attachments.UploadedAttachment | None, str]:
+    """(the file, checked as a patient's upload is), or (None, why it is refused)."""
+    given = answer.get("valueAttachment")
+    if not isinstance(given, dict) or not isinstance(given.get("data"), str):
+        return None, "an attachment must carry its data (base64); a link is not accepted"
+    if len(given["data"]) > (item.max_size * 4) // 3 + 8:
+        return None, f"the file is larger than the question allows ({item.max_size} bytes)"
+    try:
+        content = base64.b64decode(given["data"], validate=True)
+    except (binascii.Error, ValueError):
+        return None, "the attachment's data is not base64"
+    if not content or len(content) > item.max_size:
+        return None, f"the file is empty or larger than the question allows ({item.max_size} bytes)"
+    content_type = attachments.sniff_content_type(content[:16])
+    if content_type is None or not attachments.accepts(item, content_type):
+        return None, "the file is not of a type the question accepts"
+    if given.get("contentType") not in (None, content_type):
+        return None, f"the file is {content_type}, not the {given['contentType']:.40} it says"
+    if given.get("size") not in (None, len(content)):
+        return None, "the attachment's size does not match its data"
+    title = attachments.safe_title(given.get("title"))
+    return attachments.UploadedAttachment(title, content_type, content), ""
+
+
+@dataclass
+class Reading:
+    """What a response says, read against the form: the answers (in the engine's shape,
+    repeating groups as lists of instances), the values sent for calculated items (to
+    compare, never to keep), the files to store, and every problem found."""
+
+    compiled: object
+    answers: dict = field(default_factory=dict)
+    # (instances down to it: ((group linkId, index), ...), linkId, value, path)
+    sent: list = field(default_factory=list)
+    # placeholder id -> (field name, the checked file): stored once the submission is
+    files: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def level(self, nodes, target: dict, scope, where: tuple, path: str, seen: set) -> None:
+        """Read ``nodes`` (response items) into ``target``: the form (``scope`` None) or
+        one instance of the repeating group ``scope``."""
+        for node in nodes if isinstance(nodes, list) else []:
+            if not isinstance(node, dict):
+                continue
+            link_id = node.get("linkId")
+            item = self.compiled.items.get(link_id) if isinstance(link_id, str) else None
+            if item is None:
+                self.problems.append(f"{path}{link_id!s:.64}: no such item in this form version")
+            elif item.scope != scope:
+                self.problems.append(f"{path}{link_id}: not where the form version puts it")
+            elif item.is_repeating_group:
+                self._instance(item, node, target, where, path)
+            elif link_id in seen:
+                self.problems.append(f"{path}{link_id}: appears more than once")
+            else:
+                seen.add(link_id)
+                self._node(item, node, target, where, path, seen)
+
+    def _node(self, item, node: dict, target: dict, where: tuple, path: str, seen) -> None:
+        """A question's answers (and the items under them), or a plain group's items."""
+        if item.type not in ("group", "display"):
+            self._question(item, node.get("answer") or [], target, where, path)
+        inner = list(node.get("item") or [])
+        for answer in node.get("answer") or []:
+            inner += answer.get("item") or [] if isinstance(answer, dict) else []
+        self.level(inner, target, item.scope, where, path, seen)
+
+    def _instance(self, group, node, target: dict, where: tuple, path: str) -> None:
+        index = len(target.get(group.link_id) or [])
+        instance: dict = {}
+        self.level(node.get("item"), instance, group.link_id,
+                   (*where, (group.link_id, index)), f"{path}{group.link_id}[{index + 1}]/",
+                   set())
+        if instance:  # an instance with nothing answered is no instance
+            target.setdefault(group.link_id, []).append(instance)
+
+    def _question(self, item, given: list, target: dict, where: tuple, path: str) -> None:
+        if not given:
+            return
+        values = [self._one(item, answer, where, path) if isinstance(answer, dict) else None
+                  for answer in given]
+        several = item.is_multiple or item.is_repeating_question
+        if len(values) > 1 and not several:
+            self.problems.append(f"{path}{item.link_id}: more than one answer to a question "
+                                 "answered once")
+            return
+        value = values if several else values[0]
+        parts = values if item.is_repeating_question else [value]
+        if not all(part is not None and fits(item, part) for part in parts):
+            self.problems.append(f"{path}{item.link_id}: the answer is not of the question's "
+                                 "type or not one of its options")
         elif item.calculation is not None:
-            sent[link_id] = value
+            self.sent.append((where, item.link_id, value, f"{path}{item.link_id}"))
         else:
-            answers[link_id] = value
-    return answers, sent, problems
+            target[item.link_id] = value
+
+    def _one(self, item, answer: dict, where: tuple, path: str):
+        if item.type != "attachment":
+            return _value(item, answer)
+        upload, problem = _attachment(item, answer)
+        if upload is None:
+            self.problems.append(f"{path}{item.link_id}: {problem}")
+            return None
+        # A stand-in of the stored shape, so that the answers can be checked before the
+        # submission (which the file is stored with) exists; replaced once it is stored.
+        placeholder = f"received-{len(self.files)}"
+        name = "".join(f"{group}{SEP}{index}{SEP}" for group, index in where) + item.link_id
+        self.files[placeholder] = (name, upload)
+        return upload.answer(placeholder)
+
+
+def read_answers(compiled, resource) -> tuple[dict, list, list[str]]:
+    """(answers to questions, values sent for calculated items, problems)."""
+    reading = Reading(compiled)
+    reading.level(resource.get("item"), reading.answers, None, (), "", set())
+    return reading.answers, reading.sent, reading.problems
 
 
 def check_answers(compiled, answers: dict) -> list[str]:
-    """Required questions left unanswered, and answers to questions their conditions hide."""
+    """Required questions left unanswered, answers to questions their conditions hide,
+    failed targetConstraints, and instances beyond their limits: on the form and in
+    each instance of each repeating group."""
     enabled = compiled.enabled_link_ids(answers)
     problems = [f"{link_id}: answered, but its conditions hide it"
                 for link_id in answers if link_id not in enabled]
     problems += [f"{item.link_id}: required, but not answered"
-                 for item in compiled.items.values()
+                 for item in compiled.scope_members.get(None, ())
                  if item.required and item.is_question and item.link_id in enabled
                  and item.link_id not in answers]
+    for page in compiled.pages:
+        problems += [f"{link_id}: {message}" for link_id, message
+                     in compiled.constraint_errors(page.key, answers).items()]
+    for item in compiled.scope_members.get(None, ()):
+        if item.is_repeating_group and item.link_id in enabled:
+            problems += _instance_problems(compiled, item, answers.get(item.link_id) or [],
+                                           answers, (), "")
     return problems
 
 
-def discrepancies(compiled, answers: dict, sent: dict) -> list[dict]:
-    """Each calculated value sent that the engine's own computation contradicts."""
+def _instance_problems(compiled, group, instances: list, outer, chain: tuple,
+                       path: str) -> list[str]:
+    problems = []
+    limit = min(group.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
+    if len(instances) > limit:
+        problems.append(f"{path}{group.link_id}: more than {limit} instances")
+    if len(instances) < group.min_occurs:
+        problems.append(f"{path}{group.link_id}: fewer than {group.min_occurs} instances")
+    for number, instance in enumerate(instances[:limit], start=1):
+        problems += _one_instance_problems(compiled, group, instance, outer, chain,
+                                           f"{path}{group.link_id}[{number}]/")
+    return problems
+
+
+def _one_instance_problems(compiled, group, instance: dict, outer, chain: tuple,
+                           where: str) -> list[str]:
+    enabled, kept = compiled.walk_instance(group.link_id, instance, outer, chain=chain)
+    problems = [f"{where}{link_id}: answered, but its conditions hide it"
+                for link_id in instance if link_id not in enabled]
+    members = compiled.scope_members.get(group.link_id, ())
+    problems += [f"{where}{member.link_id}: required, but not answered"
+                 for member in members
+                 if member.required and member.is_question and member.link_id in enabled
+                 and member.link_id not in instance]
+    problems += [f"{where}{link_id}: {message}" for link_id, message
+                 in compiled.instance_errors(group.link_id, kept, outer, chain).items()]
+    inner_outer = ChainMap(instance, outer)
+    for member in members:
+        if member.is_repeating_group and member.link_id in enabled:
+            problems += _instance_problems(
+                compiled, member, instance.get(member.link_id) or [], inner_outer,
+                (*chain, (group, instance)), where)
+    return problems
+
+
+def discrepancies(compiled, answers: dict, sent: list) -> list[dict]:
+    """Each calculated value sent that the engine's own computation contradicts (in an
+    instance, the value computed for that instance)."""
     computed = compiled.values(answers)
-    return [{"linkId": link_id, "sent": value, "computed": computed.get(link_id)}
-            for link_id, value in sent.items() if computed.get(link_id) != value]
+    found = []
+    for where, link_id, value, path in sent:
+        holder = computed
+        for group, index in where:
+            instances = holder.get(group) if isinstance(holder, dict) else None
+            holder = instances[index] if isinstance(instances, list) \
+                and index < len(instances) else {}
+        engine = holder.get(link_id)
+        if engine != value:
+            entry = {"linkId": link_id, "sent": value, "computed": engine}
+            if where:
+                entry["path"] = path
+            found.append(entry)
+    return found
 
 
 def _identifier(resource) -> tuple[str, str] | None:
@@ -193,14 +346,17 @@ def receive_response(*, version, resource, care_team, by) -> Received:
     if patient is None:
         raise ResponseRefused(["subject: not a patient of your care team"])
     compiled = compiled_version(version)
-    answers, sent, problems = read_answers(compiled, resource)
+    reading = Reading(compiled)
+    reading.level(resource.get("item"), reading.answers, None, (), "", set())
+    answers, problems = reading.answers, reading.problems
     problems += check_answers(compiled, answers)
     if problems:
         raise ResponseRefused(problems)
-    found = discrepancies(compiled, answers, sent)
+    found = discrepancies(compiled, answers, reading.sent)
     issued = services.issue_link(version=version, patient=patient, care_team=care_team,
                                  by=by)
     Submission.objects.create(id=submission_id, link=issued.link)
+    answers = _stored(answers, submission_id, reading.files)
     submission = services.submit(submission_id=submission_id, answers=answers)
     if found:
         submission.evaluation = {**submission.evaluation, "discrepancies": found}
@@ -209,3 +365,24 @@ def receive_response(*, version, resource, care_team, by) -> Received:
                  obj=submission, detail={"received_from": system,
                                          "discrepancies": [d["linkId"] for d in found]})
     return Received(submission, True, found)
+
+
+def _stored(answers, submission_id, files: dict):
+    """``answers`` with each received file stored (encrypted, with the submission) and
+    its stand-in replaced by the stored answer."""
+    if not files:
+        return answers
+    stored = {placeholder: services.store_attachment(submission_id=submission_id,
+                                                     link_id=name, upload=upload)
+              for placeholder, (name, upload) in files.items()}
+
+    def replace(value):
+        if attachments.is_answer(value) and value["id"] in stored:
+            return stored[value["id"]]
+        if isinstance(value, dict):
+            return {key: replace(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [replace(inner) for inner in value]
+        return value
+
+    return replace(answers)

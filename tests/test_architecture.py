@@ -96,7 +96,6 @@ KNOWN_COMPLEX = {
     "forms_app/engine/conditions.py:_normalise": 29,
     "forms_app/engine/evaluation.py:as_answer": 19,
     "forms_app/engine/rules.py:_calculation": 16,
-    "forms_app/views/patient.py:reveal_target": 16,
 }
 
 

@@ -182,11 +182,16 @@ class FormVersionViewSet(mixins.RetrieveModelMixin, ApiViewSet):
         operation_id="form_versions_responses_create",
         summary="File a completed QuestionnaireResponse from your system",
         description="Checked against this version (types, options, required questions, "
-                    "conditions); every calculated item is recomputed and any value you "
-                    "sent that disagrees is returned in `discrepancies` (the computed one "
-                    "is filed). The patient (subject.identifier, NHS number) must be your "
-                    "team's. Idempotent on the response's identifier: sending it again "
-                    "files nothing (200). Problems: 400 with a FHIR OperationOutcome.",
+                    "conditions, targetConstraints; a repeating group's instances each on "
+                    "their own, nested ones too); every calculated item is recomputed (per "
+                    "instance inside a repeating group) and any value you sent that "
+                    "disagrees is returned in `discrepancies` (the computed one is filed; "
+                    "one in an instance has a `path`, e.g. `relative[2]/points`). An "
+                    "attachment answer carries its data (base64), checked for size and "
+                    "type by its bytes and stored encrypted. The patient "
+                    "(subject.identifier, NHS number) must be your team's. Idempotent "
+                    "on the response's identifier: sending it again files nothing (200). "
+                    "Problems: 400 with a FHIR OperationOutcome.",
         request=OpenApiTypes.OBJECT,
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT,
                    400: OpenApiResponse(OpenApiTypes.OBJECT,

@@ -20,6 +20,8 @@ Answers
     A ``{linkId: value}`` dict of JSON-safe values; see ``answers`` for the shape per
     type. A repeating group's value is a list of instances (each such a dict, nested
     repeats included), a repeating question's a list of values (see ``repeats``).
+    Each instance decides its own conditions (enableWhen on a question of the same
+    instance first, then the enclosing ones and the form).
     ``initial[x]`` (the first; every one for a repeating question) and
     ``answerOption.initialSelected`` pre-fill a question's field (``Item.initial``);
     one that does not fit the question is ignored.
@@ -29,8 +31,11 @@ Standard extensions read
     maxValue, minLength, regex, maxDecimalPlaces, questionnaire-unit, ordinalValue,
     itemWeight (on answerOption or its Coding, or on a contained ValueSet concept),
     questionnaire-hidden, questionnaire-optionExclusive, questionnaire-minOccurs and
-    questionnaire-maxOccurs (on repeating items), and SDC calculatedExpression
-    (simple sums of ordinal values only; see ``rules``).
+    questionnaire-maxOccurs (on repeating items), and the SDC FHIRPath extensions
+    (variable, calculatedExpression, enableWhenExpression, initialExpression,
+    targetConstraint; see ``rules`` and ``fhirpath``). Inside a repeating group they
+    are evaluated per instance, ``%context`` being the item in that instance, and a
+    calculated item's value is kept in each instance (see ``evaluation``).
 
 Our extensions (base ``https://fhir.patient-forms.nhs.uk/StructureDefinition/``)
     input-format      valueCode on a string item: "email", "uk-phone" (stored in

@@ -4,6 +4,7 @@ A CompiledForm is immutable after construction and safe to share between threads
 and requests; callers cache one per form version.
 """
 
+import copy
 import dataclasses
 from collections import ChainMap
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class CompiledForm:
         # said), so a page in another language can mark the form's text with lang.
         self.language: str = str(definition.get("language") or "en")
         self._calculated = [item for item in walk.items.values() if item.calculation]
+        # Calculated items inside a repeating group: one value per instance.
+        self._per_instance = any(item.scope is not None for item in self._calculated)
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
         self.scope_members = _by_scope(walk.items.values())
@@ -187,7 +190,7 @@ class CompiledForm:
             if item.is_repeating_group:
                 # Enabled as a structure; each instance decides its own (walk_instance).
                 enabled.update(i.link_id for i in self.items.values() if link_id in i.ancestors)
-            value = self._kept(item, answers.get(link_id), kept, assume)
+            value = self._kept(item, answers.get(link_id), kept, assume, ((), context))
             if value is not None:
                 kept[link_id] = value
                 context.set(link_id, value)
@@ -195,44 +198,85 @@ class CompiledForm:
 
     def walk_instance(
         self, group_id: str, instance: Mapping[str, Any], outer: Mapping[str, Any],
-        assume: frozenset[str] = frozenset(),
+        assume: frozenset[str] = frozenset(), chain: tuple = (),
+        context: ResponseContext | None = None,
     ) -> tuple[set[str], dict[str, Any]]:
         """(enabled linkIds, answers kept) of one instance of a repeating group.
 
         A condition names a question of this instance first (SDC: the answers of the
         same repetition), else of the enclosing instances and the form (``outer``).
+        An enableWhenExpression is evaluated on this instance (``%context``; see
+        ``evaluation``); ``chain`` holds the enclosing instances, ``context`` the
+        reading of the form's answers (made from ``outer`` when not given).
         """
         enabled = {group_id}
         kept: dict[str, Any] = {}
         lookup = ChainMap(kept, outer)
+        here = (*chain, (self.items[group_id], kept))
         for item in self.scope_members.get(group_id, ()):
             if item.parent not in enabled:
                 continue
             if item.enable_when is not None and not self._holds(item.enable_when, lookup,
                                                                 assume):
                 continue
+            if item.enable_expression is not None and not assume:
+                context = context or self._context_for(outer)
+                if context.evaluate(item, item.enable_expression, chain=here) != [True]:
+                    continue
             enabled.add(item.link_id)
-            value = self._kept(item, instance.get(item.link_id), lookup, assume)
+            value = self._kept(item, instance.get(item.link_id), lookup, assume,
+                               (here, context))
             if value is not None:
                 kept[item.link_id] = value
         return enabled, kept
 
-    def _kept(self, item: Item, value: Any, lookup: Mapping[str, Any], assume) -> Any:
-        """``value`` as kept for ``item``, or None (unanswered, or not well formed)."""
+    def _context_for(self, outer: Mapping[str, Any]) -> ResponseContext:
+        """A reading of the form-level answers under ``outer`` (instances' answers are
+        chained in front of them), for expressions inside an instance."""
+        while isinstance(outer, ChainMap):
+            outer = outer.maps[-1]
+        enabled, kept = self._walk(dict(outer))
+        return ResponseContext(self, enabled, kept)
+
+    def instance_errors(self, group_id: str, kept: Mapping[str, Any],
+                        outer: Mapping[str, Any], chain: tuple = ()) -> dict[str, str]:
+        """{linkId: the author's message} for each answered question of one instance
+        whose targetConstraint is false there (``kept``: as walk_instance kept it)."""
+        checked = [item for item in self.scope_members.get(group_id, ())
+                   if item.constraints and item.link_id in kept]
+        if not checked:
+            return {}
+        context = self._context_for(outer)
+        here = (*chain, (self.items[group_id], kept))
+        errors: dict[str, str] = {}
+        for item in checked:
+            for constraint in item.constraints:
+                if constraint.severity == "error" and context.evaluate(
+                        item, constraint.expression, chain=here) == [False]:
+                    errors[item.link_id] = constraint.human
+                    break
+        return errors
+
+    def _kept(self, item: Item, value: Any, lookup: Mapping[str, Any], assume,
+              within=((), None)) -> Any:
+        """``value`` as kept for ``item``, or None (unanswered, or not well formed).
+        ``within``: (the enclosing instances, the reading of the form) inside one."""
         if value is None:
             return None
         if item.is_repeat_root:
-            return self._kept_instances(item, value, lookup, assume)
+            return self._kept_instances(item, value, lookup, assume, within)
         if item.is_question and fits(item, value):
             return value
         return None
 
-    def _kept_instances(self, item: Item, value: Any, lookup, assume) -> list | None:
+    def _kept_instances(self, item: Item, value: Any, lookup, assume, within) -> list | None:
         if not isinstance(value, list):
             return None
         limit = min(item.max_occurs or MAX_INSTANCES, MAX_INSTANCES)
+        chain, context = within
         if item.is_repeating_group:
-            values = [self.walk_instance(item.link_id, instance, lookup, assume)[1]
+            values = [self.walk_instance(item.link_id, instance, lookup, assume, chain,
+                                         context)[1]
                       for instance in value[:limit] if isinstance(instance, dict)]
         else:
             values = [v for v in value[:limit] if v is not None and fits(item, v)]
@@ -341,7 +385,8 @@ class CompiledForm:
         roots = [item for item in page.repeat_roots if item.link_id in enabled]
         if not roots:
             return ()
-        return roots, lambda link_id: self.scope_members.get(link_id, ()), self.walk_instance
+        return (roots, lambda link_id: self.scope_members.get(link_id, ()), self.walk_instance,
+                self.instance_errors)
 
     def _could_show(self, item: Item, context: Mapping[str, Any]) -> bool:
         """False when earlier pages' answers already hide ``item`` whatever this page says."""
@@ -410,14 +455,47 @@ class CompiledForm:
         """
         if not self._calculated:
             return dict(kept)
-        context = ResponseContext(self, enabled, kept, launch)
+        # Instances get values of their own: a copy, so the kept answers stay as they are.
+        values = copy.deepcopy(dict(kept)) if self._per_instance else kept
+        context = ResponseContext(self, enabled, values, launch)
         for _ in range(2):
             for item in self._calculated:
-                if item.link_id in enabled:
+                if item.scope is not None:
+                    self._calculate_instances(item, context)
+                elif item.link_id in enabled:
                     context.set(item.link_id, None)  # never its own input
                     result = context.evaluate(item, item.calculation.expression)
                     context.set(item.link_id, as_answer(item, result))
         return context.values
+
+    def _calculate_instances(self, item: Item, context: ResponseContext) -> None:
+        """``item``'s value in each instance of its group that enables it (SDC: the
+        calculatedExpression evaluated with that instance's item as %context)."""
+        for chain in self._instances_of(item.scope, context.values):
+            instance = chain[-1][1]
+            outer = ChainMap(*(inst for _, inst in reversed(chain[:-1])), context.values)
+            enabled, _ = self.walk_instance(item.scope, instance, outer, chain=chain[:-1],
+                                            context=context)
+            if instance.pop(item.link_id, None) is not None:
+                context.changed()  # never its own input
+            if item.link_id not in enabled:
+                continue
+            value = as_answer(item, context.evaluate(item, item.calculation.expression,
+                                                     chain=chain))
+            if value is not None:
+                instance[item.link_id] = value
+                context.changed()
+
+    def _instances_of(self, group_id: str, values: Mapping[str, Any]):
+        """Each instance of the repeating group ``group_id`` in ``values``, as the chain
+        of (group, instance) from the outermost enclosing instance to it."""
+        group = self.items[group_id]
+        holders = [((), values)] if group.scope is None else [
+            (chain, chain[-1][1]) for chain in self._instances_of(group.scope, values)]
+        for chain, holder in holders:
+            for instance in holder.get(group_id) or ():
+                if isinstance(instance, dict):
+                    yield (*chain, (group, instance))
 
     def values(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """Kept answers and calculated values: what the filed response holds."""

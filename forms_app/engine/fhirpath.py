@@ -181,10 +181,15 @@ class FhirPath:
     text: str
     tree: Any
 
-    def evaluate(self, resource: Any, variables: Mapping[str, Any] | None = None) -> list:
+    def evaluate(self, resource: Any, variables: Mapping[str, Any] | None = None, *,
+                 keep_nodes: bool = False) -> list:
         """The result collection. An expression that fails while running (a type error
         in the author's expression, say) gives an empty collection: no value, which the
-        callers treat as "not answered", never a crash in front of a patient."""
+        callers treat as "not answered", never a crash in front of a patient.
+
+        ``keep_nodes``: response elements (items, answers) stay fhirpathpy nodes, which
+        know their FHIR type, so a variable holding items can be navigated further
+        (``%lines.item.answer.value`` needs the type to read value[x])."""
         constants.reset()
         root = arraify(resource)
         ctx = {
@@ -202,7 +207,8 @@ class FhirPath:
             if type(error) is Exception:
                 return []
             raise
-        return [_plain(node) for node in arraify(result)]
+        return [node if keep_nodes and isinstance(node, ResourceNode)
+                and isinstance(node.data, dict) else _plain(node) for node in arraify(result)]
 
     def first(self, resource: Any, variables: Mapping[str, Any] | None = None) -> Any:
         result = self.evaluate(resource, variables)

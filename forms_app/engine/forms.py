@@ -82,7 +82,8 @@ class EngineForm(forms.Form):
     def _clean_repeats(self, cleaned):
         outer = {**self.engine_context,
                  **{k: v for k, v in cleaned.items() if SEP not in k}}
-        cleaner = RepeatCleaner(self, type(self).engine_walk_instance)
+        cleaner = RepeatCleaner(self, type(self).engine_walk_instance,
+                                type(self).engine_instance_errors)
         for node in self.engine_layout:
             cleaned[node.item.link_id] = cleaner.collect(node, outer)
             outer[node.item.link_id] = cleaned[node.item.link_id]
@@ -208,8 +209,9 @@ def build_form_class(
         "__module__": __name__,
     }
     if repeats:
-        roots, members_of, walk_instance = repeats
+        roots, members_of, walk_instance, instance_errors = repeats
         attrs.update(engine_repeats=tuple(roots), engine_members=staticmethod(members_of),
-                     engine_walk_instance=staticmethod(walk_instance))
+                     engine_walk_instance=staticmethod(walk_instance),
+                     engine_instance_errors=staticmethod(instance_errors))
     safe_name = "".join(ch if ch.isalnum() else "_" for ch in page_key)[:60]
     return type(f"PageForm_{safe_name}", (EngineForm,), attrs)

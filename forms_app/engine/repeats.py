@@ -144,18 +144,23 @@ def _add_members(form, group: Item, instance: Instance, known: dict, build_field
 
 class RepeatCleaner:
     """Turns an instance's cleaned fields into the answer's list, requiring what the
-    instance's own answers enable (a hidden question is neither required nor kept)."""
+    instance's own answers enable (a hidden question is neither required nor kept) and
+    checking each answer's targetConstraint in its own instance.
 
-    def __init__(self, form, walk_instance):
+    ``chain``: the enclosing instances, outermost first, as (group Item, answers)."""
+
+    def __init__(self, form, walk_instance, instance_errors=None):
         self.form = form
         self.walk_instance = walk_instance
+        self.instance_errors = instance_errors
         self.enabled_names: set[str] = set()
 
-    def collect(self, node: RepeatNode, outer: Mapping[str, Any]) -> list | None:
+    def collect(self, node: RepeatNode, outer: Mapping[str, Any], chain: tuple = ()
+                ) -> list | None:
         values = []
         for instance in node.instances:
             if node.item.is_repeating_group:
-                value = self._group_instance(node, instance, outer)
+                value = self._group_instance(node, instance, outer, chain)
             else:
                 _, _, name = instance.members[0]
                 self.enabled_names.add(name)
@@ -171,14 +176,15 @@ class RepeatCleaner:
                 self.form.add_error(first, self.form.fields[first].error_messages["required"])
         return values or None
 
-    def _group_instance(self, node, instance: Instance, outer) -> dict | None:
-        raw = self._raw_instance(instance, outer)
+    def _group_instance(self, node, instance: Instance, outer, chain) -> dict | None:
+        raw: dict[str, Any] = {}
+        self._raw_instance(instance, outer, (*chain, (node.item, raw)))
         fields = [(member, name) for kind, *rest in instance.members if kind == "field"
                   for member, name in [rest]]
         blank = not raw and not any(name in self.form.errors for _, name in fields)
         # Added and left empty: shown, but nothing to require.
         optional = blank and instance.index >= node.minimum
-        enabled, _ = self.walk_instance(node.item.link_id, raw, outer)
+        enabled, kept = self.walk_instance(node.item.link_id, raw, outer, chain=chain)
         for member, name in fields:
             if member.link_id in enabled:
                 self.enabled_names.add(name)
@@ -186,11 +192,17 @@ class RepeatCleaner:
             else:
                 self.form.errors.pop(name, None)
                 raw.pop(member.link_id, None)
+        if self.instance_errors is not None:
+            problems = self.instance_errors(node.item.link_id, kept, outer, chain)
+            for member, name in fields:
+                if member.link_id in problems and name not in self.form.errors:
+                    self.form.add_error(name, problems[member.link_id])
         return raw or None
 
-    def _raw_instance(self, instance: Instance, outer) -> dict[str, Any]:
-        """The instance's answers as cleaned, inner lists collected in form order."""
-        raw: dict[str, Any] = {}
+    def _raw_instance(self, instance: Instance, outer, chain) -> None:
+        """The instance's answers as cleaned (into ``chain``'s last instance), inner
+        lists collected in form order."""
+        raw = chain[-1][1]
         lookup = ChainMap(raw, outer)
         for kind, *rest in instance.members:
             if kind == "field":
@@ -198,10 +210,9 @@ class RepeatCleaner:
                 if not is_empty(value):
                     raw[rest[0].link_id] = value
             elif kind == "repeat":
-                inner = self.collect(rest[0], lookup)
+                inner = self.collect(rest[0], lookup, chain)
                 if inner is not None:
                     raw[rest[0].item.link_id] = inner
-        return raw
 
     def _require(self, member: Item, name: str, raw: dict, optional: bool) -> None:
         form = self.form

@@ -132,10 +132,14 @@ def _item_expressions(item: Item, raw: dict, items: dict[str, Item], problems) -
     constraints = _constraints(raw, problem)
     if constraints:
         found["constraints"] = constraints
-    if found and (item.scope is not None or item.is_repeat_root):
-        # Their FHIRPath would need the one instance as %context: not built yet, and
-        # a score or condition silently lost is worse than a refused form.
-        problem("expressions on or inside a repeating item are not supported yet")
+    if item.is_repeat_root and set(found) - ({"variables"} if item.is_repeating_group
+                                             else set()):
+        # Inside a repeating group each instance is evaluated on its own (evaluation);
+        # on the repeat itself an expression would have to decide for every instance
+        # at once, which SDC leaves undefined: a score or condition silently applied
+        # differently from what the author meant is worse than a refused form.
+        problem("only a variable can be put on a repeating item itself; put the "
+                "expression on an item inside it")
     return found
 
 
@@ -188,8 +192,9 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
     if computed is None:
         expression = expression_of(sdc.get("valueExpression"), "calculatedExpression", problem)
         return Calculation(expression) if expression is not None else None
-    if item.type not in ("integer", "decimal"):
-        problem("only integer and decimal items can have a formula")
+    refused = _formula_refused(item)
+    if refused:
+        problem(refused)
         return None
     try:
         formula = parse_expression(computed)
@@ -212,6 +217,18 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
             return None
     text = to_fhirpath(formula, lambda name: designer_value_path(items[name]))
     return Calculation(compile_fhirpath(text), source="designer", formula=computed)
+
+
+def _formula_refused(item: Item) -> str | None:
+    """Why ``item`` cannot have a designer formula, or None."""
+    if item.type not in ("integer", "decimal"):
+        return "only integer and decimal items can have a formula"
+    if item.scope is not None:
+        # A formula reads answers by linkId across the whole response, so inside a
+        # repeating group it would add up every instance, not the one it sits in.
+        return ("a formula inside a repeating group is not supported; use an SDC "
+                "calculatedExpression, which is evaluated per instance")
+    return None
 
 
 def _flag_rules(owner: str | None, element: dict, items, problems) -> list[FlagRule]:

@@ -80,9 +80,12 @@ def _instance_groups(group: Item, instances: Any, members_of, outer: str) -> lis
             if member.is_repeating_group:
                 inner += _instance_groups(member, instance.get(member.link_id), members_of,
                                           title)
-            elif member.is_answerable and member.link_id in instance:
+            elif member.is_answerable and not member.hidden and member.link_id in instance:
+                # A calculated item of the instance (a per-relative flag) is read back
+                # as worked out, as the form's own results are.
                 rows.append(SummaryRow(member.link_id, member.text,
-                                       display(member, instance[member.link_id])))
+                                       display(member, instance[member.link_id]),
+                                       calculated=member.calculation is not None))
         found.append(SummaryGroup(title, rows))
         found += inner
     return found
@@ -102,29 +105,42 @@ def response_items(
     ``scored``: each chosen option's score on its Coding (itemWeight), for FHIRPath's
     ordinal(); the filed response leaves them out, as the Questionnaire holds them.
     """
+    nodes = _Nodes(items, enabled, scored)
+    return [entry for link_id in top_level for entry in nodes(link_id, values, True)]
 
-    def nodes(link_id: str, values: Mapping[str, Any], check: bool) -> list[dict]:
+
+def instance_item(items: Mapping[str, Item], group: Item, instance: Mapping[str, Any],
+                  *, scored: bool = False) -> dict:
+    """One instance of a repeating group as its QuestionnaireResponse item (what
+    %context is for the expressions of that instance), even when nothing is answered."""
+    nodes = _Nodes(items, set(), scored)
+    children = [e for child in group.children for e in nodes(child, instance, False)]
+    entry = _head(group)
+    if children:
+        entry["item"] = children
+    return entry
+
+
+class _Nodes:
+    def __init__(self, items, enabled, scored):
+        self.items, self.enabled, self.scored = items, enabled, scored
+
+    def __call__(self, link_id: str, values: Mapping[str, Any], check: bool) -> list[dict]:
         """``check``: whether ``enabled`` decides (inside an instance its answers were
         kept for what that instance enables)."""
-        item = items[link_id]
-        if (check and link_id not in enabled) or item.type == "display":
+        item = self.items[link_id]
+        if (check and link_id not in self.enabled) or item.type == "display":
             return []
         if item.is_repeating_group:
-            # One item per instance, each with the same linkId (FHIR's repeating group).
-            found = []
-            for instance in values.get(link_id) or []:
-                children = [e for child in item.children for e in nodes(child, instance, False)]
-                if children:
-                    found.append({**_head(item), "item": children})
-            return found
-        children = [e for child in item.children for e in nodes(child, values, check)]
+            return self._instances(item, values.get(link_id) or [])
+        children = [e for child in item.children for e in self(child, values, check)]
         entry: dict[str, Any] = _head(item)
         if item.type == "group":
             if not children:
                 return []
             entry["item"] = children
             return [entry]
-        answers = fhir_answers(item, values.get(link_id), scored=scored)
+        answers = fhir_answers(item, values.get(link_id), scored=self.scored)
         if answers:
             entry["answer"] = answers
             if children:
@@ -135,7 +151,14 @@ def response_items(
             return []
         return [entry]
 
-    return [entry for link_id in top_level for entry in nodes(link_id, values, True)]
+    def _instances(self, item: Item, instances: list) -> list[dict]:
+        """One item per instance, each with the same linkId (FHIR's repeating group)."""
+        found = []
+        for instance in instances:
+            children = [e for child in item.children for e in self(child, instance, False)]
+            if children:
+                found.append({**_head(item), "item": children})
+        return found
 
 
 def _head(item: Item) -> dict[str, Any]:

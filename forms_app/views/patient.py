@@ -308,7 +308,12 @@ def reveal_target(compiled, on_page: set, item, form) -> tuple[str, str] | None:
     if len(local) != 1 or len(local[0].conditions) != 1:
         return None
     condition = local[0].conditions[0]
-    field = form.fields.get(condition.question)
+    value = _reveal_value(condition, form.fields.get(condition.question))
+    return None if value is None else (condition.question, value)
+
+
+def _reveal_value(condition, field) -> str | None:
+    """The option value of a radio or checkbox ``field`` that meets ``condition``."""
     if (condition.operator != "=" or condition.kind not in ("Boolean", "Coding", "String")
             or field is None or isinstance(field, OpenChoiceField)
             or not isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)):
@@ -319,7 +324,30 @@ def reveal_target(compiled, on_page: set, item, form) -> tuple[str, str] | None:
         value = str(condition.answer)
     if value not in {str(choice) for choice, _ in field.choices}:
         return None
-    return condition.question, value
+    return value
+
+
+def instance_reveal(compiled, member, form, path: str) -> tuple[str, str] | None:
+    """(controlling field's name, option value) when ``member``, in the repeat instance
+    whose fields start with ``path``, is shown by one answer to a radio or checkbox
+    question of the same instance: it goes in that option's conditional reveal, as on
+    the page itself. None for anything else (it comes back shown once enabled)."""
+    ancestors = member.ancestors
+    inside = ancestors[ancestors.index(member.scope) + 1:] if member.scope in ancestors else ()
+    if member.enable_expression is not None or any(
+            compiled.items[a].enable_when is not None
+            or compiled.items[a].enable_expression is not None for a in inside):
+        return None
+    enable_when = member.enable_when
+    if enable_when is None or len(enable_when.conditions) != 1:
+        return None
+    condition = enable_when.conditions[0]
+    controller = compiled.items.get(condition.question)
+    if controller is None or controller.scope != member.scope:
+        return None
+    name = path + condition.question
+    value = _reveal_value(condition, form.fields.get(name))
+    return None if value is None else (name, value)
 
 
 def _block(item, form, page):
@@ -390,17 +418,7 @@ def repeat_block(compiled, form, node, *, is_page=False) -> dict:
     blank = compiled.walk_instance(item.link_id, {}, {})[0] if enabled is None else set()
     for instance in node.instances:
         label = repeats.instance_label(item, instance.index + 1)
-        blocks = []
-        for kind, *rest in instance.members:
-            if kind == "repeat":
-                blocks.append(repeat_block(compiled, form, rest[0]))
-            elif kind == "field":
-                member, name = rest
-                if name in (enabled if enabled is not None else ()) or member.link_id in blank:
-                    blocks.append({"field": form[name],
-                                   "shown": member.enable_when is not None})
-            else:
-                blocks.append({kind: rest[0].text})
+        blocks = _instance_blocks(compiled, form, instance, enabled or set(), blank)
         instances.append({
             "id": "repeat-" + instance.path.rstrip(repeats.SEP),
             "label": label,
@@ -419,6 +437,30 @@ def repeat_block(compiled, form, node, *, is_page=False) -> dict:
                        "single": item.is_repeating_question,
                        "instances": instances, "add": add,
                        "add_name": repeats.ADD, "remove_name": repeats.REMOVE}}
+
+
+def _instance_blocks(compiled, form, instance, enabled: set, blank: set) -> list[dict]:
+    """One instance's blocks: a question shown by one answer of the same instance sits
+    in that answer's conditional reveal (there whatever the answers, so JavaScript can
+    show it in place); any other is there when the instance's answers enable it."""
+    blocks, by_name = [], {}
+    for kind, *rest in instance.members:
+        if kind == "repeat":
+            blocks.append(repeat_block(compiled, form, rest[0]))
+        elif kind == "field":
+            member, name = rest
+            target = instance_reveal(compiled, member, form, instance.path)
+            if target is not None and target[0] in by_name:
+                by_name[target[0]].setdefault("reveals", {}).setdefault(
+                    target[1], []).append({"field": form[name]})
+            elif target is None and (name in enabled or member.link_id in blank):
+                block = {"field": form[name], "shown": member.enable_when is not None
+                         or member.enable_expression is not None}
+                blocks.append(block)
+                by_name[name] = block
+        else:
+            blocks.append({kind: rest[0].text})
+    return blocks
 
 
 def shown_questions(blocks) -> list[str]:
@@ -613,7 +655,11 @@ class AnswerWizard(WizardView):
         # In a repeat's instance, a question its siblings' answers just enabled.
         for name in form.engine_enabled_names or ():
             item = self.compiled.items.get(name.rsplit(repeats.SEP, 1)[-1])
-            if item is not None and item.enable_when is not None and name not in shown:
+            if item is None or name in shown or (
+                    item.enable_when is None and item.enable_expression is None):
+                continue
+            # One in a conditional reveal was on the page all along.
+            if instance_reveal(self.compiled, item, form, name[:-len(item.link_id)]) is None:
                 unseen.append(name)
         return unseen
 

@@ -112,6 +112,28 @@ CASES = [
              "relative~1~relation": "Brother", "relative~1~condition~n": "1",
              "relative~1~condition~0~condition-name": "Asthma"})],
          filed=("relation", "condition-name", "age-at-diagnosis")),
+    # Per-relative FHIRPath (SDC: each instance its own %context): the mother, who died
+    # at 61, had breast cancer found at 38 (8 points, and the genetic-test question an
+    # enableWhenExpression asks of her only); the sister's bowel cancer at 47 gives 6 and
+    # the question again; the father never had cancer, so neither his cancer questions
+    # nor his points are asked or filed. 8 + 6 = 14: over the referral threshold of 10.
+    Case("family-cancer-per-relative",
+         pages=[("relative", {
+             "relative~n": "3",
+             "relative~0~relation": "MTH", "relative~0~living": "no",
+             "relative~0~age-at-death": "61", "relative~0~had-cancer": "yes",
+             "relative~0~cancer-type": "254837009", "relative~0~cancer-age": "38",
+             "relative~0~genetic-test": "no",
+             "relative~1~relation": "FTH", "relative~1~living": "yes",
+             "relative~1~had-cancer": "no",
+             "relative~2~relation": "SIS", "relative~2~living": "yes",
+             "relative~2~had-cancer": "yes", "relative~2~cancer-type": "363406005",
+             "relative~2~cancer-age": "47", "relative~2~genetic-test": "yes"})],
+         scores={"family-score": 14},
+         bands={"family-score": "Consider referral to clinical genetics"},
+         flags=["genetics-referral"],
+         filed=("relation", "age-at-death", "cancer-type", "cancer-age", "points",
+                "genetic-test", "family-score")),
     Case("allergy-nested", pages=[("allergies", {"has-allergy": "yes",
                                                  "allergy-detail": "Penicillin"})],
          filed=("has-allergy", "allergy-detail")),

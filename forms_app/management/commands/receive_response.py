@@ -44,5 +44,6 @@ class Command(BaseCommand):
         verb = "Filed" if received.created else "Already received"
         self.stdout.write(f"{verb} as {submission.reference}.")
         for found in received.discrepancies:
-            self.stdout.write(f"  Discrepancy: {found['linkId']} was sent as "
+            # In a repeating group the path names the instance (relative[2]/points).
+            self.stdout.write(f"  Discrepancy: {found.get('path', found['linkId'])} was sent as "
                               f"{found['sent']}; the answers give {found['computed']}.")

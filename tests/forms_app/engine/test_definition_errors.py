@@ -210,15 +210,26 @@ def test_computed_expression_problems():
     assert [p.split(":")[0] for p in found] == ['Item "bmi"', 'Item "x"', 'Item "y"']
 
 
-def test_repeating_groups_compile_but_expressions_inside_them_are_refused():
-    assert compile_definition(questionnaire(
-        group("g", question("q", "string"), repeats=True))).items["g"].repeats
-    calculated = question("total", "integer", extension=[{
+def test_expressions_inside_a_repeating_group_compile_but_not_on_the_repeat_itself():
+    """Inside an instance an expression is evaluated per instance (evaluation); on the
+    repeat itself only a variable has a meaning, and a designer formula would add up
+    every instance, so those are refused rather than applied differently."""
+    def calculated(link_id, text="1 + 1"):
+        return question(link_id, "integer", extension=[{
+            "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
+                   "calculatedExpression",
+            "valueExpression": {"language": "text/fhirpath", "expression": text}}])
+    compiled = compile_definition(questionnaire(
+        group("g", question("q", "string"), calculated("total"), repeats=True)))
+    assert compiled.items["total"].calculation is not None
+    on_repeat = question("alias", "string", repeats=True, extension=[{
         "url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-"
-               "calculatedExpression",
-        "valueExpression": {"language": "text/fhirpath", "expression": "1 + 1"}}])
-    found = problems(group("g", question("q", "string"), calculated, repeats=True))
-    assert found and "repeating item" in found[0]
+               "enableWhenExpression",
+        "valueExpression": {"language": "text/fhirpath", "expression": "true"}}])
+    assert "only a variable" in problems(group("p", question("q", "string"), on_repeat))[0]
+    formula = question("f", "integer", extension=[ext("computed", valueString="1 + 1")])
+    assert "formula inside a repeating group" in problems(
+        group("g", question("q", "string"), formula, repeats=True))[0]
 
 
 def test_tilde_in_a_link_id_is_refused_as_it_names_repeated_fields():

@@ -5,6 +5,10 @@ Walks random answer sequences through every page of every form of the corpus
 send it; if the answers reveal more questions, the page comes back with them shown
 and the patient answers those too. Every page must then be accepted, and no error may
 ever name a question the patient was not shown.
+
+Repeats are walked too: a random number of instances of each repeating group or
+question (nested ones included), each answered as shown, where an instance's own
+answers (enableWhen, enableWhenExpression) decide what else it asks.
 """
 
 import pytest
@@ -15,14 +19,17 @@ from forms_app.engine import compile_definition
 from tests.corpus import CASES, load
 
 GOOD_TEXT = {"postcode": "LS1 4AP", "phone": "07700 900982", "email": "sal@example.com"}
+# Numbers that meet a targetConstraint between two answers (cancer found no later than
+# the age at death), as a patient corrects them once told.
+GOOD_RANGE = {"age-at-death": (60, 120), "cancer-age": (0, 59)}
 FORMS = [case.name for case in CASES if case.blocked is None]
 RUNS = settings(database=None, deadline=None, max_examples=40,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def _value(draw, item) -> dict:
+def _value(draw, item, name=None) -> dict:
     """Form data for one question, as a browser posts it (or {} for left blank)."""
-    name = item.link_id
+    name = name or item.link_id
     if not item.required and draw(st.booleans()):
         return {}
     if item.type == "boolean":
@@ -35,6 +42,7 @@ def _value(draw, item) -> dict:
     if item.type == "integer":
         low = int(item.min_value) if item.min_value is not None else 0
         high = int(item.max_value) if item.max_value is not None else 120
+        low, high = GOOD_RANGE.get(item.link_id, (low, high))
         return {name: str(draw(st.integers(low, high)))}
     if item.type in ("decimal", "quantity"):
         return {name: str(draw(st.integers(1, 250)))}
@@ -42,7 +50,66 @@ def _value(draw, item) -> dict:
         return {f"{name}_day": "1", f"{name}_month": "6", f"{name}_year": "1990"}
     if item.type == "url":
         return {name: "https://example.org/"}
-    return {name: GOOD_TEXT.get(name, draw(st.sampled_from(["Sal", "Penicillin", "x y"])))}
+    return {name: GOOD_TEXT.get(item.link_id,
+                                draw(st.sampled_from(["Sal", "Penicillin", "x y"])))}
+
+
+def _instance_fields(node, shown: set[str]):
+    """(item, field name) of each question the page shows in ``node``'s instances:
+    ``shown`` names those the instances' answers enabled when last sent."""
+    for instance in node.instances:
+        for kind, *rest in instance.members:
+            if kind == "repeat":
+                yield from _instance_fields(rest[0], shown)
+            elif kind == "field" and rest[1] in shown:
+                yield rest
+
+
+def _fill_repeats(draw, form, page, answers, data, shown: set[str]) -> None:
+    """Instance counts first (each list once, within its limits), then the questions
+    the instances show, the way a patient adds relatives then answers for each."""
+    for _round in range(3):
+        bound = form.form_class(page, answers=answers)(data=data)
+        added = False
+        for node in _nodes(bound.engine_layout if hasattr(bound, "engine_layout") else ()):
+            if node.count_name not in data:
+                data[node.count_name] = str(draw(st.integers(max(node.minimum, 1),
+                                                             min(node.limit, 3))))
+                added = True
+        if not added:
+            break
+    bound = form.form_class(page, answers=answers)(data=data)
+    for node in getattr(bound, "engine_layout", ()):
+        for item, name in _instance_fields(node, shown):
+            if not any(key == name or key.startswith(name + "_") for key in data):
+                data.update(_value(draw, item, name))
+
+
+def _nodes(layout):
+    for node in layout:
+        yield node
+        for instance in node.instances:
+            yield from _nodes([rest[0] for kind, *rest in instance.members if kind == "repeat"])
+
+
+def _blank_enabled(form, page, answers) -> set[str]:
+    """The instance fields a page shows before anything is sent (a blank instance)."""
+    bound = form.form_class(page, answers=answers)(data={})
+    found = set()
+
+    def walk(node):
+        enabled = form.walk_instance(node.item.link_id, {}, {})[0] \
+            if node.item.is_repeating_group else {node.item.link_id}
+        for instance in node.instances:
+            for kind, *rest in instance.members:
+                if kind == "repeat":
+                    walk(rest[0])
+                elif kind == "field" and rest[0].link_id in enabled:
+                    found.add(rest[1])
+
+    for node in getattr(bound, "engine_layout", ()):
+        walk(node)
+    return found
 
 
 def _walk(draw, form):
@@ -55,21 +122,26 @@ def _walk(draw, form):
         page = remaining[0]
         visited.append(page)
         data: dict = {}
-        for _round in range(4):
+        in_instances = _blank_enabled(form, page, answers)
+        for _round in range(5):
             merged = {**answers, **form.prune(answers)}
             shown = [item for item in form.visible_items(page, {**merged, **_cleaned(
-                form, page, answers, data)}) if item.is_question]
+                form, page, answers, data)}) if item.is_question and not item.in_repeat]
             for item in shown:
                 if not any(key == item.link_id or key.startswith(item.link_id + "_")
                            for key in data):
                     data.update(_value(draw, item))
+            _fill_repeats(draw, form, page, answers, data, in_instances)
             bound = form.form_class(page, answers=answers)(data=data)
             if bound.is_valid():
                 answers = form.prune({**answers, **bound.cleaned_data})
                 break
             shown_ids = {item.link_id for item in form.visible_items(
                 page, {**answers, **_cleaned(form, page, answers, data)})}
-            wrong = set(bound.errors) - shown_ids
+            # In an instance, what its answers enable is shown: in their conditional
+            # reveal, or the page comes back with it (views), as on the page itself.
+            in_instances |= bound.engine_enabled_names or set()
+            wrong = set(bound.errors) - shown_ids - in_instances
             assert not wrong, f"{page}: errors on questions not shown: {wrong}"
         else:
             pytest.fail(f"trapped on page {page!r} with {data}: {bound.errors}")

@@ -149,9 +149,7 @@ def test_a_new_instance_can_grow_its_own_list(client, journey):
     assert "Condition they had 2" in legends(again)
 
 
-def test_a_question_enabled_by_its_own_instance_comes_back_shown_without_an_error(client):
-    """SDC: "What did they die of?" is asked of the relative who is not alive, on the
-    same page without JavaScript: first shown, with no error, then required."""
+def _family_link(client):
     from tests.factories.forms_app import version_from_definition
     from tests.forms_app.engine.test_repeats import family
 
@@ -159,21 +157,71 @@ def test_a_question_enabled_by_its_own_instance_comes_back_shown_without_an_erro
     version = version_from_definition(team.organisation, family(), by=user)
     issued = services.issue_link(version=version, patient=patient, care_team=team, by=user)
     open_and_verify(client, issued.token)
+    return issued
+
+
+def _conditional(page: str, option_id: str) -> str:
+    start = page.index(f'id="conditional-{option_id}"')
+    return page[start:page.index("</fieldset>", start)]
+
+
+def test_a_question_enabled_by_its_own_instance_is_revealed_under_that_answer(client):
+    """SDC: "What did they die of?" is asked of the relative who is not alive. It sits in
+    the NHS.UK conditional reveal of that relative's own "No" (JavaScript shows it in
+    place; without it, it is there), never in another relative's."""
+    issued = _family_link(client)
     page = client.get(reverse("patient:answer")).content.decode()
-    assert "What did they die of?" not in page
+    option = f"id_{STEP}-relative~0~alive-2"  # the second radio: "No"
+    assert f'data-aria-controls="conditional-{option}"' in page
+    assert f'name="{STEP}-relative~0~cause"' in _conditional(page, option)
     data = {"relative~n": "2", "relative~0~relation": "mother", "relative~0~alive": "yes",
             "relative~0~condition~n": "1", "relative~1~relation": "father",
             "relative~1~alive": "no", "relative~1~condition~n": "1"}
     response = post(client, data)
     page = response.content.decode()
-    assert response.status_code == 200 and "nhsuk-error-summary" not in page
-    assert 'id="new-questions"' in page
-    assert page.count("What did they die of?") == 1  # the second relative's only
-    assert 'name="engine_shown" value="relative~1~cause"' in page
-    shown = {"engine_shown": ["relative~1~cause"]}
-    refused = post(client, data, **shown)
-    assert "nhsuk-error-summary" in refused.content.decode()
-    done = post(client, {**data, "relative~1~cause": "Stroke"}, **shown)
+    # Required for the father only: the error is in his reveal, none for the mother.
+    assert response.status_code == 200 and "nhsuk-error-summary" in page
+    assert f'id="id_{STEP}-relative~1~cause-error"' in _conditional(
+        page, f"id_{STEP}-relative~1~alive-2")
+    assert "relative~0~cause-error" not in page
+    assert 'id="new-questions"' not in page  # it was on the page all along
+    done = post(client, {**data, "relative~1~cause": "Stroke",
+                         "relative~0~cause": "typed, then Yes chosen"})
     assert 'name="answer_wizard-current_step" value="more"' in done.content.decode()
     saved = Submission.objects.get(link=issued.link).draft_answers
     assert [r.get("cause") for r in saved["relative"]] == [None, "Stroke"]
+
+
+def test_a_question_an_expression_enables_in_its_instance_comes_back_shown(client):
+    """An enableWhenExpression (asked only of a relative whose cancer was found before
+    50) cannot be revealed in place: the page comes back with it shown for that
+    relative, with no error, and what was typed kept."""
+    issued = corpus_link("family-cancer-per-relative")
+    open_and_verify(client, issued.token)
+    data = {"relative~n": "2", "relative~0~relation": "MTH", "relative~0~living": "yes",
+            "relative~0~had-cancer": "yes", "relative~0~cancer-type": "254837009",
+            "relative~0~cancer-age": "44", "relative~1~relation": "FTH",
+            "relative~1~living": "yes", "relative~1~had-cancer": "yes",
+            "relative~1~cancer-type": "399068003", "relative~1~cancer-age": "70"}
+    response = post(client, data)
+    page = response.content.decode()
+    assert response.status_code == 200 and "nhsuk-error-summary" not in page
+    assert 'id="new-questions"' in page
+    assert page.count("genetic test") == 1  # the mother's only
+    assert 'name="engine_shown" value="relative~0~genetic-test"' in page
+    assert value_of(response, "relative~0~cancer-age") == "44"
+    done = post(client, {**data, "relative~0~genetic-test": "no"},
+                engine_shown=["relative~0~genetic-test"])
+    assert done.status_code == 302 and done.url == reverse("patient:check")
+    check = client.get(done.url).content.decode()
+    # Each relative's points are read back in their own group, worked out, not changed.
+    mother = check[check.index("Close relative 1"):check.index("Close relative 2")]
+    father = check[check.index("Close relative 2"):]
+    points = mother[mother.index("Points for this relative"):]
+    points = points[:points.index("</div>")]
+    assert "6" in points and "Worked out from your answers" in points  # found at 44
+    assert "Change" not in points
+    assert "Points for this relative" in father  # his own: 2, found at 70
+    assert "Family history score" in check
+    saved = Submission.objects.get(link=issued.link).draft_answers
+    assert [r.get("genetic-test") for r in saved["relative"]] == [False, None]
