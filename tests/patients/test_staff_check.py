@@ -121,7 +121,7 @@ def test_another_users_session_does_not_use_the_remembered_check(signed_in, clie
 
     from tests.factories.patients import UserFactory
 
-    _, user, _, url = signed_in
+    _, _user, _, url = signed_in
     other = UserFactory(is_staff=True)
     second = otp_login(Client(), other)
     # A member of no team: the board is not found for them, whatever user 1's cache says.
