@@ -85,7 +85,9 @@ def date_window(first: datetime.date, last: datetime.date | None = None):
     return start, end
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of its 22 fields through object.__setattr__,
+# a sixth of building a 300-row board. Rows are built here and only read after.
+@dataclass(slots=True)
 class Row:
     link_id: str
     patient_id: str

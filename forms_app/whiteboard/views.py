@@ -247,8 +247,9 @@ def _build_json(team, query, generation) -> tuple[bytes, str]:
                                           query.cleaned_data.get("clinic", "")),
                                    privacy=query.cleaned_data.get("privacy", False))
     body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
-    # mtime=0: the same board gives the same bytes in every process.
-    compressed = gzip.compress(body, compresslevel=6, mtime=0)
+    # mtime=0: the same board gives the same bytes in every process. Level 1: a 400-row
+    # board in 1 ms instead of 2.6 (level 6), 39 KB instead of 34.
+    compressed = gzip.compress(body, compresslevel=1, mtime=0)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     if seconds:
@@ -265,9 +266,13 @@ def _accepts_gzip(request) -> bool:
 
 def _json_lookup(request, team_id, query):
     """One cache round trip for a poll: the membership, the team's generation and the
-    JSON (only its tag when the screen sends If-None-Match). Returns (team, generation,
-    cached tag or body entry of this generation, or None)."""
-    member_key = f"whiteboard:member:{request.user.pk}:{team_id}"
+    JSON (only its tag when the screen sends If-None-Match). Returns (member or not,
+    generation, cached tag or body entry of this generation, or None).
+
+    The membership is kept as a yes or no, not as the team: a poll answered from the
+    cache needs no team object, and the build that does need one loads it with the
+    membership checked again (selectors.visible_team)."""
+    member_key = f"whiteboard:member-of:{request.user.pk}:{team_id}"
     generation_key = freshness.generation_key(team_id)
     keys = [member_key, generation_key]
     wanted = None
@@ -276,15 +281,15 @@ def _json_lookup(request, team_id, query):
         wanted = etag_key if "If-None-Match" in request.headers else key
         keys.append(wanted)
     found = cache.get_many(keys)
-    membership = found.get(member_key)
-    if membership is None:
-        membership = (selectors.visible_team(request.user, team_id),)
-        cache.set(member_key, membership, settings.WHITEBOARD_CACHE_SECONDS)
+    member = found.get(member_key)
+    if member is None:
+        member = selectors.visible_team(request.user, team_id) is not None
+        cache.set(member_key, member, settings.WHITEBOARD_CACHE_SECONDS)
     generation = found.get(generation_key, 0)
     entry = found.get(wanted) if wanted else None
     if entry is not None and entry[0] != generation:
         entry = None  # built before staff changed the board: stale
-    return membership[0], generation, entry
+    return member, generation, entry
 
 
 def _json_response(request, compressed, etag):
@@ -320,9 +325,9 @@ def data(request, team_id):
         if query.errors:
             return _query_errors(query)
         return _json_response(request, *_build_json(team, query, 0))
-    team, generation, entry = _json_lookup(request, team_id, query)
+    member, generation, entry = _json_lookup(request, team_id, query)
     # Membership first: another team's board is a 404 whatever its options.
-    if team is None:
+    if not member:
         return JsonResponse({"error": "No such whiteboard."}, status=404)
     if query.errors:
         return _query_errors(query)
@@ -334,6 +339,9 @@ def data(request, team_id):
         entry = cache.get(_json_keys(team_id, query)[0])
         entry = entry if entry is not None and entry[0] == generation else None
     if entry is None:
+        team = selectors.visible_team(request.user, team_id)
+        if team is None:  # left the team since the membership was remembered
+            return JsonResponse({"error": "No such whiteboard."}, status=404)
         return _json_response(request, *_build_json(team, query, generation))
     return _json_response(request, entry[1], entry[2])
 
