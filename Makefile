@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-deploy install browser haproxy cluster-test clean bench
+.PHONY: run test lint check-deploy install browser haproxy cluster-test clean bench wrk
 
 run: install  ## the platform on this machine: SQLite, tasks in-process, demo data
 	$(BIN)/python manage.py migrate --noinput
@@ -55,8 +55,16 @@ cluster-test: install haproxy
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 test-artifacts
 
+# The benchmarks' load generator is Debian's wrk (bench/README.md says why a C client):
+# installed like the browser, never built or downloaded by the benchmark itself.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends wrk; \
+	  else echo "Install Debian's wrk for the benchmarks (apt-get install wrk)"; fi; }
+
 # The benchmarks (bench/README.md): one run, writes bench/RESULTS.md. Needs PostgreSQL,
 # Redis and wrk; recreates the database BENCH_DB (default pf_bench).
-bench: install
+bench: install wrk
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py

@@ -202,7 +202,10 @@ def filing_throughput(state):
 
 def main():
     if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+        # Before anything is dropped, seeded or started: one clear line, not a traceback
+        # half way through the run.
+        sys.exit("bench/run.py needs Debian's wrk (the load generator, bench/README.md): "
+                 "make wrk as root, or apt-get install wrk")
     OUT.mkdir(parents=True, exist_ok=True)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                "config": {"db": DB, "redis_db": REDIS_DB, "duration_s": DURATION,

@@ -106,7 +106,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's OTPMiddleware, with a verified staff session's user and device
+    # remembered for STAFF_CHECK_CACHE_SECONDS (patients/staff_check.py).
+    "patients.staff_check.StaffCheckMiddleware",
     # Binds a request id (and the staff user's id) to every log line of the request.
     "django_structlog.middlewares.RequestMiddleware",
     "patients.middleware.StaffSessionMiddleware",
@@ -593,6 +595,13 @@ DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = False
 # Staff sessions end after this long idle, and after this long in any case.
 STAFF_SESSION_IDLE_SECONDS = int(env("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
 STAFF_SESSION_MAX_SECONDS = int(env("STAFF_SESSION_MAX_SECONDS", str(10 * 60 * 60)))
+# How long a verified staff session's user and second-factor device are answered from
+# the cache (patients/staff_check.py; docs/adr/0017): changes made in the platform apply
+# at the next request, anything that bypasses it within this time. 0 turns it off.
+STAFF_CHECK_CACHE_SECONDS = int(env("STAFF_CHECK_CACHE_SECONDS", "30"))
+if not 0 <= STAFF_CHECK_CACHE_SECONDS <= 60:
+    raise ImproperlyConfigured("STAFF_CHECK_CACHE_SECONDS must be between 0 and 60: a "
+                               "revoked user or device must not be honoured for longer.")
 # No session cookie outlives the longest staff session.
 SESSION_COOKIE_AGE = min(int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8))),
                          STAFF_SESSION_MAX_SECONDS)

@@ -16,6 +16,9 @@ class PatientsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from patients import encryption, signals  # noqa: F401  (system check, receivers)
+        from patients.staff_check import connect_signals
+
+        connect_signals()  # a changed user or device is not answered from the cache
         from patients.db_roles import apply_runtime_grants_after_migrate
 
         post_migrate.connect(apply_runtime_grants_after_migrate, sender=self,

@@ -48,3 +48,21 @@ def test_bench_refused_in_production(monkeypatch):
         importlib.reload(config.settings)
     monkeypatch.undo()
     importlib.reload(config.settings)
+
+
+def test_bench_run_stops_at_once_and_says_so_without_wrk(monkeypatch, tmp_path):
+    """`make bench` on a machine without Debian's wrk: one clear line before anything
+    is dropped, seeded or started, not a traceback half way through the run."""
+    import runpy
+    import shutil
+    import subprocess
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    module = runpy.run_path(str(root / "bench" / "run.py"), run_name="bench_run")
+    ran = []
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(SystemExit) as stopped:
+        module["main"]()
+    assert "wrk" in str(stopped.value) and "apt-get install wrk" in str(stopped.value)
+    assert ran == []  # no database dropped, no Redis flushed

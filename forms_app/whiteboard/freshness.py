@@ -11,14 +11,16 @@ import time
 from django.core.cache import cache
 
 
-def _key(team_id) -> str:
+def generation_key(team_id) -> str:
+    """The key of the team's generation, for a caller that reads it with other keys in
+    one round trip (views.data); a missing key is generation 0."""
     return f"whiteboard:generation:{team_id}"
 
 
 def board_generation(team_id) -> int:
-    return cache.get(_key(team_id), 0)
+    return cache.get(generation_key(team_id), 0)
 
 
 def board_changed(team_id) -> None:
     # A fresh value, not incr(): nothing to race on, and it survives a key's expiry.
-    cache.set(_key(team_id), time.time_ns(), None)
+    cache.set(generation_key(team_id), time.time_ns(), None)

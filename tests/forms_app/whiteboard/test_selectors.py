@@ -155,3 +155,57 @@ def test_completion_chart_counts_issued_started_submitted(demo):
         assert xs == sorted(xs)
         assert ys == sorted(ys, reverse=True)  # cumulative: never goes down (SVG y is down)
     assert "Issued: 4" in chart.description
+
+
+def _boards_both_ways(monkeypatch, **kwargs):
+    """The board through the once-compiled rows query and through the ORM each time."""
+    monkeypatch.setattr(selectors, "_compiled", __import__("threading").local())
+    compiled = selectors.build_board(**kwargs)
+    with monkeypatch.context() as patched:
+        patched.setattr(selectors, "_compiled_rows_query", lambda shape: None)
+        patched.setattr(selectors, "_compiled", __import__("threading").local())
+        orm = selectors.build_board(**kwargs)
+    return compiled, orm
+
+
+def test_the_compiled_rows_query_gives_what_the_orm_gives(demo, monkeypatch):
+    """Compiled once with stand-ins, then run with each board's own team, window,
+    time and appointments: never another board's rows."""
+    from django.db import connection
+
+    _, _, team, version = demo
+    now = timezone.now()
+    other = CareTeamFactory(organisation=team.organisation)
+    links = make_links(version=version, team=team, count=6)
+    for link in make_links(version=version, team=other, count=4)[:2]:
+        # Two appointments each: the same shape of query for both teams' boards.
+        appointment = Appointment.objects.create(care_team=other, patient=link.patient,
+                                                 starts_at=now, clinic="Other clinic")
+        Link.objects.filter(pk=link.pk).update(appointment=appointment)
+    _submit(links[0], evaluation={"flags": [{"severity": "urgent", "message": "m"}]})
+    _submit(links[1], state=Submission.State.FILED, at=now)
+    Link.objects.filter(pk=links[2].pk).update(expires_at=now - datetime.timedelta(1))
+    yesterday = now - datetime.timedelta(days=1)
+    for i, link in enumerate(links[3:5]):
+        appointment = Appointment.objects.create(
+            care_team=team, patient=link.patient, starts_at=now, clinic=f"Clinic {i}")
+        Link.objects.filter(pk=link.pk).update(appointment=appointment, issued_at=yesterday)
+    for kwargs in ({"team": team}, {"team": other}, {"team": team, "clinic": "Clinic 1"},
+                   {"team": team, "clinic": "No such clinic"}):
+        compiled, orm = _boards_both_ways(monkeypatch, now=now, **kwargs)
+        assert compiled.rows == orm.rows and compiled.counts == orm.counts, kwargs
+    board, _ = _boards_both_ways(monkeypatch, team=team, now=now)
+    assert len(board.rows) == 6 and board.counts["urgent"] == 1
+    assert board.counts["by_status"]["expired"] == 1
+    assert len(_boards_both_ways(monkeypatch, team=other, now=now)[0].rows) == 4
+    assert [r.clinic for r in _boards_both_ways(monkeypatch, team=team, now=now,
+                                                clinic="Clinic 1")[0].rows] == ["Clinic 1"]
+    # The same shape for the second team reuses the first one's compiled query.
+    monkeypatch.setattr(selectors, "_compiled", __import__("threading").local())
+    selectors.build_board(team=team, now=now)
+    second = selectors.build_board(team=other, now=now)
+    assert len(second.rows) == 4 and all(r.link_id not in {str(x.pk) for x in links}
+                                         for r in second.rows)
+    assert len(selectors._compiled.queries) == 1
+    if connection.vendor == "postgresql":
+        assert all(value is not None for value in selectors._compiled.queries.values())
