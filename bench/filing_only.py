@@ -8,7 +8,7 @@ here: recreate, migrate and seed it first). For each checkout in turn (the compa
 root's first, then this one, or BENCH_ORDER=this,compare): a backlog of BENCH_BACKLOG
 submitted forms is prepared and woken with the workers stopped, as bench/run.py does,
 then that checkout's real Celery workers are started from its own directory and timed
-until every form is filed:
+until every form is filed (and, unless BENCH_WAIT_DOCUMENTS=0, every PDF attached):
 - the filing worker, `celery worker --concurrency=2` on the default queue;
 - and, when that checkout routes the PDFs to a queue of their own
   (FILING_DOCUMENTS_QUEUE), the worker production runs for it
@@ -194,7 +194,9 @@ def main():
     with psycopg.connect(f"{PG}/{DB}") as connection:
         for name in order:
             log(f"{name}: {roots[name]}, backlog of {BACKLOG}")
-            results["runs"][name] = measure(roots[name], connection)
+            results["runs"][name] = measure(
+                roots[name], connection,
+                wait_documents=os.environ.get("BENCH_WAIT_DOCUMENTS", "1") == "1")
             summary = {k: v for k, v in results["runs"][name].items() if k != "samples"}
             log(json.dumps(summary))
     if os.environ.get("BENCH_OUT"):
