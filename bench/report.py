@@ -290,8 +290,12 @@ def main(results_path, out_path):
     f = r["filing"]
     lines += [
         f"A backlog of {f['backlog']:,} submitted forms was queued (in "
-        f"{f['enqueue_seconds']} s) with the workers stopped, then one `celery worker "
-        "--concurrency=2` was started.",
+        f"{f['enqueue_seconds']} s) with the workers stopped, then the workers were "
+        "started as deploy/systemd runs them: `celery worker -Q celery --concurrency=2` "
+        f"for filing and, for the PDFs' own queue ({f.get('documents_queue', 'celery')}), "
+        "`celery worker -Q documents --concurrency=1` under `nice -n 10`. "
+        f"{f.get('documents', 0):,} PDFs had been attached when the last form was filed "
+        "(they follow on their own queue).",
         "",
         "| figure | value |",
         "| --- | ---: |",

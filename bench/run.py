@@ -170,34 +170,14 @@ def fetch(path, session, csrf, etag=None):
 
 
 def filing_throughput(state):
-    """Stop the workers, queue a backlog, start the workers, time until all are filed."""
-    python("backlog.py", "prepare", BACKLOG, timeout=600)
-    enqueued = json.loads(python("backlog.py", "enqueue", timeout=600))
-    worker = start("worker-filing", [str(BIN / "celery"), "-A", "config", "worker",
-                                     "--concurrency=2", "--loglevel=WARNING",
-                                     "--without-gossip", "--without-mingle",
-                                     "--without-heartbeat"])
-    started = time.monotonic()
-    samples = []
-    deadline = started + float(os.environ.get("BENCH_FILING_TIMEOUT", "420"))
-    counts = {"filed": 0, "total": BACKLOG, "failed": 0}
-    while time.monotonic() < deadline:
-        counts = json.loads(python("backlog.py", "count"))
-        samples.append((round(time.monotonic() - started, 2), counts["filed"]))
-        if counts["filed"] + counts["failed"] >= counts["total"]:
-            break
-        time.sleep(2)
-    elapsed = time.monotonic() - started
-    stop(worker)
-    # Steady rate: between the first sample with anything filed and the last.
-    first = next(((t, n) for t, n in samples if n > 0), (0, 0))
-    last = samples[-1]
-    steady = (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
-    return {"backlog": BACKLOG, "enqueue_seconds": enqueued["seconds"], **counts,
-            "seconds_to_file_all": round(elapsed, 1),
-            "filed_per_second": round(counts["filed"] / elapsed, 1),
-            "steady_filed_per_second": round(steady, 1) if steady else None,
-            "samples": samples, "complete": counts["filed"] >= counts["total"]}
+    """Stop the workers, queue a backlog, start the workers as production runs them (the
+    filing worker, and the PDFs' own niced worker), time until all are filed
+    (bench/filing_only.py, which counts with one SQL query a second, not a process)."""
+    import psycopg
+    from filing_only import measure
+
+    with psycopg.connect(f"{PG}/{DB}") as connection:
+        return measure(ROOT, connection, wait_documents=False)
 
 
 def main():

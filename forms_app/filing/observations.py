@@ -95,7 +95,7 @@ def _observation(response: dict, item, index: int, value: dict) -> dict:
 
 def _validated(observation: dict) -> dict:
     try:
-        _observation_class().model_validate(observation)
+        observation_class().model_validate(observation)
     except PydanticValidationError as exc:
         where = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})[:5]
         raise PermanentFilingError(
@@ -104,7 +104,7 @@ def _validated(observation: dict) -> dict:
 
 
 @functools.cache
-def _observation_class():
+def observation_class():
     from fhir.resources.R4B.observation import Observation
 
     return Observation

@@ -69,6 +69,15 @@ def _refusal(exc: PydanticValidationError) -> PermanentFilingError:
 _RESOURCE_TYPE = TypeAdapter(typing.Literal["QuestionnaireResponse"])
 
 
+def warm_up() -> None:
+    """Load the FHIR models filing validates against (a worker process calls this as it
+    starts, forms_app.tasks), so the first batch does not pay for it."""
+    from forms_app.filing.observations import observation_class
+
+    _response_class()
+    observation_class()
+
+
 @functools.cache
 def _response_class():
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -76,15 +85,36 @@ def _response_class():
     return QuestionnaireResponse
 
 
-def _shape(value, values: list):
+# The shape is a flat token sequence: these markers are no key (a str) and no value
+# type, so two different shapes never give the same sequence. Flat, because a nested
+# tuple built by generators (and hashed again, level by level, for the cache lookup)
+# cost a fifth of a filing worker's CPU.
+_DICT, _LIST, _END = object(), object(), object()
+
+
+def _shape(value, values: list) -> tuple:
     """Everything about a JSON value except its primitive values, which are appended
     to `values` in document order."""
+    tokens: list = []
+    _tokens(value, values, tokens)
+    return tuple(tokens)
+
+
+def _tokens(value, values: list, tokens: list) -> None:
     if isinstance(value, dict):
-        return ("{", *((key, _shape(item, values)) for key, item in value.items()))
-    if isinstance(value, list):
-        return ("[", *(_shape(item, values) for item in value))
-    values.append(value)
-    return type(value)
+        tokens.append(_DICT)
+        for key, item in value.items():
+            tokens.append(key)
+            _tokens(item, values, tokens)
+        tokens.append(_END)
+    elif isinstance(value, list):
+        tokens.append(_LIST)
+        for item in value:
+            _tokens(item, values, tokens)
+        tokens.append(_END)
+    else:
+        values.append(value)
+        tokens.append(type(value))
 
 
 def _value_checks(model, data: dict, path: tuple) -> list:

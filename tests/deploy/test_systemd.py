@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
 INSTALL_ROOT = "/opt/patient-forms"
 LONG_RUNNING = ["patient-forms-web.service", "patient-forms-worker.service",
-                "patient-forms-beat.service"]
+                "patient-forms-documents.service", "patient-forms-beat.service"]
+WORKERS = ["patient-forms-worker.service", "patient-forms-documents.service"]
 ALL = [*LONG_RUNNING, "patient-forms-migrate.service"]
 
 
@@ -106,18 +107,43 @@ def test_web_runs_the_repositorys_gunicorn_configuration():
 
 
 def test_metrics_directories_are_emptied_at_every_start():
-    for name in ("patient-forms-web.service", "patient-forms-worker.service"):
+    for name in ("patient-forms-web.service", *WORKERS):
         unit = parse(UNITS / name)
         env = dict(v.split("=", 1) for v in values(unit, "Service", "Environment"))
         runtime = one(unit, "Service", "RuntimeDirectory").split()
         assert env["PROMETHEUS_MULTIPROC_DIR"] in {f"/run/{d}" for d in runtime}
 
 
-def test_the_worker_finishes_its_tasks_before_it_is_killed():
-    unit = parse(UNITS / "patient-forms-worker.service")
-    assert "--detach" not in command("patient-forms-worker.service")  # systemd supervises
+@pytest.mark.parametrize("name", WORKERS)
+def test_the_worker_finishes_its_tasks_before_it_is_killed(name):
+    unit = parse(UNITS / name)
+    assert "--detach" not in command(name)  # systemd supervises
     assert int(one(unit, "Service", "TimeoutStopSec")) > settings.CELERY_TASK_TIME_LIMIT
     assert one(unit, "Service", "KillMode") == "mixed"
+
+
+def _queues(name) -> str:
+    """The --queues a worker unit consumes, with the unit's own defaults filled in."""
+    unit = parse(UNITS / name)
+    env = dict(v.split("=", 1) for v in values(unit, "Service", "Environment"))
+    (queues,) = [arg.partition("=")[2] for arg in command(name)
+                 if arg.startswith("--queues=")]
+    return re.sub(r"\$\{(\w+)\}", lambda match: env[match.group(1)], queues)
+
+
+def test_the_pdfs_have_a_worker_of_their_own_that_filing_never_waits_behind():
+    """The filing worker takes the default queue only, the documents worker the queue the
+    settings route the PDF rendering to (by the same variable), niced: a backlog's PDFs
+    (several times the cost of filing it) never queue in front of its filing."""
+    route = settings.CELERY_TASK_ROUTES["forms_app.filing.tasks.attach_documents_task"]
+    assert route["queue"] == settings.FILING_DOCUMENTS_QUEUE == "documents"
+    assert _queues("patient-forms-worker.service").split(",") == [
+        settings.CELERY_TASK_DEFAULT_QUEUE]
+    assert _queues("patient-forms-documents.service") == settings.FILING_DOCUMENTS_QUEUE
+    documents = parse(UNITS / "patient-forms-documents.service")
+    assert int(one(documents, "Service", "Nice")) > 0
+    # A worker started without --queues (development, tests) still renders them.
+    assert set(settings.CELERY_TASK_QUEUES) == {"celery", "documents"}
 
 
 def test_systemd_analyze_verify(tmp_path):

@@ -215,3 +215,23 @@ def test_the_wake_up_task_files_every_waiting_batch(clinic, settings):
     waiting = submit_phq9(clinic, count=5)
     assert file_waiting_submissions_task.delay().get() == 5
     assert entries_of(waiting).count() == 5
+
+
+def test_a_worker_process_loads_the_fhir_models_then_freezes_its_startup_heap():
+    """A full garbage collection in a filing worker walked every object Django and
+    fhir.resources had loaded; frozen, it walks only what filing itself allocates."""
+    import gc
+
+    from celery import signals
+
+    from forms_app.filing import observations, validation
+
+    validation._response_class.cache_clear()
+    gc.unfreeze()
+    try:
+        signals.worker_process_init.send(sender=None)
+        assert gc.get_freeze_count() > 0
+        assert validation._response_class.cache_info().currsize == 1
+        assert observations.observation_class.cache_info().currsize == 1
+    finally:
+        gc.unfreeze()
