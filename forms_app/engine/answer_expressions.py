@@ -1,0 +1,180 @@
+"""SDC answerExpression whose answer options come from the form itself.
+
+An answerExpression (sdc-questionnaire-answerExpression) on a choice question gives
+its options as FHIRPath, e.g. "Which one causes you the most trouble?" offering the
+medicines named earlier::
+
+    %resource.repeat(item).where(linkId='medicines').answer.value
+
+Only *form-internal* expressions are honoured, decided statically (``is_form_internal``):
+FHIRPath that reads nothing but %resource, %context, %questionnaire, %rootResource,
+%ucum and the form's own variables, and calls no resolve() (which would reach outside
+the form). One that reads %patient or any other launch context, or is an x-fhir-query,
+would offer options from the patient's record, which this platform does not evaluate
+for choices: the importer keeps it a clinical note that blocks publishing.
+
+The rules a patient meets (tests/forms_app/engine/test_answer_expressions.py):
+
+* The options are worked out from the answers kept on *earlier pages* only. Answers on
+  the question's own page are not saved yet when it is shown, and a page whose options
+  changed while the patient typed would not be the page they read.
+* Each result becomes an option: a string is an option with that text (filed as
+  valueString), a Coding keeps its system, code and display (valueCoding), an integer
+  is an integer option. Repeats are shown once (the first wins); empty strings and
+  Codings without a code are left out.
+* No options (nothing named earlier) → the question does not apply: it is skipped and
+  never required, like a question hidden by enableWhen, so the patient is never stuck
+  on a question they cannot answer.
+* A saved answer that is no longer one of the options (an earlier answer changed) is
+  not kept: the page is asked again before "check your answers" (validated_answers
+  re-checks every page), and it is never filed.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from . import extensions as ext
+from .fhirpath import FhirPathError, compile_fhirpath
+from .items import Item, Option
+
+# The environment variables an expression may read and still be about this form only.
+FORM_CONSTANTS = frozenset({"resource", "context", "questionnaire", "rootResource", "ucum"})
+# Functions that fetch or reach outside the response being filled in.
+OUTSIDE_FUNCTIONS = frozenset({"resolve", "memberOf", "conformsTo", "expand", "lookup",
+                               "validateVS", "validateCS", "subsumes", "subsumedBy",
+                               "translate"})
+# More options than this is no longer a question a patient can read.
+MAX_OPTIONS = 100
+
+
+def _names(tree: Any) -> tuple[set[str], set[str]]:
+    """(external constants, function names) used anywhere in a parsed expression."""
+    constants: set[str] = set()
+    functions: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        children = node.get("children") or []
+        if node.get("type") in ("ExternalConstant", "Functn") and children:
+            first = children[0]
+            name = (first.get("text") or "".join(first.get("terminalNodeText") or ())
+                    if isinstance(first, dict) else "")
+            name = name.strip("`'\"")
+            (constants if node["type"] == "ExternalConstant" else functions).add(name)
+        stack.extend(children)
+    return constants, functions
+
+
+def reads_only(value: Any, allowed: Iterable[str]) -> bool:
+    """Whether a valueExpression is FHIRPath reading only ``allowed`` %constants (and
+    FORM_CONSTANTS), calling nothing that reaches outside the form."""
+    if not isinstance(value, dict) or value.get("language") != ext.FHIRPATH_LANGUAGE:
+        return False
+    try:
+        tree = compile_fhirpath(value.get("expression")).tree
+    except FhirPathError:
+        return False
+    constants, functions = _names(tree)
+    return constants <= FORM_CONSTANTS | set(allowed) and not functions & OUTSIDE_FUNCTIONS
+
+
+def _all_variables(definition: Any) -> list[dict]:
+    found, stack = [], [definition]
+    while stack:
+        element = stack.pop()
+        if not isinstance(element, dict):
+            continue
+        for extension in ext.extensions(element, ext.VARIABLE):
+            value = extension.get("valueExpression")
+            if isinstance(value, dict) and isinstance(value.get("name"), str):
+                found.append(value)
+        stack.extend(ext.as_list(element.get("item")))
+    return found
+
+
+def internal_variables(definition: Any) -> frozenset[str]:
+    """The names of the definition's variables that are themselves form-internal
+    (a variable may read an earlier one: worked out until nothing changes)."""
+    variables = _all_variables(definition)
+    names: set[str] = set()
+    while True:
+        more = {value["name"] for value in variables
+                if value["name"] not in names and reads_only(value, names)}
+        if not more:
+            return frozenset(names)
+        names |= more
+
+
+def is_form_internal(extension: Any, definition: Any) -> bool:
+    """Whether an answerExpression extension takes its options from the form itself."""
+    value = extension.get("valueExpression") if isinstance(extension, dict) else None
+    return reads_only(value, internal_variables(definition))
+
+
+def options_from(result: list) -> tuple[Option, ...]:
+    """An expression's result as answer options (see the module docstring)."""
+    options: dict[str, Option] = {}
+    for value in result:
+        option = _option(value)
+        if option is not None and option.code not in options:
+            options[option.code] = option
+        if len(options) >= MAX_OPTIONS:
+            break
+    return tuple(options.values())
+
+
+def _option(value: Any) -> Option | None:
+    if isinstance(value, str):
+        text = value.strip()
+        return Option(text, text, "String", raw=text) if text else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Option(str(value), str(value), "Integer", raw=value)
+    if isinstance(value, dict) and isinstance(value.get("code"), str) and value["code"]:
+        coding = {key: value[key] for key in ("system", "code", "display")
+                  if isinstance(value.get(key), str) and value[key]}
+        return Option(coding["code"], coding.get("display") or coding["code"], "Coding",
+                      system=coding.get("system"), raw=coding)
+    return None
+
+
+def with_options(item: Item, result: list) -> Item | None:
+    """``item`` with the options its answerExpression gave, or None when it gave none
+    (the question does not apply)."""
+    options = options_from(result)
+    return replace(item, options=options) if options else None
+
+
+def earlier_answers(items: Mapping[str, Item], page_keys: list[str], item: Item,
+                    kept: Mapping[str, Any]) -> dict[str, Any]:
+    """The kept answers on the pages before ``item``'s: all its options may read."""
+    position = {key: n for n, key in enumerate(page_keys)}
+    own = position.get(item.page_key, -1)
+    return {link_id: value for link_id, value in kept.items()
+            if link_id in items and position.get(items[link_id].page_key, own) < own}
+
+
+def signature(item: Item) -> tuple:
+    """A hashable reading of an item's evaluated options (Codings hold dicts)."""
+    return tuple((o.code, o.display, o.system, o.kind) for o in item.options)
+
+
+def read_answer_expression(item: Item, raw: dict, definition: Any, problem) -> Any:
+    """The item's answerExpression as a FhirPath, or None (none, or refused with the
+    reason recorded: options the platform cannot work out would be the wrong list)."""
+    extension = ext.extension(raw, ext.ANSWER_EXPRESSION)
+    if extension is None:
+        return None
+    if item.type not in ("choice", "open-choice"):
+        problem("only choice questions can have an answerExpression")
+        return None
+    if item.scope is not None:
+        problem("an answerExpression inside a repeating group is not supported yet")
+        return None
+    if not is_form_internal(extension, definition):
+        problem("its answerExpression reads from outside the form (e.g. %patient); only "
+                "options worked out from the form's own answers are supported")
+        return None
+    return compile_fhirpath(extension["valueExpression"]["expression"])
