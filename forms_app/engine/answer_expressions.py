@@ -178,3 +178,13 @@ def read_answer_expression(item: Item, raw: dict, definition: Any, problem) -> A
                 "options worked out from the form's own answers are supported")
         return None
     return compile_fhirpath(extension["valueExpression"]["expression"])
+
+
+def kept_expression(fhir_extensions: Any) -> str | None:
+    """The FHIRPath of an answerExpression a draft item keeps verbatim, or None."""
+    for extension in ext.as_list(fhir_extensions):
+        if isinstance(extension, dict) and extension.get("url") == ext.ANSWER_EXPRESSION:
+            value = extension.get("valueExpression")
+            if isinstance(value, dict) and isinstance(value.get("expression"), str):
+                return value["expression"]
+    return None

@@ -4,7 +4,9 @@ Walks random answer sequences through every page of every form of the corpus
 (tests/corpus), as a patient without JavaScript would: answer what the page shows,
 send it; if the answers reveal more questions, the page comes back with them shown
 and the patient answers those too. Every page must then be accepted, and no error may
-ever name a question the patient was not shown.
+ever name a question the patient was not shown. A question whose options an
+answerExpression works out offers what the earlier answers give (none: it is
+skipped).
 
 Repeats are walked too: a random number of instances of each repeating group or
 question (nested ones included), each answered as shown, where an instance's own
@@ -27,7 +29,7 @@ RUNS = settings(database=None, deadline=None, max_examples=40,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def _value(draw, item, name=None) -> dict:
+def _value(draw, item, name=None, form=None, answers=None) -> dict:
     """Form data for one question, as a browser posts it (or {} for left blank)."""
     name = name or item.link_id
     if not item.required and draw(st.booleans()):
@@ -35,6 +37,8 @@ def _value(draw, item, name=None) -> dict:
     if item.type == "boolean":
         return {name: draw(st.sampled_from(["yes", "no"]))}
     if item.type in ("choice", "open-choice"):
+        if item.answer_expression is not None:  # shown only when it has options
+            item = form.with_answer_options(item, answers)
         codes = [option.code for option in item.options]
         if item.is_multiple:
             return {name: [draw(st.sampled_from(codes))]}
@@ -130,7 +134,7 @@ def _walk(draw, form):
             for item in shown:
                 if not any(key == item.link_id or key.startswith(item.link_id + "_")
                            for key in data):
-                    data.update(_value(draw, item))
+                    data.update(_value(draw, item, form=form, answers=answers))
             _fill_repeats(draw, form, page, answers, data, in_instances)
             bound = form.form_class(page, answers=answers)(data=data)
             if bound.is_valid():
