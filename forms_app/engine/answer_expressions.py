@@ -156,9 +156,19 @@ def earlier_answers(items: Mapping[str, Item], page_keys: list[str], item: Item,
             if link_id in items and position.get(items[link_id].page_key, own) < own}
 
 
-def signature(item: Item) -> tuple:
-    """A hashable reading of an item's evaluated options (Codings hold dicts)."""
-    return tuple((o.code, o.display, o.system, o.kind) for o in item.options)
+def offered(items: list[Item], resolved: Mapping[str, Item]) -> list[Item]:
+    """``items`` as a page offers them: an answerExpression question with the options
+    worked out (``resolved``), or left out when it has none."""
+    return [resolved.get(item.link_id, item) for item in items
+            if item.answer_expression is None or item.link_id in resolved]
+
+
+def signature(items: list[Item]) -> tuple:
+    """A hashable reading of the worked-out options of ``items`` (Codings hold dicts),
+    part of the key a page's form class is kept under."""
+    return tuple((item.link_id, tuple((o.code, o.display, o.system, o.kind)
+                                      for o in item.options))
+                 for item in items if item.answer_expression is not None)
 
 
 def read_answer_expression(item: Item, raw: dict, definition: Any, problem) -> Any:

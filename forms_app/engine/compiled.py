@@ -383,25 +383,21 @@ class CompiledForm:
             # Static questions depend only on other pages, so their answers decide.
             enabled, _ = self._walk(context)
             resolved = self._answer_options(context)
-        static = [
-            resolved.get(item.link_id, item)
+        static = answer_expressions.offered([
+            item
             for item in page.questions
             if item.link_id not in dynamic_ids and item.link_id in enabled
-            and (item.answer_expression is None or item.link_id in resolved)
-        ]
-        shown_dynamic = [
-            resolved.get(item.link_id, item) for item in dynamic
-            if (answers is None or self._could_show(item, context))
-            and (item.answer_expression is None or item.link_id in resolved)
-        ]
+        ], resolved)
+        shown_dynamic = answer_expressions.offered([
+            item for item in dynamic if answers is None or self._could_show(item, context)
+        ], resolved)
         key = (
             page_key,
             answers is None,
             tuple(i.link_id for i in static),
             tuple(i.link_id for i in shown_dynamic),
             self._root_ids(page, enabled),
-            tuple(answer_expressions.signature(i) for i in (*static, *shown_dynamic)
-                  if i.answer_expression is not None),
+            answer_expressions.signature([*static, *shown_dynamic]),
         )
         base = self._form_classes.get(key)
         if base is None:
