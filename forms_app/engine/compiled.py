@@ -317,15 +317,26 @@ class CompiledForm:
         self._options_cache[key] = resolved
         return resolved
 
-    def _answer_options(self, kept: Mapping[str, Any]) -> dict[str, Item]:
+    def answer_option_items(self, kept: Mapping[str, Any], *,
+                            answered: bool = False) -> dict[str, Item]:
         """{linkId: the item with its options} of every answerExpression question that
-        has some for ``kept``."""
+        has some for ``kept`` (``answered``: only those answered in ``kept``, all that
+        reading an answer needs; each reads only earlier pages, so this never loops)."""
         found = {}
         for item in self._answer_expressed:
+            if answered and item.link_id not in kept:
+                continue
             resolved = self.with_answer_options(item, kept)
             if resolved is not None:
                 found[item.link_id] = resolved
         return found
+
+    def items_answered(self, kept: Mapping[str, Any]) -> Mapping[str, Item]:
+        """The items, the answerExpression questions answered in ``kept`` with their
+        options (what reading those answers as FHIR needs)."""
+        if not self._answer_expressed:
+            return self.items
+        return {**self.items, **self.answer_option_items(kept, answered=True)}
 
     def enabled_link_ids(self, answers: Mapping[str, Any]) -> set[str]:
         return self._walk(answers)[0]
@@ -382,7 +393,7 @@ class CompiledForm:
             assume = frozenset()
             # Static questions depend only on other pages, so their answers decide.
             enabled, _ = self._walk(context)
-            resolved = self._answer_options(context)
+            resolved = self.answer_option_items(context)
         static = answer_expressions.offered([
             item
             for item in page.questions
@@ -547,7 +558,7 @@ class CompiledForm:
         return summary_pages(self.pages, self.enabled_page_keys(kept), enabled,
                              self._calculate(enabled, kept),
                              lambda link_id: self.scope_members.get(link_id, ()),
-                             resolved=self._answer_options(kept))
+                             resolved=self.answer_option_items(kept, answered=True))
 
     def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
         enabled, kept = self._walk(answers)
@@ -565,6 +576,5 @@ class CompiledForm:
 
     def response_items(self, answers: Mapping[str, Any]) -> list[dict]:
         enabled, kept = self._walk(answers)
-        items = {**self.items, **self._answer_options(kept)} if self._answer_expressed \
-            else self.items
+        items = self.items_answered(kept)
         return response_items(items, self.top_level, enabled, self._calculate(enabled, kept))
