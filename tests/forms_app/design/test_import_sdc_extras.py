@@ -115,3 +115,17 @@ def test_the_designer_shows_the_answer_expression_read_only(otp_login, client):
     assert saved.status_code == 302, errors_of(saved)
     item.refresh_from_db()
     assert item.fhir_extensions[0]["valueExpression"]["expression"] == FORM_INTERNAL
+
+
+def test_the_staff_preview_offers_the_medicines_named(otp_login, client):
+    user, _, team, _ = ensure_demo()
+    otp_login(client, user)
+    imported = design_services.import_questionnaire(
+        data=MEDICINES, organisation=team.organisation, by=user)
+    url = reverse("admin:forms_app_form_preview", args=[imported.form.pk])
+    sent = client.post(url, {"preview_step": "taking", "taking-medicines~n": "2",
+                             "taking-medicines~0": "Ramipril",
+                             "taking-medicines~1": "Metformin"})
+    assert sent.status_code == 302 and "step=trouble" in sent.url
+    html = client.get(url + "?step=trouble").content.decode()
+    assert 'value="Ramipril"' in html and 'value="Metformin"' in html
