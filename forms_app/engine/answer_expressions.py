@@ -81,24 +81,26 @@ def reads_only(value: Any, allowed: Iterable[str]) -> bool:
     return constants <= FORM_CONSTANTS | set(allowed) and not functions & OUTSIDE_FUNCTIONS
 
 
-def _all_variables(definition: Any) -> list[dict]:
+def _every_element(definition: Any) -> list[dict]:
+    """The Questionnaire and every item in it, nested ones too."""
     found, stack = [], [definition]
     while stack:
         element = stack.pop()
-        if not isinstance(element, dict):
-            continue
-        for extension in ext.extensions(element, ext.VARIABLE):
-            value = extension.get("valueExpression")
-            if isinstance(value, dict) and isinstance(value.get("name"), str):
-                found.append(value)
-        stack.extend(ext.as_list(element.get("item")))
+        if isinstance(element, dict):
+            found.append(element)
+            stack.extend(ext.as_list(element.get("item")))
     return found
 
 
-def internal_variables(definition: Any) -> frozenset[str]:
-    """The names of the definition's variables that are themselves form-internal
-    (a variable may read an earlier one: worked out until nothing changes)."""
-    variables = _all_variables(definition)
+def internal_variables(elements: Iterable[Any]) -> frozenset[str]:
+    """The names of the variables declared on ``elements`` (the Questionnaire, items)
+    that are themselves form-internal (a variable may read another: worked out until
+    nothing changes)."""
+    variables = [extension["valueExpression"]
+                 for element in elements if isinstance(element, dict)
+                 for extension in ext.extensions(element, ext.VARIABLE)
+                 if isinstance(extension.get("valueExpression"), dict)
+                 and isinstance(extension["valueExpression"].get("name"), str)]
     names: set[str] = set()
     while True:
         more = {value["name"] for value in variables
@@ -108,10 +110,16 @@ def internal_variables(definition: Any) -> frozenset[str]:
         names |= more
 
 
-def is_form_internal(extension: Any, definition: Any) -> bool:
-    """Whether an answerExpression extension takes its options from the form itself."""
+def is_form_internal(extension: Any, definition: Any, scope: Iterable[Any] | None = None,
+                     ) -> bool:
+    """Whether an answerExpression extension takes its options from the form itself.
+
+    ``scope``: the elements whose variables it can see (the Questionnaire, the item's
+    enclosing items and the item itself); by default every variable of the form, as
+    the importer reads it (the engine checks the scope when the form is published)."""
     value = extension.get("valueExpression") if isinstance(extension, dict) else None
-    return reads_only(value, internal_variables(definition))
+    elements = _every_element(definition) if scope is None else scope
+    return reads_only(value, internal_variables(elements))
 
 
 def options_from(result: list) -> tuple[Option, ...]:
@@ -171,9 +179,10 @@ def signature(items: list[Item]) -> tuple:
                  for item in items if item.answer_expression is not None)
 
 
-def read_answer_expression(item: Item, raw: dict, definition: Any, problem) -> Any:
+def read_answer_expression(item: Item, raw: dict, scope: list[Any], problem) -> Any:
     """The item's answerExpression as a FhirPath, or None (none, or refused with the
-    reason recorded: options the platform cannot work out would be the wrong list)."""
+    reason recorded: options the platform cannot work out would be the wrong list).
+    ``scope``: the Questionnaire, the item's enclosing items and the item itself."""
     extension = ext.extension(raw, ext.ANSWER_EXPRESSION)
     if extension is None:
         return None
@@ -183,9 +192,10 @@ def read_answer_expression(item: Item, raw: dict, definition: Any, problem) -> A
     if item.scope is not None:
         problem("an answerExpression inside a repeating group is not supported yet")
         return None
-    if not is_form_internal(extension, definition):
-        problem("its answerExpression reads from outside the form (e.g. %patient); only "
-                "options worked out from the form's own answers are supported")
+    if not is_form_internal(extension, None, scope):
+        problem("its answerExpression reads from outside the form (e.g. %patient) or a "
+                "variable it cannot see; only options worked out from the form's own "
+                "answers are supported")
         return None
     return compile_fhirpath(extension["valueExpression"]["expression"])
 

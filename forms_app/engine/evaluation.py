@@ -72,6 +72,7 @@ class ResponseContext:
     def _base_variables(self) -> dict[str, Any]:
         return {
             "resource": self.resource,
+            "rootResource": self.resource,  # SDC: the response being filled in
             "questionnaire": self.form.definition,
             **self.launch,
         }

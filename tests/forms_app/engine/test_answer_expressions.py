@@ -186,7 +186,7 @@ def test_an_x_fhir_query_is_never_form_internal():
     definition = questionnaire(question("x", "string", extension=[
         variable("meds", "MedicationStatement?patient=1", "application/x-fhir-query"),
         variable("names", "%meds.code")]))
-    assert internal_variables(definition) == frozenset()
+    assert internal_variables([definition, definition["item"][0]]) == frozenset()
 
 
 @pytest.mark.parametrize(("item", "message"), [
@@ -226,3 +226,26 @@ def test_later_expressions_read_a_worked_out_coding_as_a_coding():
                                                        "worst-condition": "44054006"})
     assert "diabetes-clinic" not in form.enabled_link_ids({**answers,
                                                            "worst-condition": "38341003"})
+
+
+def test_a_variable_out_of_the_questions_scope_is_refused_not_silently_empty():
+    """A variable declared on another item is not visible to the question: its options
+    would always be empty, the question always skipped; refused when published."""
+    with pytest.raises(DefinitionError) as refused:
+        compile_definition(questionnaire(
+            question("medicines", "string", repeats=True,
+                     extension=[variable("meds", MEDICINES)]),
+            question("q", "choice", extension=[answer_expression("%meds")])))
+    assert any("variable it cannot see" in p for p in refused.value.problems)
+    seen = compile_definition(questionnaire(
+        group("taking", question("medicines", "string", repeats=True)),
+        group("trouble", question("q", "choice", extension=[answer_expression("%meds")]),
+              extension=[variable("meds", MEDICINES)]),
+    ))
+    assert [o.code for o in seen.with_answer_options(
+        seen.items["q"], {"medicines": ["Ramipril"]}).options] == ["Ramipril"]
+    root = compile_definition(questionnaire(
+        group("taking", question("medicines", "string", repeats=True)),
+        group("trouble", question("q", "choice", extension=[answer_expression(
+            "%rootResource.repeat(item).where(linkId='medicines').answer.value")]))))
+    assert root.with_answer_options(root.items["q"], {"medicines": ["Ramipril"]})
