@@ -249,3 +249,20 @@ def test_a_variable_out_of_the_questions_scope_is_refused_not_silently_empty():
         group("trouble", question("q", "choice", extension=[answer_expression(
             "%rootResource.repeat(item).where(linkId='medicines').answer.value")]))))
     assert root.with_answer_options(root.items["q"], {"medicines": ["Ramipril"]})
+
+
+def test_a_condition_can_name_an_option_the_expression_may_give():
+    """"If Warfarin troubles you most, when was your last INR test?": the code cannot
+    be checked against a list that does not exist until the patient answers."""
+    form = compile_definition(questionnaire(
+        group("taking", question("medicines", "string", repeats=True)),
+        group("trouble",
+              question("most-trouble", "choice", extension=[answer_expression(MEDICINES)]),
+              question("inr", "date", "When was your last INR test?", enableWhen=[
+                  {"question": "most-trouble", "operator": "=",
+                   "answerCoding": {"code": "Warfarin"}}])),
+    ))
+    assert "inr" in form.enabled_link_ids({"medicines": ["Warfarin"],
+                                           "most-trouble": "Warfarin"})
+    assert "inr" not in form.enabled_link_ids({"medicines": ["Warfarin", "Ramipril"],
+                                               "most-trouble": "Ramipril"})
