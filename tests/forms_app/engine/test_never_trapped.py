@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forms_app.engine import compile_definition
+from forms_app.views.patient import validated_answers
 from tests.corpus import CASES, load
 
 GOOD_TEXT = {"postcode": "LS1 4AP", "phone": "07700 900982", "email": "sal@example.com"}
@@ -169,3 +170,42 @@ def test_no_answers_trap_the_patient(name):
         form.evaluate(answers)  # and every complete set of answers can be scored
 
     walk()
+
+
+# "Which medicines do you take?" is required: at least one is named.
+NAMES = st.lists(st.sampled_from(["Ramipril", "Metformin", "Warfarin", " ", "ramipril"]),
+                 min_size=1, max_size=4).filter(lambda names: any(n.strip() for n in names))
+
+
+@RUNS
+@given(first=NAMES, then=NAMES, data=st.data())
+def test_changing_the_answers_options_come_from_never_traps(first, then, data):
+    """The medicines named, a choice among them, then the medicines changed: the later
+    page either still holds or is asked again, and can always be answered (or has
+    nothing to answer when no medicine is left to choose)."""
+    form = compile_definition(load("medicines-answer-expression"))
+
+    def taking(names):
+        return {"taking-medicines~n": [str(len(names))],
+                **{f"taking-medicines~{n}": [name] for n, name in enumerate(names)}}
+
+    def trouble(answers):
+        page = form.form_class("trouble", answers=answers)
+        field = page.base_fields.get("most-trouble")
+        if field is None:
+            return {}
+        return {"trouble-most-trouble": [data.draw(st.sampled_from(
+            [code for code, _ in field.choices]))]}
+
+    answers, bad = validated_answers(form, {"taking": taking(first)})
+    step_data = {"taking": taking(first), "trouble": trouble(answers)}
+    answers, bad = validated_answers(form, step_data)
+    assert bad is None, (first, step_data)
+    step_data["taking"] = taking(then)
+    answers, bad = validated_answers(form, step_data)
+    if bad is not None:
+        assert bad == "trouble"
+        step_data["trouble"] = trouble(answers)
+        answers, bad = validated_answers(form, step_data)
+    assert bad is None, (then, step_data)
+    assert answers.get("most-trouble") in {None, *(n.strip() for n in then)}
