@@ -85,3 +85,13 @@ def test_nothing_to_choose_from_skips_the_question(client):
     assert done.url == reverse("patient:check")
     assert "Which condition worries you most?" not in \
         client.get(reverse("patient:check")).content.decode()
+
+
+def test_a_worked_out_option_is_text_never_markup(client):
+    """The options are what the patient typed: shown escaped, like any answer."""
+    issued = corpus_link("medicines-answer-expression")
+    open_and_verify(client, issued.token)
+    page = post_page(client, "taking", {**TAKING, "medicines~0": "<b>Ramipril</b>"})
+    html = page.content.decode()
+    assert "<b>Ramipril</b>" not in html
+    assert "&lt;b&gt;Ramipril&lt;/b&gt;" in html
