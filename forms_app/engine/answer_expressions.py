@@ -30,7 +30,10 @@ The rules a patient meets (tests/forms_app/engine/test_answer_expressions.py):
   re-checks every page), and it is never filed.
 """
 
-from collections.abc import Iterable, Mapping
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +49,9 @@ OUTSIDE_FUNCTIONS = frozenset({"resolve", "memberOf", "conformsTo", "expand", "l
                                "translate"})
 # More options than this is no longer a question a patient can read.
 MAX_OPTIONS = 100
+# How long, and how many, worked-out options are kept (OptionsCache).
+CACHE_SECONDS = 30
+CACHE_SIZE = 64
 
 
 def _names(tree: Any) -> tuple[set[str], set[str]]:
@@ -208,3 +214,33 @@ def kept_expression(fhir_extensions: Any) -> str | None:
             if isinstance(value, dict) and isinstance(value.get("expression"), str):
                 return value["expression"]
     return None
+
+
+class OptionsCache:
+    """Worked-out options per question and reading of the earlier answers, kept briefly.
+
+    A request walks the answers many times (the page, its form, what it enables), each
+    walk asking for the options again; the answers change far less often. The options
+    are what patients wrote, so the cache keeps little and not for long: keys are
+    SHA-256 digests (no answer in a key), an entry older than CACHE_SECONDS is never
+    used and is dropped at the next write, and at most CACHE_SIZE are kept.
+    """
+
+    def __init__(self):
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, link_id: str, earlier: Mapping[str, Any], compute: Callable[[], Any]):
+        key = hashlib.sha256(json.dumps([link_id, earlier], sort_keys=True,
+                                        default=str).encode()).hexdigest()
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = compute()
+        # A new dict, swapped in whole: requests on other threads read the old one.
+        fresh = {k: e for k, e in self._entries.items() if now - e[0] < CACHE_SECONDS}
+        if len(fresh) >= CACHE_SIZE:
+            fresh = {}
+        fresh[key] = (now, value)
+        self._entries = fresh
+        return value

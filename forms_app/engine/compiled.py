@@ -6,7 +6,6 @@ and requests; callers cache one per form version.
 
 import copy
 import dataclasses
-import json
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
@@ -63,7 +62,7 @@ class CompiledForm:
         # the walk asks for them on every request, the answers change far less often.
         self._answer_expressed = [item for item in walk.items.values()
                                   if item.answer_expression is not None]
-        self._options_cache: dict[tuple, Item | None] = {}
+        self._options_cache = answer_expressions.OptionsCache()
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
         self.scope_members = _by_scope(walk.items.values())
@@ -306,16 +305,13 @@ class CompiledForm:
         """``item`` with the options its answerExpression gives for the answers kept on
         earlier pages, or None when it gives none."""
         earlier = answer_expressions.earlier_answers(self.items, self.page_keys, item, kept)
-        key = (item.link_id, json.dumps(earlier, sort_keys=True, default=str))
-        if key in self._options_cache:
-            return self._options_cache[key]
-        context = ResponseContext(self, set(self.items), earlier)
-        resolved = answer_expressions.with_options(
-            item, context.evaluate(item, item.answer_expression))
-        if len(self._options_cache) >= 256:
-            self._options_cache.clear()  # bounded: a shared form lives for the process
-        self._options_cache[key] = resolved
-        return resolved
+
+        def work_out():
+            context = ResponseContext(self, set(self.items), earlier)
+            return answer_expressions.with_options(
+                item, context.evaluate(item, item.answer_expression))
+
+        return self._options_cache.get(item.link_id, earlier, work_out)
 
     def answer_option_items(self, kept: Mapping[str, Any], *,
                             answered: bool = False) -> dict[str, Item]:

@@ -11,7 +11,7 @@ resolve()) are honoured.
 
 import pytest
 
-from forms_app.engine import DefinitionError, compile_definition
+from forms_app.engine import DefinitionError, answer_expressions, compile_definition
 from forms_app.engine.answer_expressions import (
     internal_variables,
     is_form_internal,
@@ -266,3 +266,26 @@ def test_a_condition_can_name_an_option_the_expression_may_give():
                                            "most-trouble": "Warfarin"})
     assert "inr" not in form.enabled_link_ids({"medicines": ["Warfarin", "Ramipril"],
                                                "most-trouble": "Ramipril"})
+
+
+def test_worked_out_options_are_kept_briefly_and_never_by_the_answers_themselves(
+        monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(answer_expressions.time, "monotonic", lambda: clock[0])
+    cache = answer_expressions.OptionsCache()
+    calls = []
+
+    def work_out():
+        calls.append(1)
+        return "options"
+
+    earlier = {"medicines": ["Warfarin"]}
+    assert cache.get("q", earlier, work_out) == cache.get("q", earlier, work_out)
+    assert len(calls) == 1
+    assert "Warfarin" not in repr(cache._entries.keys())
+    clock[0] += answer_expressions.CACHE_SECONDS
+    cache.get("q", earlier, work_out)
+    assert len(calls) == 2
+    for n in range(answer_expressions.CACHE_SIZE + 1):
+        cache.get("q", {"medicines": [str(n)]}, work_out)
+    assert len(cache._entries) <= answer_expressions.CACHE_SIZE
