@@ -289,3 +289,19 @@ def test_worked_out_options_are_kept_briefly_and_never_by_the_answers_themselves
     for n in range(answer_expressions.CACHE_SIZE + 1):
         cache.get("q", {"medicines": [str(n)]}, work_out)
     assert len(cache._entries) <= answer_expressions.CACHE_SIZE
+
+
+def test_open_choice_offers_the_worked_out_options_and_other():
+    definition = questionnaire(
+        group("taking", question("medicines", "string", repeats=True)),
+        group("trouble", question("most-trouble", "open-choice", required=True,
+                                  extension=[answer_expression(MEDICINES)])))
+    form = compile_definition(definition)
+    answers = {"medicines": ["Ramipril"]}
+    chosen = bound(form, "trouble", {"most-trouble": "Ramipril"}, answers)
+    assert chosen.is_valid(), errors(chosen)
+    other = bound(form, "trouble", {"most-trouble": "__other__",
+                                    "most-trouble_other": "Something else"}, answers)
+    assert other.is_valid(), errors(other)
+    assert form.prune({**answers, **other.cleaned_data})["most-trouble"] == \
+        {"other": "Something else"}
