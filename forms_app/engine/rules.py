@@ -45,7 +45,8 @@ def apply_rules(walk: Walk, definition: dict) -> list[FlagRule]:
         expressions = _item_expressions(item, raw, items, walk.problems)
         answer_expression = read_answer_expression(
             item, raw, [definition, *(walk.raw[a] for a in item.ancestors), raw],
-            lambda m, i=link_id: walk.problems.append(f'Item "{i}": {m}'))
+            # Clinical: the question would offer the wrong list, or none.
+            lambda m, i=link_id: walk.problems.append(ItemProblem(i, m, True)))
         if answer_expression is not None:
             expressions["answer_expression"] = answer_expression
         if enable_when or expressions:
