@@ -170,6 +170,11 @@ def earlier_answers(items: Mapping[str, Item], page_keys: list[str], item: Item,
             if link_id in items and position.get(items[link_id].page_key, own) < own}
 
 
+def expressed(items: Iterable[Item]) -> list[Item]:
+    """The questions among ``items`` whose options an answerExpression works out."""
+    return [item for item in items if item.answer_expression is not None]
+
+
 def offered(items: list[Item], resolved: Mapping[str, Item]) -> list[Item]:
     """``items`` as a page offers them: an answerExpression question with the options
     worked out (``resolved``), or left out when it has none."""

@@ -60,8 +60,7 @@ class CompiledForm:
         # Choice questions whose options an answerExpression works out (see
         # answer_expressions), and their options per reading of the earlier answers:
         # the walk asks for them on every request, the answers change far less often.
-        self._answer_expressed = [item for item in walk.items.values()
-                                  if item.answer_expression is not None]
+        self._answer_expressed = answer_expressions.expressed(walk.items.values())
         self._options_cache = answer_expressions.OptionsCache()
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
