@@ -36,6 +36,7 @@ from forms_app.design.checks import publish_problems
 from forms_app.design.export import draft_to_questionnaire, load_draft
 from forms_app.design.importer import ImportRefused, parse_upload
 from forms_app.engine import compile_definition
+from forms_app.engine.answer_expressions import kept_expression
 from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
 from patients.admin_site import ScopedAdminMixin
@@ -390,17 +391,33 @@ class ItemAdmin(FormChangeAuditMixin, FormPartAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Moving an item to another form would strand its conditions and children.
-        return ["form"] if obj is not None else []
+        return ["form", "answer_options_from"] if obj is not None else []
 
     def get_fieldsets(self, request, obj=None):
         # Only what the item's type needs: a yes/no question has no unit, score or bands.
-        return item_fieldsets(obj.type if obj is not None else None)
+        fieldsets = item_fieldsets(obj.type if obj is not None else None)
+        if obj is not None and kept_expression(obj.fhir_extensions) is not None:
+            # Imported as written and evaluated as written: shown, never edited here.
+            fieldsets = [*fieldsets, ("Answer options worked out from earlier answers",
+                                      {"fields": ["answer_options_from"]})]
+        return fieldsets
+
+    @admin.display(description="SDC answerExpression (FHIRPath)")
+    def answer_options_from(self, obj):
+        expression = kept_expression(obj.fhir_extensions) if obj is not None else None
+        if expression is None:
+            return "-"
+        return format_html("<code>{}</code><p class=\"help\">The patient chooses from "
+                           "what this gives for their answers on earlier pages; with "
+                           "nothing to choose from, the question is skipped.</p>",
+                           expression)
 
     def get_inlines(self, request, obj):
         if obj is None:
             return self.inlines
         inlines = [ItemConditionInline]
-        if obj.has_options or obj.options.exists():
+        listed = obj.has_options and kept_expression(obj.fhir_extensions) is None
+        if listed or obj.options.exists():
             inlines.insert(0, AnswerOptionInline)
         if obj.type in (Item.Type.INTEGER, Item.Type.DECIMAL) or obj.bands.exists():
             inlines.append(ScoreBandInline)

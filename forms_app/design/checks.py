@@ -15,6 +15,7 @@ from forms_app.design.export import Draft, load_draft
 from forms_app.design.validation import clean_item
 from forms_app.engine import DefinitionError, compile_definition
 from forms_app.engine import item_rules as rules
+from forms_app.engine.answer_expressions import kept_expression
 from forms_app.models import Item
 
 _ENGINE_ITEM = re.compile(r'^Item "(?P<link_id>[^"]+)": ')
@@ -138,7 +139,8 @@ def _shape_problems(item, draft, order) -> list[str]:
 
 def _option_problems(item, draft, order) -> list[str]:
     options = list(item.options.all())
-    if item.has_options and not options:
+    # An answerExpression works its options out from the patient's answers.
+    if item.has_options and not options and kept_expression(item.fhir_extensions) is None:
         return ["a choice question needs answer options; add them on the question's page."]
     if options and not item.has_options:
         return [f"only choice questions have answer options, and this is "

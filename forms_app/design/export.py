@@ -350,8 +350,9 @@ def _item(item, draft: Draft) -> dict:
     initials = _initials(item)
     if initials:
         data["initial"] = initials
-    if item.has_options:
-        data["answerOption"] = [_option(option, item.initial) for option in item.options.all()]
+    options = item.options.all() if item.has_options else ()
+    if options:  # none: an answerExpression gives them (and FHIR has no empty list)
+        data["answerOption"] = [_option(option, item.initial) for option in options]
     children = _children(item, draft)
     if children:
         data["item"] = children

@@ -38,6 +38,7 @@ from forms_app.design import values as v
 from forms_app.design.translation_codec import TRANSLATION, merge, read_element
 from forms_app.engine import codec
 from forms_app.engine import extensions as ext
+from forms_app.engine.answer_expressions import is_form_internal
 from forms_app.engine.rules import CALCULABLE_TYPES
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -635,11 +636,15 @@ class _Planner:
         return True
 
     def _answer_expression(self, found: _Found) -> bool:
-        # Its options are computed: without them the question cannot be answered as its
-        # author wrote it.
-        self.note(found.link_id, "Its answer options come from an SDC answerExpression, "
-                                 "which is not supported: list the options before "
-                                 "publishing, or accept this note.", clinical=True)
+        if is_form_internal(found.extension, self.data):
+            # Options from the form's own answers: kept and evaluated as written.
+            return self._keep(found)
+        # Options from outside the form (the patient's record): without them the
+        # question cannot be answered as its author wrote it.
+        self.note(found.link_id, "Its answer options come from an SDC answerExpression "
+                                 "that reads from outside the form, which is not "
+                                 "supported: list the options before publishing, or "
+                                 "accept this note.", clinical=True)
         return True
 
     def _unit(self, found: _Found) -> bool:
@@ -716,7 +721,7 @@ class _Planner:
         self._keep_options(link_id, options, planned)
         if raw.get("initial"):
             self._initial(raw, link_id, planned)
-        if not planned.options:
+        if not planned.options and ext.extension(raw, ext.ANSWER_EXPRESSION) is None:
             self.note(link_id, "It has no answer options that could be imported; add them "
                                "before publishing.")
 

@@ -36,6 +36,9 @@ Standard extensions read
     targetConstraint; see ``rules`` and ``fhirpath``). Inside a repeating group they
     are evaluated per instance, ``%context`` being the item in that instance, and a
     calculated item's value is kept in each instance (see ``evaluation``).
+    SDC answerExpression on a choice question, when it reads only the form's own
+    answers: its options are worked out from the answers on earlier pages (see
+    ``answer_expressions``).
 
 Our extensions (base ``https://fhir.patient-forms.nhs.uk/StructureDefinition/``)
     input-format      valueCode on a string item: "email", "uk-phone" (stored in

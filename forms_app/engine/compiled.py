@@ -10,6 +10,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
+from . import answer_expressions
 from .answers import fits, to_initial
 from .conditions import condition_holds
 from .errors import DefinitionError
@@ -56,6 +57,11 @@ class CompiledForm:
         self._calculated = [item for item in walk.items.values() if item.calculation]
         # Calculated items inside a repeating group: one value per instance.
         self._per_instance = any(item.scope is not None for item in self._calculated)
+        # Choice questions whose options an answerExpression works out (see
+        # answer_expressions), and their options per reading of the earlier answers:
+        # the walk asks for them on every request, the answers change far less often.
+        self._answer_expressed = answer_expressions.expressed(walk.items.values())
+        self._options_cache = answer_expressions.OptionsCache()
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
         self.scope_members = _by_scope(walk.items.values())
@@ -186,6 +192,10 @@ class CompiledForm:
             if (item.enable_expression is not None and not assume
                     and context.evaluate(item, item.enable_expression) != [True]):
                 continue
+            if item.answer_expression is not None:
+                item = self.with_answer_options(item, kept)
+                if item is None:
+                    continue  # no options to choose from: the question does not apply
             enabled.add(link_id)
             if item.is_repeating_group:
                 # Enabled as a structure; each instance decides its own (walk_instance).
@@ -290,6 +300,39 @@ class CompiledForm:
         )
         return all(results) if enable_when.behavior == "all" else any(results)
 
+    def with_answer_options(self, item: Item, kept: Mapping[str, Any]) -> Item | None:
+        """``item`` with the options its answerExpression gives for the answers kept on
+        earlier pages, or None when it gives none."""
+        earlier = answer_expressions.earlier_answers(self.items, self.page_keys, item, kept)
+
+        def work_out():
+            context = ResponseContext(self, set(self.items), earlier)
+            return answer_expressions.with_options(
+                item, context.evaluate(item, item.answer_expression))
+
+        return self._options_cache.get(item.link_id, earlier, work_out)
+
+    def answer_option_items(self, kept: Mapping[str, Any], *,
+                            answered: bool = False) -> dict[str, Item]:
+        """{linkId: the item with its options} of every answerExpression question that
+        has some for ``kept`` (``answered``: only those answered in ``kept``, all that
+        reading an answer needs; each reads only earlier pages, so this never loops)."""
+        found = {}
+        for item in self._answer_expressed:
+            if answered and item.link_id not in kept:
+                continue
+            resolved = self.with_answer_options(item, kept)
+            if resolved is not None:
+                found[item.link_id] = resolved
+        return found
+
+    def items_answered(self, kept: Mapping[str, Any]) -> Mapping[str, Item]:
+        """The items, the answerExpression questions answered in ``kept`` with their
+        options (what reading those answers as FHIR needs)."""
+        if not self._answer_expressed:
+            return self.items
+        return {**self.items, **self.answer_option_items(kept, answered=True)}
+
     def enabled_link_ids(self, answers: Mapping[str, Any]) -> set[str]:
         return self._walk(answers)[0]
 
@@ -338,26 +381,29 @@ class CompiledForm:
         outside = frozenset(self.items) - {item.link_id for item in page.items}
         if answers is None:
             enabled, context, assume = set(self.items), {}, outside
+            resolved: dict[str, Item] = {}
         else:
             _, kept = self._walk(answers)
             context = {k: v for k, v in kept.items() if k in outside}
             assume = frozenset()
             # Static questions depend only on other pages, so their answers decide.
             enabled, _ = self._walk(context)
-        static = [
+            resolved = self.answer_option_items(context)
+        static = answer_expressions.offered([
             item
             for item in page.questions
             if item.link_id not in dynamic_ids and item.link_id in enabled
-        ]
-        shown_dynamic = [
+        ], resolved)
+        shown_dynamic = answer_expressions.offered([
             item for item in dynamic if answers is None or self._could_show(item, context)
-        ]
+        ], resolved)
         key = (
             page_key,
             answers is None,
             tuple(i.link_id for i in static),
             tuple(i.link_id for i in shown_dynamic),
             self._root_ids(page, enabled),
+            answer_expressions.signature([*static, *shown_dynamic]),
         )
         base = self._form_classes.get(key)
         if base is None:
@@ -506,7 +552,8 @@ class CompiledForm:
         enabled, kept = self._walk(answers)
         return summary_pages(self.pages, self.enabled_page_keys(kept), enabled,
                              self._calculate(enabled, kept),
-                             lambda link_id: self.scope_members.get(link_id, ()))
+                             lambda link_id: self.scope_members.get(link_id, ()),
+                             resolved=self.answer_option_items(kept, answered=True))
 
     def evaluate(self, answers: Mapping[str, Any]) -> Evaluation:
         enabled, kept = self._walk(answers)
@@ -524,5 +571,5 @@ class CompiledForm:
 
     def response_items(self, answers: Mapping[str, Any]) -> list[dict]:
         enabled, kept = self._walk(answers)
-        return response_items(self.items, self.top_level, enabled,
-                              self._calculate(enabled, kept))
+        items = self.items_answered(kept)
+        return response_items(items, self.top_level, enabled, self._calculate(enabled, kept))

@@ -176,7 +176,10 @@ def _normalise_choice(question: Item, operator: str, kind: str, value: Any) -> A
     code = value.get("code") if kind == "Coding" and isinstance(value, dict) else value
     if not isinstance(code, str):
         raise ValueError("the answer has no code")
-    if question.option(code) is None and not (question.type == "open-choice" and kind == "String"):
+    # An answerExpression's options are known only from the answers (any may come).
+    listed = question.answer_expression is None
+    if listed and question.option(code) is None and not (
+            question.type == "open-choice" and kind == "String"):
         raise ValueError(f'"{code}" is not one of its options, so this item is not reachable')
     return code
 

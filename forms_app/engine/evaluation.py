@@ -62,8 +62,9 @@ class ResponseContext:
                 "resourceType": "QuestionnaireResponse",
                 "status": "in-progress",
                 "item": response_items(
-                    self.form.items, self.form.top_level, self.enabled, self.values,
-                    scored=True,
+                    # A worked-out option's Coding, as the filed response will hold it.
+                    self.form.items_answered(self.values),
+                    self.form.top_level, self.enabled, self.values, scored=True,
                 ),
             }
         return self._resource
@@ -71,6 +72,7 @@ class ResponseContext:
     def _base_variables(self) -> dict[str, Any]:
         return {
             "resource": self.resource,
+            "rootResource": self.resource,  # SDC: the response being filled in
             "questionnaire": self.form.definition,
             **self.launch,
         }

@@ -104,7 +104,8 @@ def _options(r: Reading) -> dict:
     elif r.raw.get("answerValueSet") is not None:
         options = expand_value_set(r.link_id, r.raw["answerValueSet"], r.value_sets,
                                    r.problems)
-    if not options:
+    # An answerExpression works its options out from the answers (answer_expressions).
+    if not options and ext.extension(r.raw, ext.ANSWER_EXPRESSION) is None:
         r.problem(f"{r.item_type} question has no answer options")
     codes = [option.code for option in options]
     if len(set(codes)) != len(codes):

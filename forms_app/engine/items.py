@@ -151,6 +151,9 @@ class Item:
     calculation: Calculation | None = None
     enable_expression: Any = None  # SDC enableWhenExpression (a fhirpath.FhirPath)
     initial_expression: Any = None  # SDC initialExpression
+    # SDC answerExpression: the options, worked out from earlier answers (see
+    # answer_expressions); ``options`` is empty until then.
+    answer_expression: Any = None
     variables: tuple[Variable, ...] = ()
     constraints: tuple[Constraint, ...] = ()
     bands: tuple[Band, ...] = ()

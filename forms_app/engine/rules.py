@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import extensions as ext
+from .answer_expressions import read_answer_expression
 from .conditions import parse_enable_when
 from .errors import ItemProblem
 from .expressions import ExpressionError, parse_expression, to_fhirpath
@@ -42,6 +43,12 @@ def apply_rules(walk: Walk, definition: dict) -> list[FlagRule]:
             walk.problems,
         )
         expressions = _item_expressions(item, raw, items, walk.problems)
+        answer_expression = read_answer_expression(
+            item, raw, [definition, *(walk.raw[a] for a in item.ancestors), raw],
+            # Clinical: the question would offer the wrong list, or none.
+            lambda m, i=link_id: walk.problems.append(ItemProblem(i, m, True)))
+        if answer_expression is not None:
+            expressions["answer_expression"] = answer_expression
         if enable_when or expressions:
             items[link_id] = replace(item, enable_when=enable_when, **expressions)
     flag_rules = _flag_rules(None, definition, items, walk.problems)

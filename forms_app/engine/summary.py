@@ -36,16 +36,19 @@ class SummaryPage:
 
 def summary_pages(
     pages: list[Page], enabled_pages: list[str], enabled: set[str], answers: Mapping[str, Any],
-    members_of=lambda link_id: (),
+    members_of=lambda link_id: (), resolved: Mapping[str, Item] | None = None,
 ) -> list[SummaryPage]:
     """Each enabled page's answered questions, then the results worked out from them;
-    ``answers`` holds the calculated values too."""
+    ``answers`` holds the calculated values too. ``resolved``: questions whose options
+    an answerExpression worked out, with those options (their words are read back)."""
+    resolved = resolved or {}
     by_key = {page.key: page for page in pages}
     result = []
     for key in enabled_pages:
         page = by_key[key]
         rows = [
-            SummaryRow(item.link_id, item.text, display(item, answers.get(item.link_id)))
+            SummaryRow(item.link_id, item.text,
+                       display(resolved.get(item.link_id, item), answers.get(item.link_id)))
             for item in page.questions
             if item.link_id in enabled
         ]

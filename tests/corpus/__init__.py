@@ -4,7 +4,8 @@ Each file in ``questionnaires/`` uses features the way the HL7 examples, the SDC
 implementation guide, LHC-Forms and CSIRO Smart Forms use them (itemWeight on answer
 options and on contained ValueSet concepts, SDC calculatedExpression, variable,
 enableWhenExpression, initialExpression with a launch context, targetConstraint,
-enableWhen on the same page, hidden totals, repeats, nested items, attachments); none
+enableWhen on the same page, hidden totals, repeats, nested items, attachments,
+answerExpression from the form's own answers); none
 is a copy of a published file. ``CASES`` says, per form, what a patient answers page by
 page and what the instrument's published scoring gives for those answers, or why the
 form cannot yet be published as its author wrote it.
@@ -140,9 +141,20 @@ CASES = [
     Case("wound-photo-attachment",
          pages=[("wound", {"healing": "Better", "photo": ("wound.jpg", JPEG)})],
          filed=("healing", "photo")),
-    # The options of "stopped" come from the patient's record by an answerExpression,
-    # which the platform cannot evaluate: offering the fixed fallback list instead
-    # would ask about medicines the patient may not take, and miss theirs.
+    # The options of "stopped" come from the patient's record by an answerExpression
+    # (%patient), which the platform does not evaluate for choices: offering the fixed
+    # fallback list instead would ask about medicines the patient may not take.
     Case("medication-answer-expression",
-         blocked="answer options from an SDC answerExpression are not supported"),
+         blocked="answer options from the patient's record (answerExpression on %patient) "
+                 "are not supported"),
+    # answerExpression from the form itself: the medicines named on the first page are
+    # the options of "most trouble" (valueString), the conditions chosen there those of
+    # "worst condition" (valueCoding, through a variable).
+    Case("medicines-answer-expression",
+         pages=[("taking", {"medicines~n": "2", "medicines~0": "Ramipril",
+                            "medicines~1": "Metformin",
+                            "conditions": ["38341003", "44054006"]}),
+                ("trouble", {"most-trouble": "Metformin", "worst-condition": "44054006",
+                             "side-effects": "Upset stomach"})],
+         filed=("medicines", "conditions", "most-trouble", "worst-condition")),
 ]

@@ -4,7 +4,9 @@ Walks random answer sequences through every page of every form of the corpus
 (tests/corpus), as a patient without JavaScript would: answer what the page shows,
 send it; if the answers reveal more questions, the page comes back with them shown
 and the patient answers those too. Every page must then be accepted, and no error may
-ever name a question the patient was not shown.
+ever name a question the patient was not shown. A question whose options an
+answerExpression works out offers what the earlier answers give (none: it is
+skipped).
 
 Repeats are walked too: a random number of instances of each repeating group or
 question (nested ones included), each answered as shown, where an instance's own
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forms_app.engine import compile_definition
+from forms_app.views.patient import validated_answers
 from tests.corpus import CASES, load
 
 GOOD_TEXT = {"postcode": "LS1 4AP", "phone": "07700 900982", "email": "sal@example.com"}
@@ -27,7 +30,7 @@ RUNS = settings(database=None, deadline=None, max_examples=40,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def _value(draw, item, name=None) -> dict:
+def _value(draw, item, name=None, form=None, answers=None) -> dict:
     """Form data for one question, as a browser posts it (or {} for left blank)."""
     name = name or item.link_id
     if not item.required and draw(st.booleans()):
@@ -35,6 +38,8 @@ def _value(draw, item, name=None) -> dict:
     if item.type == "boolean":
         return {name: draw(st.sampled_from(["yes", "no"]))}
     if item.type in ("choice", "open-choice"):
+        if item.answer_expression is not None:  # shown only when it has options
+            item = form.with_answer_options(item, answers)
         codes = [option.code for option in item.options]
         if item.is_multiple:
             return {name: [draw(st.sampled_from(codes))]}
@@ -130,7 +135,7 @@ def _walk(draw, form):
             for item in shown:
                 if not any(key == item.link_id or key.startswith(item.link_id + "_")
                            for key in data):
-                    data.update(_value(draw, item))
+                    data.update(_value(draw, item, form=form, answers=answers))
             _fill_repeats(draw, form, page, answers, data, in_instances)
             bound = form.form_class(page, answers=answers)(data=data)
             if bound.is_valid():
@@ -165,3 +170,42 @@ def test_no_answers_trap_the_patient(name):
         form.evaluate(answers)  # and every complete set of answers can be scored
 
     walk()
+
+
+# "Which medicines do you take?" is required: at least one is named.
+NAMES = st.lists(st.sampled_from(["Ramipril", "Metformin", "Warfarin", " ", "ramipril"]),
+                 min_size=1, max_size=4).filter(lambda names: any(n.strip() for n in names))
+
+
+@RUNS
+@given(first=NAMES, then=NAMES, data=st.data())
+def test_changing_the_answers_options_come_from_never_traps(first, then, data):
+    """The medicines named, a choice among them, then the medicines changed: the later
+    page either still holds or is asked again, and can always be answered (or has
+    nothing to answer when no medicine is left to choose)."""
+    form = compile_definition(load("medicines-answer-expression"))
+
+    def taking(names):
+        return {"taking-medicines~n": [str(len(names))],
+                **{f"taking-medicines~{n}": [name] for n, name in enumerate(names)}}
+
+    def trouble(answers):
+        page = form.form_class("trouble", answers=answers)
+        field = page.base_fields.get("most-trouble")
+        if field is None:
+            return {}
+        return {"trouble-most-trouble": [data.draw(st.sampled_from(
+            [code for code, _ in field.choices]))]}
+
+    answers, bad = validated_answers(form, {"taking": taking(first)})
+    step_data = {"taking": taking(first), "trouble": trouble(answers)}
+    answers, bad = validated_answers(form, step_data)
+    assert bad is None, (first, step_data)
+    step_data["taking"] = taking(then)
+    answers, bad = validated_answers(form, step_data)
+    if bad is not None:
+        assert bad == "trouble"
+        step_data["trouble"] = trouble(answers)
+        answers, bad = validated_answers(form, step_data)
+    assert bad is None, (then, step_data)
+    assert answers.get("most-trouble") in {None, *(n.strip() for n in then)}
