@@ -7,11 +7,18 @@ class FormsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from celery import signals
+        from django.core.signals import request_finished
         from django.urls import reverse
 
+        from forms_app.engine.answer_expressions import OptionsCache
         from forms_app.services import SUBMISSION_SOURCE
         from patients.records import register_reader
 
         # A filed submission is read on the staff record page, in words, with its PDF.
         register_reader(SUBMISSION_SOURCE, lambda entry: reverse(
             "records:submission", kwargs={"submission_id": entry.source_id}))
+
+        # Options worked out from a patient's answers never outlive their request or task.
+        request_finished.connect(OptionsCache.forget_all, weak=False)
+        signals.task_postrun.connect(OptionsCache.forget_all, weak=False)

@@ -33,6 +33,7 @@ The rules a patient meets (tests/forms_app/engine/test_answer_expressions.py):
 import hashlib
 import json
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -226,13 +227,24 @@ class OptionsCache:
 
     A request walks the answers many times (the page, its form, what it enables), each
     walk asking for the options again; the answers change far less often. The options
-    are what patients wrote, so the cache keeps little and not for long: keys are
+    are what patients wrote, and no patient's answer may stay in the process after their
+    request (the rule the component cache keeps too): every cache is emptied when a
+    request or a task finishes (``forget_all``, connected in forms_app.apps). Keys are
     SHA-256 digests (no answer in a key), an entry older than CACHE_SECONDS is never
-    used and is dropped at the next write, and at most CACHE_SIZE are kept.
+    used, and at most CACHE_SIZE are kept.
     """
+
+    _all: "weakref.WeakSet[OptionsCache]" = weakref.WeakSet()
 
     def __init__(self):
         self._entries: dict[str, tuple[float, Any]] = {}
+        OptionsCache._all.add(self)
+
+    @classmethod
+    def forget_all(cls, **_signal) -> None:
+        """Empty every cache (at the end of each request and task)."""
+        for cache in list(cls._all):
+            cache._entries = {}
 
     def get(self, link_id: str, earlier: Mapping[str, Any], compute: Callable[[], Any]):
         key = hashlib.sha256(json.dumps([link_id, earlier], sort_keys=True,

@@ -305,3 +305,14 @@ def test_open_choice_offers_the_worked_out_options_and_other():
     assert other.is_valid(), errors(other)
     assert form.prune({**answers, **other.cleaned_data})["most-trouble"] == \
         {"other": "Something else"}
+
+
+@pytest.mark.django_db  # Django's own end-of-request receivers close connections
+def test_worked_out_options_do_not_outlive_the_request():
+    from django.core.signals import request_finished
+
+    cache = answer_expressions.OptionsCache()
+    cache.get("q", {"medicines": ["Warfarin"]}, lambda: ["Warfarin"])
+    assert cache._entries
+    request_finished.send(sender=None)
+    assert cache._entries == {}
