@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CODE = Path(os.environ.get("BENCH_CODE_ROOT") or ROOT)
 sys.path.insert(0, str(CODE))
+# Celery's Django fix-up puts the working directory first on sys.path as the settings
+# load, which would bring this checkout's code back in front of CODE's: run from CODE.
+os.chdir(CODE)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402

@@ -47,7 +47,10 @@ def actor_fields(by):
     return {"actor": by, "actor_label": by.get_username()}
 
 
-@transaction.atomic
+# Joins the caller's transaction without a savepoint (two round trips fewer on every
+# audited action, issue 12): the event and its action commit or roll back together, so
+# a failed INSERT is meant to undo the caller's transaction, not be stepped over.
+@transaction.atomic(savepoint=False)
 def record_audit(*, by, action, organisation=None, patient=None, obj=None,
                  ip_address=None, detail=None) -> AuditEvent:
     if patient is not None and organisation is None:

@@ -17,12 +17,17 @@ in the "try again" page (patients/outage.py) with the old session intact. The ol
 is deleted only once the new session is saved; until then an interrupted request leaves
 the patient with their old, unverified session (the identity check is asked again,
 nothing else is lost), never with none. Set by SESSION_ENGINE.
+
+A session update is the one UPDATE statement, without the transaction Django opens
+around it (a single statement is atomic by itself; BEGIN and COMMIT would be two more
+round trips on every session write, issue 12).
 """
 
 import contextlib
 
 from django.conf import settings
 from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import UpdateError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
@@ -76,8 +81,20 @@ class SessionStore(db.SessionStore):
             return {}
         return self.decode(row[0])
 
+    def _write(self, must_create=False):
+        if must_create or self.session_key is None:
+            return super().save(must_create=must_create)
+        obj = self.create_model_instance(self._get_session())
+        try:
+            obj.save(force_update=True, using=router.db_for_write(self.model, instance=obj))
+        except DatabaseError as error:
+            # As Django's save: the row has gone (the session ended meanwhile), or the
+            # database is away (_retrying looks at the cause).
+            raise UpdateError from error
+        return None
+
     def save(self, must_create=False):
-        self._retrying(super().save, must_create=must_create)
+        self._retrying(self._write, must_create=must_create)
         old, self._delete_after_save = self._delete_after_save, None
         if old:
             # Tidying only: an old session left behind holds nothing verified, and

@@ -6,7 +6,9 @@ a Referer header or the browser history beyond that first entry.
 """
 
 import copy
+import hashlib
 import hmac
+import json
 import time
 from collections import OrderedDict
 
@@ -34,7 +36,12 @@ from forms_app.engine.fields import OpenChoiceField
 from forms_app.kiosk import session as kiosk
 from forms_app.models import Link, Submission
 from forms_app.patient_forms import DateOfBirthForm
-from forms_app.selectors import attempts_left, compiled_version, find_link_by_token
+from forms_app.selectors import (
+    attempts_left,
+    compiled_version,
+    find_link_by_token,
+    journey_submission,
+)
 from forms_app.views import one_time_code
 from patients.client_ip import client_ip
 from patients.models import Patient
@@ -196,17 +203,6 @@ def verify(request):
                   status=200 if not form.errors else 400)
 
 
-# What a journey page reads, in one query: the submission, its link's dates and its
-# version's id. The definition is read only when the compiled version is not cached.
-_PAGE_FIELDS = ("state", "reference", "wizard_state", "draft_answers", "device", "link",
-                "link__expires_at", "link__revoked_at", "link__version",
-                "link__version__form")
-
-
-_SUBMIT_FIELDS = (*_PAGE_FIELDS, "link__patient", "link__patient__organisation")
-
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_code(request):
@@ -239,15 +235,7 @@ def _verified_submission(request, *, for_submit=False) -> Submission | None:
     if not link_id:
         return None
     keep_alive_session(request)
-    if for_submit:
-        # The final submit also audits, naming the patient and organisation: read them
-        # in the same query, and hand the row to services.submit.
-        rows = (Submission.objects.select_related("link__version",
-                                                  "link__patient__organisation")
-                .only(*_SUBMIT_FIELDS))
-    else:
-        rows = Submission.objects.select_related("link__version").only(*_PAGE_FIELDS)
-    submission = rows.filter(link_id=link_id).first()
+    submission = journey_submission(link_id, for_submit=for_submit)
     if submission is None or not submission.link.is_open_at(timezone.now()):
         return None
     held = services.device_fingerprint(request.session.get(SESSION_DEVICE, ""))
@@ -291,6 +279,36 @@ def validated_answers(compiled, step_data: dict):
             return answers, key
         answers.update(form.cleaned_data)
     return compiled.prune(answers), None
+
+
+# Where the wizard state keeps the fingerprint of the pages and answers last found
+# valid together (validated_answers), so that "check your answers" and the final submit
+# need not validate every page again while nothing has changed since (issue 12).
+VALIDATED = "validated"
+
+
+def answers_fingerprint(version_id, step_data: dict, answers: dict) -> str:
+    """What a set of validated pages and the answers made of them is known by: any
+    change to either, another version, or another day (a date limit such as "not in
+    the future" is checked against today) gives another fingerprint. Both live on the
+    submission row, which only this server writes, so a plain digest is enough."""
+    payload = json.dumps([str(version_id), timezone.localdate().isoformat(), step_data,
+                          answers], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def checked_answers(compiled, submission):
+    """validated_answers for the submission's saved pages, reusing the result stored
+    when the same pages last passed (the answers saved with them), never a page that
+    has not: (answers, None), or (answers so far, first bad page)."""
+    state = submission.wizard_state or {}
+    step_data = state.get("step_data", {})
+    answers = submission.draft_answers or {}
+    stored = state.get("extra_data", {}).get(VALIDATED)
+    if stored and stored == answers_fingerprint(submission.link.version_id, step_data,
+                                                answers):
+        return answers, None
+    return validated_answers(compiled, step_data)
 
 
 # The hidden inputs naming the questions a page showed that depend on answers on the
@@ -707,7 +725,10 @@ class AnswerWizard(WizardView):
             return self.render(self.get_form(step=bad_step,
                                              data=self.storage.get_step_data(bad_step)))
         self.draft_answers = answers
-        self.storage.extra_data = {**self.storage.extra_data, "return_to_check": False}
+        self.storage.extra_data = {
+            **self.storage.extra_data, "return_to_check": False,
+            VALIDATED: answers_fingerprint(self.submission.link.version_id,
+                                           self.storage.data["step_data"], answers)}
         return HttpResponseRedirect(reverse("patient:check"))
 
     def get_context_data(self, form, **kwargs):
@@ -759,8 +780,7 @@ def check_answers(request):
     if submission.is_submitted:
         return redirect("patient:already_submitted")
     compiled = compiled_version(submission.link.version).translated(get_language())
-    state = submission.wizard_state or {}
-    answers, bad_step = validated_answers(compiled, state.get("step_data", {}))
+    answers, bad_step = checked_answers(compiled, submission)
     if bad_step is not None:
         return redirect("patient:answer")
     if request.method == "POST":
