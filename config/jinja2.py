@@ -14,11 +14,13 @@ catalogue in locale/ serves both engines), and ``get_current_language()``. The r
 
 import functools
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.middleware.csrf import get_token
 from django.template.backends.utils import csrf_input
 from django.template.defaultfilters import date, linebreaksbr
 from django.templatetags.static import static as django_static
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
@@ -43,7 +45,38 @@ def csrf_once(request):
 
 def url(name, *args, **kwargs):
     """Django's {% url %}: url("patient:answer") or url("patient:start", token=...)."""
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    if args or kwargs:
+        # Never cached: a URL with arguments may hold a link token.
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+    return _plain_url(name, get_script_prefix(), get_urlconf())
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_url(name, prefix, urlconf):
+    # A URL without arguments is fixed for a prefix and URL configuration (the key),
+    # and a patient page asks for seven of them (issue 12).
+    return reverse(name, urlconf=urlconf)
+
+
+def _gettext(message):
+    return _translated(translation.get_language(), message)
+
+
+@functools.lru_cache(maxsize=4096)
+def _translated(language, message):
+    # Called only with the active language (_gettext), so Django's answer for that
+    # language. The catalogues are read once per process, and a patient page looks up
+    # two dozen messages, each through a chain of fallback catalogues (issue 12).
+    return translation.gettext(message)
+
+
+@receiver(setting_changed)
+def _forget(*, setting, **kwargs):
+    # As Django's own caches: tests that change these settings see the change.
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
+        _translated.cache_clear()
+    if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME", "INSTALLED_APPS"}:
+        _plain_url.cache_clear()
 
 
 # Rendered NHS.UK components by (macro, language, parameters). A component macro is a
@@ -122,7 +155,7 @@ def environment(**options) -> Environment:
     # Django templates had) and autoescaped like any other string; placeholders are
     # filled with the format filter.
     env.install_gettext_callables(
-        translation.gettext, translation.ngettext, newstyle=False,
+        _gettext, translation.ngettext, newstyle=False,
         pgettext=translation.pgettext, npgettext=translation.npgettext)
     env.globals.update(
         static=static,

@@ -6,6 +6,7 @@ Views, admin actions and tasks call these and hold no rules of their own.
 """
 
 import datetime
+import functools
 import hashlib
 import logging
 import secrets
@@ -268,12 +269,38 @@ def save_progress(*, submission_id, wizard_state: dict, draft_answers: dict,
     """Keep the patient's place and answers so far; False once the form is submitted, or
     (with ``device``, the row's device fingerprint as the caller read it) once another
     device has taken the form over."""
-    rows = Submission.objects.filter(pk=submission_id, state=Submission.State.IN_PROGRESS)
+    # The UPDATE the ORM would make of filter(pk, state, device__in).update(...), its
+    # SQL written once: every page a patient saves runs it, and the ORM took longer to
+    # build it than PostgreSQL to run it (issue 12). The values go through the fields'
+    # own preparation (the drafts are encrypted by theirs).
+    connection = transaction.get_connection()
+    fields = Submission._meta
+    values = [fields.get_field(name).get_db_prep_save(value, connection) for name, value in (
+        ("wizard_state", wizard_state), ("draft_answers", draft_answers),
+        ("updated_at", timezone.now()), ("id", submission_id),
+        ("state", Submission.State.IN_PROGRESS))]
     if device is not None:
-        rows = rows.filter(device__in=(device, ""))
-    updated = rows.update(wizard_state=wizard_state, draft_answers=draft_answers,
-             updated_at=timezone.now())
-    return bool(updated)
+        values.append(fields.get_field("device").get_db_prep_save(device, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(_progress_sql(connection.vendor, device is not None), values)
+        return cursor.rowcount == 1
+
+
+@functools.cache
+def _progress_sql(vendor, with_device: bool) -> str:
+    connection = transaction.get_connection()
+    quote, meta = connection.ops.quote_name, Submission._meta
+
+    def column(name):
+        return quote(meta.get_field(name).column)
+
+    # Names from the model's own metadata, never from input; the values are parameters.
+    sql = (f"UPDATE {quote(meta.db_table)} SET {column('wizard_state')} = %s, "  # noqa: S608
+           f"{column('draft_answers')} = %s, {column('updated_at')} = %s "
+           f"WHERE {column('id')} = %s AND {column('state')} = %s")
+    if with_device:
+        sql += f" AND {column('device')} IN (%s, '')"
+    return sql
 
 
 @transaction.atomic
