@@ -156,3 +156,16 @@ def test_organisation_administrators_search_and_export(client, world):
     foreign = verified(client.__class__(), world.users["other_organisation"])
     response = foreign.get(changelist + f"?q={world.link.pk}")
     assert response.context["cl"].result_count == 0
+
+
+def test_an_audit_row_joins_the_callers_transaction_without_a_savepoint(world):
+    # Issue 12: a savepoint around one INSERT is two round trips for nothing; the event
+    # and its action commit or roll back together.
+    from django.test.utils import CaptureQueriesContext
+
+    from patients.services import record_audit
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record_audit(by="system", action=A.SUBMITTED, patient=world.patient,
+                     organisation=world.organisation)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]

@@ -121,3 +121,27 @@ def test_the_idle_clock_is_restarted_at_most_once_a_minute(client):
             session_writes = [q for q in queries.captured_queries
                               if "django_session" in q["sql"] and "SELECT" not in q["sql"]]
             assert bool(session_writes) is written, seconds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_statement_of_a_save_and_the_submit_as_a_request_makes_them(client):
+    # Without the test's own transaction, BEGIN, COMMIT and savepoints are statements
+    # too: the submit's audit row joins its transaction without a savepoint, and the
+    # session is updated by one UPDATE, not in a transaction of its own (issue 12).
+    issued = issue(definition(10))
+    open_and_verify(client, issued.token)
+    client.get(reverse("patient:answer"))
+    with CaptureQueriesContext(connection) as save:
+        client.post(reverse("patient:answer"), first_page(1))
+    client.post(reverse("patient:answer"),
+                page_data("p1", {f"q1-{i}": "3" for i in range(PER_PAGE)}))
+    with CaptureQueriesContext(connection) as submit:
+        response = client.post(reverse("patient:check"))
+    assert response.status_code == 302 and response.url == reverse("patient:confirmation")
+
+    def verbs(queries):
+        return [q["sql"].split()[0] for q in queries.captured_queries]
+
+    assert verbs(save) == ["SELECT", "SELECT", "BEGIN", "UPDATE", "COMMIT"]
+    assert verbs(submit) == ["SELECT", "SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT",
+                             "UPDATE"]
