@@ -136,3 +136,19 @@ def test_the_csrf_field_is_masked_once_per_page(rf):
     template = engines["jinja2"].from_string("{{ csrf_input }}{{ csrf_input }}")
     fields = re.findall(r'value="([^"]+)"', template.render(request=rf.get("/")))
     assert len(fields) == 2 and fields[0] == fields[1]
+
+
+def test_cached_messages_and_urls_follow_the_active_language_and_settings(settings):
+    # config/jinja2.py answers gettext and argument-free url() from a per-process cache
+    # (issue 12): keyed by the language, and forgotten when the settings change.
+    from config import jinja2 as patient_jinja
+
+    template = jinja().from_string('{{ _("Save and continue") }} {{ url("patient:answer") }}')
+    with translation.override("en"):
+        english = template.render()
+    with translation.override("cy"):
+        welsh = template.render()
+    assert english.startswith("Save and continue") and not welsh.startswith("Save and")
+    assert welsh.split()[-1] == english.split()[-1] == "/form/answer/"
+    settings.FORCE_SCRIPT_NAME = "/forms"
+    assert patient_jinja._plain_url.cache_info().currsize == 0

@@ -11,10 +11,18 @@ from django.test.utils import CaptureQueriesContext
 from forms_app import selectors
 from forms_app.models import Link, Submission
 from patients.prepared import OneRow
+from tests.forms_app.journey import open_and_verify
 from tests.forms_app.views.test_patient_queries import definition
 from tests.forms_app.views.test_same_page_conditions import issue
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issued(client):
+    issued = issue(definition(10))
+    open_and_verify(client, issued.token)  # the submission is made here
+    return issued
 
 
 def lookup():
@@ -24,8 +32,7 @@ def lookup():
               "link__patient__organisation__name").filter(link_id=link_id), Link._meta.pk)
 
 
-def test_the_row_is_the_one_the_orm_reads():
-    issued = issue(definition(10))
+def test_the_row_is_the_one_the_orm_reads(issued):
     submission = Submission.objects.get(link=issued.link)
     submission.draft_answers = {"q0-0": 3}  # encrypted at rest: read back through the field
     submission.save(update_fields=["draft_answers"])
@@ -51,8 +58,7 @@ def test_nothing_for_an_unknown_or_unreadable_value():
     assert queries.captured_queries == []
 
 
-def test_the_sql_is_made_once_and_is_one_query():
-    issued = issue(definition(10))
+def test_the_sql_is_made_once_and_is_one_query(issued):
     one = lookup()
     with mock.patch.object(SQLCompiler, "as_sql", autospec=True,
                            side_effect=SQLCompiler.as_sql) as compiled:
@@ -63,8 +69,7 @@ def test_the_sql_is_made_once_and_is_one_query():
     assert compiled.call_count == 1
 
 
-def test_journey_pages_read_through_it():
-    issued = issue(definition(10))
+def test_journey_pages_read_through_it(issued):
     page = selectors.journey_submission(str(issued.link.pk))
     submit = selectors.journey_submission(str(issued.link.pk), for_submit=True)
     assert page.link.version_id == submit.link.version_id == issued.link.version_id

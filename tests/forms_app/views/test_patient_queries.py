@@ -131,17 +131,19 @@ def test_every_statement_of_a_save_and_the_submit_as_a_request_makes_them(client
     issued = issue(definition(10))
     open_and_verify(client, issued.token)
     client.get(reverse("patient:answer"))
-    with CaptureQueriesContext(connection) as save:
-        client.post(reverse("patient:answer"), first_page(1))
-    client.post(reverse("patient:answer"),
-                page_data("p1", {f"q1-{i}": "3" for i in range(PER_PAGE)}))
-    with CaptureQueriesContext(connection) as submit:
-        response = client.post(reverse("patient:check"))
-    assert response.status_code == 302 and response.url == reverse("patient:confirmation")
 
-    def verbs(queries):
+    def statements(call):
+        with CaptureQueriesContext(connection) as queries:
+            response = call()
+        assert response.status_code in (200, 302)
+        # Read now: the next request resets the connection's query log.
         return [q["sql"].split()[0] for q in queries.captured_queries]
 
-    assert verbs(save) == ["SELECT", "SELECT", "BEGIN", "UPDATE", "COMMIT"]
-    assert verbs(submit) == ["SELECT", "SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT",
-                             "UPDATE"]
+    save = statements(lambda: client.post(reverse("patient:answer"), first_page(1)))
+    client.post(reverse("patient:answer"),
+                page_data("p1", {f"q1-{i}": "3" for i in range(PER_PAGE)}))
+    # Filing is the worker's (eager without a broker): not this request's statements.
+    with mock.patch("forms_app.services.wake_filing"):
+        submit = statements(lambda: client.post(reverse("patient:check")))
+    assert save == ["SELECT", "SELECT", "BEGIN", "UPDATE", "COMMIT"]
+    assert submit == ["SELECT", "SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT", "UPDATE"]
