@@ -536,9 +536,10 @@ class AnswerWizard(WizardView):
         self.compiled = compiled_version(self.submission.link.version).translated(
             get_language())
         self.draft_answers = dict(self.submission.draft_answers or {})
-        # The storage mutates its data in place; keep a pristine copy to detect changes.
+        # The storage mutates its data in place: it gets a copy, and the row's own
+        # (read nowhere else) stays pristine to detect changes.
         request.wizard_state = copy.deepcopy(self.submission.wizard_state)
-        loaded_state = copy.deepcopy(self.submission.wizard_state)
+        loaded_state = self.submission.wizard_state
         self.form_list = OrderedDict((key, None) for key in self.compiled.page_keys)
         response = super().dispatch(request, *args, **kwargs)
         changed = (self.storage.data != loaded_state
