@@ -38,7 +38,9 @@ EXPRESSION_EXTENSIONS = frozenset({
     TARGET_CONSTRAINT,
 })
 # Item extensions the engine reads that the draft keeps verbatim as well.
-KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT}
+KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT,
+                                           CHOICE_ORIENTATION}
+ORIENTATIONS = ("horizontal", "vertical")
 FHIRPATH_LANGUAGE = "text/fhirpath"
 
 # Our own extensions.

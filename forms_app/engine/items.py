@@ -135,6 +135,8 @@ class Item:
     depth: int = 0  # 0 for items directly on the page
     options: tuple[Option, ...] = ()
     control: str | None = None  # itemControl code
+    # SDC choiceOrientation: "horizontal" (side by side) or "vertical"; None: ours to pick.
+    orientation: str | None = None
     input_format: str | None = None
     max_length: int | None = None
     min_length: int | None = None
