@@ -508,7 +508,7 @@ def test_an_unknown_orientation_is_ignored_and_a_reveal_always_stacks():
             {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-choiceOrientation",
              "valueCode": "horizontal"}]}]})
     page = compile_definition(definition).form_class("page", answers={})()
-    name, params = page["q"].field.nhsuk_component(page["q"], conditional={"yes": "<p>"})
+    _name, params = page["q"].field.nhsuk_component(page["q"], conditional={"yes": "<p>"})
     assert params["inline"] is False
 
 
