@@ -236,6 +236,10 @@ def check_answers(compiled, answers: dict) -> list[str]:
         if item.is_repeating_group and item.link_id in enabled:
             problems += _instance_problems(compiled, item, answers.get(item.link_id) or [],
                                            answers, (), "")
+    # A required group (engine.groups): one of its shown questions answered.
+    problems += [f"{group.link_id}: required group, but none of its questions answered"
+                 for key in compiled.enabled_page_keys(answers)
+                 for group, _shown in compiled.unanswered_groups(key, answers)]
     return problems
 
 
