@@ -379,6 +379,10 @@ class ItemForm(DraftModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         extensions = self.instance.fhir_extensions
+        if self.instance.type == Item.Type.GROUP and "required" in self.fields:
+            self.fields["required"].help_text = (
+                "The patient must answer at least one of its questions (never when the "
+                "page or group is not shown).")
         self.initial.setdefault("choice_orientation", ix.orientation_of(extensions))
         self.initial.setdefault("max_size_kb", ix.max_size_kb_of(extensions))
         self.initial.setdefault("mime_types", ix.mime_types_of(extensions))

@@ -40,6 +40,7 @@ class CompiledForm:
     def __init__(self, definition: dict):
         walk = walk_definition(definition)
         flag_rules = apply_rules(walk, definition) if walk.items else []
+        groups.mark_members(walk.items)
         self.variables = variables_of(
             definition if isinstance(definition, dict) else {},
             lambda message: walk.problems.append(f"The form: {message}"),

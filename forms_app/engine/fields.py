@@ -96,7 +96,7 @@ def _label(bound, page_heading: bool) -> dict:
     label = {"text": str(bound.label), "size": "l" if page_heading else "m",
              "isPageHeading": page_heading}
     item = getattr(bound.field, "item", None)
-    if item is not None and not item.required:
+    if item is not None and not item.required and not item.in_required_group:
         # NHS.UK marks the optional questions, not the required ones. The mark is in the
         # page's language even where the question is not (an untranslated form's <div
         # lang="en"> on a Welsh page).

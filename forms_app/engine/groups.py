@@ -8,6 +8,7 @@ could answer. Groups inside a repeating group are left to the repeat's own minim
 (engine.repeats): an instance left blank is no instance at all.
 """
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .items import Item
 from .messages import from_question
+
+
+def mark_members(items: dict[str, Item]) -> None:
+    """Mark, in place, each question inside a required group the patient can see."""
+    required = {link_id for link_id, item in items.items()
+                if item.type == "group" and item.required and not item.hidden}
+    for link_id, item in items.items():
+        if item.is_question and required.intersection(item.ancestors):
+            items[link_id] = dataclasses.replace(item, in_required_group=True)
 
 
 def required_groups(items: Mapping[str, Item], page_key: str) -> tuple[Item, ...]:

@@ -125,6 +125,9 @@ class Item:
     repeats: bool = False
     read_only: bool = False
     hidden: bool = False  # never shown to the patient (questionnaire-hidden)
+    # Inside a required group (engine.groups): not marked "(optional)", since the group
+    # needs one of its questions answered.
+    in_required_group: bool = False
     help_text: str = ""
     enable_when: EnableWhen | None = None
     parent: str | None = None

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from forms_app.design import item_extensions as ix
 from forms_app.design import services as design_services
 from forms_app.design.export import draft_to_questionnaire
 from forms_app.engine import compile_definition
@@ -179,3 +180,20 @@ def test_an_imported_size_in_bytes_is_kept_unless_staff_change_it(staff, photo):
     _saved(post_change(client, change_url(photo), {"text": "A photo of your wound"}))
     photo.refresh_from_db()
     assert photo.fhir_extensions == [{"url": ext.MAX_SIZE, "valueDecimal": 1500000}]
+
+
+def test_import_keeps_required_groups_layout_and_autocomplete(staff):
+    from tests.corpus import load
+
+    _client, user, organisation = staff
+    imported = design_services.import_questionnaire(
+        data=load("gp-registration-controls"), organisation=organisation, by=user)
+    items = {item.link_id: item for item in imported.form.items.all()}
+    assert items["contact"].required and items["conditions-group"].required
+    assert items["country-of-birth"].control == "autocomplete"
+    assert items["main-language"].control == "autocomplete"
+    assert ix.orientation_of(items["general-health"].fhir_extensions) == "horizontal"
+    assert ix.orientation_of(items["smoke"].fhir_extensions) == "vertical"
+    notes = " ".join(note["message"] for note in imported.report)
+    assert "required" not in notes and "autocomplete" not in notes
+    assert "choiceOrientation" not in notes

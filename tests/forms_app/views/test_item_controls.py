@@ -45,6 +45,8 @@ def test_a_required_group_left_blank_says_to_answer_one_of_its_questions(journey
     assert re.search(rf'href="#id_contact-mobile">\s*{message}\s*</a>', summary)
     assert f'id="group-contact-error"><span class="nhsuk-u-visually-hidden">Error:</span> ' \
            f"{message}" in page
+    # Each question alone is not required, but neither is it optional: none is marked so.
+    assert "(optional)" not in page[page.index("<h1"):page.index("Save and continue")]
     assert post_page(journey, "contact", {"email": "sal@example.com"}).status_code == 200
     assert "Your health" in journey.get(reverse("patient:answer")).content.decode()
 
