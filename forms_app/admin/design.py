@@ -385,7 +385,23 @@ class ItemForm(DraftModelForm):
                 "page or group is not shown).")
         self.initial.setdefault("choice_orientation", ix.orientation_of(extensions))
         self.initial.setdefault("max_size_kb", ix.max_size_kb_of(extensions))
-        self.initial.setdefault("mime_types", ix.mime_types_of(extensions))
+        types = ix.mime_types_of(extensions)
+        self.initial.setdefault("mime_types", types)
+        # An imported type the platform cannot check is shown, ticked, so that staff see
+        # it and untick it (clean_mime_types), rather than it going unseen or unsaid.
+        unknown = [t for t in types if t not in ix.KNOWN_MIME_TYPES]
+        self.fields["mime_types"].choices = [
+            *ix.MIME_TYPE_CHOICES, *((t, f"{t} (not a type the platform can check)")
+                                     for t in unknown)]
+
+    def clean_mime_types(self):
+        types = self.cleaned_data.get("mime_types") or []
+        unknown = [t for t in types if t not in ix.KNOWN_MIME_TYPES]
+        if unknown:
+            raise forms.ValidationError(
+                f"{', '.join(unknown)}: the platform cannot tell a file of this type from "
+                "its content, so it would refuse every one. Untick it.")
+        return types
 
     def clean(self):
         data = super().clean()

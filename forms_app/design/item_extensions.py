@@ -27,6 +27,7 @@ MIME_TYPE_CHOICES = [
     ("image/webp", "WEBP image"),
     ("image/gif", "GIF image"),
     ("application/pdf", "PDF document"),
+    ("image/*", "Any of the image types above"),
 ]
 KNOWN_MIME_TYPES = frozenset(code for code, _ in MIME_TYPE_CHOICES)
 MAX_SIZE_KB = DEFAULT_MAX_SIZE // 1024  # the platform's own limit, whatever a form says

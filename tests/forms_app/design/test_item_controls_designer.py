@@ -197,3 +197,18 @@ def test_import_keeps_required_groups_layout_and_autocomplete(staff):
     notes = " ".join(note["message"] for note in imported.report)
     assert "required" not in notes and "autocomplete" not in notes
     assert "choiceOrientation" not in notes
+
+
+def test_an_imported_file_type_the_platform_cannot_check_is_shown_and_must_go(staff, photo):
+    client, _user, _organisation = staff
+    photo.fhir_extensions = [{"url": ext.MIME_TYPE, "valueCode": "application/msword"},
+                             {"url": ext.MIME_TYPE, "valueCode": "image/png"}]
+    photo.save(update_fields=["fhir_extensions"])
+    html = client.get(change_url(photo)).content.decode()
+    assert "application/msword (not a type the platform can check)" in html
+    response = post_change(client, change_url(photo), {"text": "A photo"})
+    assert response.status_code == 200
+    assert "application/msword: the platform cannot tell" in errors_of(response)
+    _saved(post_change(client, change_url(photo), {"mime_types": ["image/png"]}))
+    photo.refresh_from_db()
+    assert photo.fhir_extensions == [{"url": ext.MIME_TYPE, "valueCode": "image/png"}]
