@@ -213,7 +213,9 @@ def _choice_field(item: Item, choices: list, common: dict) -> forms.Field:
         # box with suggestions (<input list>) by static/js/app.js where it runs.
         return SingleChoiceField(
             item, choices=[("", _("Select an option")), *choices],
-            widget=forms.Select(attrs={"data-module": "app-autocomplete"}), **common)
+            widget=forms.Select(attrs={"data-module": "app-autocomplete",
+                                       "data-hint": _("Start typing, then choose from the list")}),
+            **common)
     long_list = item.control == "drop-down" or (
         len(choices) > LONG_LIST and item.control not in ("radio-button",)
     )

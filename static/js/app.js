@@ -89,8 +89,20 @@
     input.setAttribute("autocomplete", "off");
     list.id = select.id + "-options";
     input.setAttribute("list", list.id);
-    if (select.hasAttribute("aria-describedby")) {
-      input.setAttribute("aria-describedby", select.getAttribute("aria-describedby"));
+    var described = select.getAttribute("aria-describedby") || "";
+    var hintText = select.getAttribute("data-hint");
+    if (hintText) {
+      // How the box works ("Start typing, then choose from the list"), in the page's
+      // language: the server wrote it in data-hint.
+      var hint = document.createElement("div");
+      hint.className = "nhsuk-hint";
+      hint.id = select.id + "-how";
+      hint.textContent = hintText;
+      select.parentNode.insertBefore(hint, select);
+      described = (described + " " + hint.id).trim();
+    }
+    if (described) {
+      input.setAttribute("aria-describedby", described);
     }
     for (var i = 0; i < select.options.length; i++) {
       var option = select.options[i];

@@ -81,6 +81,7 @@ def test_autocomplete_required_group_and_layout_in_a_phone_browser(
         # hidden from sight and from assistive technology.
         box = page.get_by_label("Which country were you born in?")
         assert box.evaluate("el => el.tagName") == "INPUT"
+        assert page.get_by_text("Start typing, then choose from the list").count() == 2
         assert page.locator("#id_about-country-of-birth-options option").count() == 30
         box.fill("Poland")
         page.get_by_label("What is your main language?").fill("Polish")

@@ -523,7 +523,8 @@ def test_the_autocomplete_control_is_a_select_that_app_js_enhances():
     page = form.form_class("page", answers={})(data={"country": "pl"})
     name, params = page["country"].field.nhsuk_component(page["country"])
     assert name == "select"
-    assert params["attributes"] == {"data-module": "app-autocomplete"}
+    assert params["attributes"] == {"data-module": "app-autocomplete",
+                                    "data-hint": "Start typing, then choose from the list"}
     assert [i["value"] for i in params["items"]] == ["", "gb", "pl"]
     assert page.is_valid() and page.cleaned_data["country"] == "pl"
     wrong = form.form_class("page", answers={})(data={"country": "Atlantis"})

@@ -69,6 +69,8 @@ def test_the_required_group_error_is_in_welsh_on_a_welsh_page(journey):
     post_page(journey, "about", ABOUT)
     page = post_page(journey, "contact", {}).content.decode()
     assert "Atebwch o leiaf un cwestiwn yn how we can contact you" in page
+    first = journey.get(reverse("patient:answer") + "?step=about").content.decode()
+    assert 'data-hint="Dechreuwch deipio, yna dewiswch o&#39;r rhestr"' in first
 
 
 def test_choices_sit_side_by_side_or_stacked_as_the_author_says(journey):
@@ -86,6 +88,7 @@ def test_an_autocomplete_list_is_a_drop_down_without_javascript(journey):
     select = page[page.index('<select class="nhsuk-select" id="id_about-country-of-birth"'):]
     select = select[:select.index("</select>")]
     assert 'data-module="app-autocomplete"' in select
+    assert 'data-hint="Start typing, then choose from the list"' in select
     assert '<option value="PL">Poland</option>' in select
     assert post_page(journey, "about", ABOUT).status_code == 200
     page = journey.get(reverse("patient:answer") + "?step=about").content.decode()
