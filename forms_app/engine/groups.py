@@ -19,30 +19,35 @@ from .items import Item
 from .messages import from_question
 
 
+def _checked(item: Item) -> bool:
+    """A required group this module checks (see the module docstring)."""
+    return (item.type == "group" and item.required and not item.hidden
+            and item.scope is None and not item.is_repeating_group)
+
+
+def _counts(item: Item) -> bool:
+    """A question whose answer counts for its required group."""
+    return item.is_question and (item.scope is None or item.is_repeat_root)
+
+
 def mark_members(items: dict[str, Item]) -> None:
-    """Mark, in place, each question inside a required group the patient can see."""
-    required = {link_id for link_id, item in items.items()
-                if item.type == "group" and item.required and not item.hidden}
+    """Mark, in place, each question that counts for a required group it is in."""
+    required = {link_id for link_id, item in items.items() if _checked(item)}
     for link_id, item in items.items():
-        if item.is_question and required.intersection(item.ancestors):
+        if _counts(item) and required.intersection(item.ancestors):
             items[link_id] = dataclasses.replace(item, in_required_group=True)
 
 
 def required_groups(items: Mapping[str, Item], page_key: str) -> tuple[Item, ...]:
     """The page's groups (the page itself too) whose answers the patient must start."""
-    return tuple(
-        item for item in items.values()
-        if item.type == "group" and item.required and not item.hidden
-        and item.scope is None and not item.is_repeating_group
-        and item.page_key == page_key
-    )
+    return tuple(item for item in items.values()
+                 if _checked(item) and item.page_key == page_key)
 
 
 def questions_in(items: Mapping[str, Item], group: Item) -> list[Item]:
     """The questions the patient answers inside ``group``, at any depth, in form order."""
     return [item for item in items.values()
-            if group.link_id in item.ancestors and item.is_question
-            and (item.scope is None or item.is_repeat_root)]
+            if group.link_id in item.ancestors and _counts(item)]
 
 
 def unanswered(items: Mapping[str, Item], groups: Iterable[Item], enabled: set[str],
