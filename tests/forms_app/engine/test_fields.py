@@ -503,6 +503,7 @@ def test_an_unknown_orientation_is_ignored_and_a_reveal_always_stacks():
 
     form = _orientation_form("diagonal")
     assert _component(form, "q")[1]["inline"] is False
+    assert _component(_orientation_form({"not": "a code"}), "q")[1]["inline"] is False
     definition = questionnaire({"linkId": "page", "type": "group", "text": "P", "item": [
         {"linkId": "q", "type": "boolean", "text": "Smoke?", "extension": [
             {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-choiceOrientation",
