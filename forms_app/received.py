@@ -236,7 +236,15 @@ def check_answers(compiled, answers: dict) -> list[str]:
         if item.is_repeating_group and item.link_id in enabled:
             problems += _instance_problems(compiled, item, answers.get(item.link_id) or [],
                                            answers, (), "")
+    problems += _group_problems(compiled, answers)
     return problems
+
+
+def _group_problems(compiled, answers: dict) -> list[str]:
+    """A required group (engine.groups) needs one of its shown questions answered."""
+    return [f"{group.link_id}: required group, but none of its questions answered"
+            for key in compiled.enabled_page_keys(answers)
+            for group, _shown in compiled.unanswered_groups(key, answers)]
 
 
 def _instance_problems(compiled, group, instances: list, outer, chain: tuple,

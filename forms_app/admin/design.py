@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.text import capfirst, slugify
 
 from forms_app.admin_forms import question_types
+from forms_app.design import item_extensions as ix
 from forms_app.design.checks import publish_problems
 from forms_app.design.export import draft_to_questionnaire, load_draft
 from forms_app.design.importer import MAX_UPLOAD_BYTES
@@ -285,7 +286,8 @@ class FlagRuleAdmin(FormPartAdminMixin, admin.ModelAdmin):
 
 ITEM_FIELDSETS = [
     (None, {"fields": ["form", "parent", "position", "link_id", "prefix", "text", "help_text",
-                       "type", "required", "control", "initial"]}),
+                       "type", "required", "control", "choice_orientation", "initial"]}),
+    ("File (a photo or a document)", {"fields": ["max_size_kb", "mime_types"]}),
     ("Validation", {"fields": ["min_value", "max_value", "min_length", "max_length", "regex",
                                "regex_message", "max_decimal_places", "not_in_future"]}),
     ("Unit (numbers with a unit)", {"fields": ["unit_code", "unit_display", "unit_system"]}),
@@ -299,19 +301,22 @@ ITEM_FIELDSETS = [
                            "fields": ["code_system", "code", "code_display",
                                       "observation_extract"]}),
 ]
+# Settings kept in the item's FHIR extensions, not in columns (design.item_extensions).
+EXTENSION_FIELDS = ("choice_orientation", "max_size_kb", "mime_types")
 # Every setting that only some types have; the rest (words, type, page, id, code,
 # conditions) every item has.
 TYPED_FIELDS = ["required", "control", "initial", "min_value", "max_value", "min_length",
                 "max_length", "regex", "regex_message", "max_decimal_places",
                 "not_in_future", "unit_code", "unit_display", "unit_system", "short_label",
                 "required_message", "other_label", "calculation", "formula", "repeats",
-                "min_occurs", "max_occurs"]
+                "min_occurs", "max_occurs", *EXTENSION_FIELDS]
 _ANSWERED = {"required", "initial", "short_label", "required_message"}
 _REPEATS = {"repeats", "min_occurs", "max_occurs"}
 _TYPE_FIELDS = {
-    "group": _REPEATS,
+    # A required group needs one of its questions answered.
+    "group": _REPEATS | {"required"},
     "display": set(),
-    "boolean": _ANSWERED,
+    "boolean": _ANSWERED | {"choice_orientation"},
     "date": _ANSWERED | _REPEATS | {"min_value", "max_value", "not_in_future"},
     "dateTime": _ANSWERED | _REPEATS | {"min_value", "max_value", "not_in_future"},
     "time": _ANSWERED | _REPEATS | {"min_value", "max_value"},
@@ -320,10 +325,11 @@ _TYPE_FIELDS = {
                                        "calculation", "formula"},
     "quantity": _ANSWERED | _REPEATS | {"min_value", "max_value", "max_decimal_places",
                                         "unit_code", "unit_display", "unit_system"},
-    "choice": _ANSWERED | {"control"},
-    "multiple-choice": _ANSWERED | {"control"},
-    "open-choice": _ANSWERED | {"control", "max_length", "other_label"},
-    "attachment": {"required", "short_label", "required_message"},
+    "choice": _ANSWERED | {"control", "choice_orientation"},
+    "multiple-choice": _ANSWERED | {"control", "choice_orientation"},
+    "open-choice": _ANSWERED | {"control", "max_length", "other_label", "choice_orientation"},
+    "attachment": {"required", "short_label", "required_message", "max_size_kb",
+                   "mime_types"},
 }
 _TEXT_FIELDS = _ANSWERED | _REPEATS | {"min_length", "max_length", "regex", "regex_message"}
 
@@ -353,19 +359,77 @@ def item_fieldsets(item_type: str | None):
 
 class ItemForm(DraftModelForm):
     """The item page's form: a change of type drops the settings the new type does not
-    have (they are no longer shown, so staff could not correct them)."""
+    have (they are no longer shown, so staff could not correct them).
+
+    Three settings live in the item's FHIR extensions (design.item_extensions): how
+    choices are laid out, and an attachment's largest size and accepted file types."""
+
+    choice_orientation = forms.ChoiceField(
+        label="Answers shown", required=False, choices=ix.ORIENTATION_CHOICES,
+        help_text="Side by side suits a few short answers; an answer that reveals another "
+                  "question is always shown one under another.")
+    max_size_kb = forms.IntegerField(
+        label="Largest file (KB)", required=False, min_value=1, max_value=ix.MAX_SIZE_KB,
+        help_text=f"Empty for the platform's limit, {ix.MAX_SIZE_KB} KB (10 MB).")
+    mime_types = forms.MultipleChoiceField(
+        label="File types accepted", required=False, choices=ix.MIME_TYPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: JPEG, PNG or PDF.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        extensions = self.instance.fhir_extensions
+        if self.instance.type == Item.Type.GROUP and "required" in self.fields:
+            self.fields["required"].help_text = (
+                "The patient must answer at least one of its questions (never when the "
+                "page or group is not shown).")
+        self.initial.setdefault("choice_orientation", ix.orientation_of(extensions))
+        self.initial.setdefault("max_size_kb", ix.max_size_kb_of(extensions))
+        types = ix.mime_types_of(extensions)
+        self.initial.setdefault("mime_types", types)
+        # An imported type the platform cannot check is shown, ticked, so that staff see
+        # it and untick it (clean_mime_types), rather than it going unseen or unsaid.
+        unknown = [t for t in types if t not in ix.KNOWN_MIME_TYPES]
+        self.fields["mime_types"].choices = [
+            *ix.MIME_TYPE_CHOICES, *((t, f"{t} (not a type the platform can check)")
+                                     for t in unknown)]
+
+    def clean_mime_types(self):
+        types = self.cleaned_data.get("mime_types") or []
+        unknown = [t for t in types if t not in ix.KNOWN_MIME_TYPES]
+        if unknown:
+            raise forms.ValidationError(
+                f"{', '.join(unknown)}: the platform cannot tell a file of this type from "
+                "its content, so it would refuse every one. Untick it.")
+        return types
 
     def clean(self):
         data = super().clean()
         item_type = data.get("type") or self.instance.type
         used = fields_for_type(item_type)
+        self._set_extensions(data, item_type)
         for name in TYPED_FIELDS:
+            if name in EXTENSION_FIELDS:
+                continue  # _set_extensions
             if name not in used:
                 default = self.instance._meta.get_field(name).get_default()
                 setattr(self.instance, name, default)
                 if name in self.fields:  # shown for the old type, posted back as it was
                     data[name] = default
         return data
+
+
+    def _set_extensions(self, data, item_type: str) -> None:
+        """The extension settings written back to the item, only those changed: an
+        imported maxSize in bytes is kept as it came unless staff change it."""
+        extensions = list(self.instance.fhir_extensions or [])
+        if "choice_orientation" in self.changed_data:
+            extensions = ix.with_orientation(extensions, data.get("choice_orientation", ""))
+        if "max_size_kb" in self.changed_data:
+            extensions = ix.with_max_size(extensions, data.get("max_size_kb"))
+        if "mime_types" in self.changed_data:
+            extensions = ix.with_mime_types(extensions, data.get("mime_types") or [])
+        self.instance.fhir_extensions = ix.for_type(extensions, item_type)
 
 
 def item_score_items_queryset(request):

@@ -194,7 +194,8 @@ def _elements(item) -> dict:
     data["type"] = item_type
     if item.code:
         data["code"] = [_coding(item.code_system, item.code, item.code_display)]
-    if item.required and item.is_answerable and not _calculated(item):
+    # A required group: at least one of its questions answered (engine.groups).
+    if item.required and item.type != Item.Type.DISPLAY and not _calculated(item):
         data["required"] = True
     if item.type == Item.Type.MULTIPLE_CHOICE or item.repeats:
         data["repeats"] = True

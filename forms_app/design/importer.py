@@ -53,7 +53,8 @@ FHIR_ITEM_TYPES = frozenset({
 })
 SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "reference"}
 LINK_ID = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$")
-CONTROLS = {"radio-button": "radio-button", "drop-down": "drop-down"}
+CONTROLS = {"radio-button": "radio-button", "drop-down": "drop-down",
+            "autocomplete": "autocomplete"}
 OCCURS = {ext.MIN_OCCURS: "min_occurs", ext.MAX_OCCURS: "max_occurs"}
 WHOLE_EXTENSIONS = {ext.MIN_LENGTH: "min_length", ext.MAX_DECIMAL_PLACES: "max_decimal_places"}
 FLAG_EXTENSIONS = {ext.OBSERVATION_EXTRACT: "observation_extract",
@@ -524,9 +525,9 @@ class _Planner:
 
     def _flags(self, raw, link_id, item_type, fields, *, calculated) -> None:
         if raw.get("required") is True:
-            if item_type in ("group", "display") or calculated:
-                self.note(link_id, "required was left out: only questions can be required.",
-                          clinical=True)
+            if item_type == "display" or calculated:
+                self.note(link_id, "required was left out: only questions and groups can "
+                                   "be required.", clinical=True)
             else:
                 fields["required"] = True
         if raw.get("repeats") is True:

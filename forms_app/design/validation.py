@@ -99,8 +99,9 @@ def _observation_errors(item) -> dict[str, str]:
 
 
 def _required_errors(item) -> dict[str, str]:
-    if item.required and item.type in ("group", "display"):
-        return {"required": "Pages, groups and text to read cannot be required."}
+    if item.required and item.type == "display":
+        return {"required": "Text to read cannot be required (a required page or group "
+                            "needs at least one of its questions answered)."}
     return {}
 
 

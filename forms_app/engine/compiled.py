@@ -10,7 +10,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
-from . import answer_expressions
+from . import answer_expressions, groups
 from .answers import fits, to_initial
 from .conditions import condition_holds
 from .errors import DefinitionError
@@ -40,6 +40,7 @@ class CompiledForm:
     def __init__(self, definition: dict):
         walk = walk_definition(definition)
         flag_rules = apply_rules(walk, definition) if walk.items else []
+        groups.mark_members(walk.items)
         self.variables = variables_of(
             definition if isinstance(definition, dict) else {},
             lambda message: walk.problems.append(f"The form: {message}"),
@@ -73,6 +74,8 @@ class CompiledForm:
         self._form_classes: dict[tuple, type[EngineForm]] = {}
         # Per page: the questions whose visibility hangs on answers on the same page.
         self._dynamic = {page.key: self._dynamic_questions(page) for page in self.pages}
+        self._required_groups = {page.key: groups.required_groups(self.items, page.key)
+                                 for page in self.pages}
         self.languages: frozenset[str] = frozenset(languages(definition))
         self._translated: dict[str, CompiledForm] = {}
 
@@ -413,15 +416,29 @@ class CompiledForm:
 
             base = build_form_class(page_key, static, shown_dynamic, visibility,
                                     self._repeats_of(page, enabled))
-            if any(item.constraints for item in page.questions):
-                base.engine_constraints = staticmethod(
-                    lambda merged, _key=page_key: self.constraint_errors(_key, merged))
+            self._add_page_checks(base, page_key, assume)
             self._form_classes[key] = base
         if not context or not base.uses_context():
             return base
         return type(
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
         )
+
+    def _add_page_checks(self, base: type[EngineForm], page_key: str, assume) -> None:
+        """The checks of a page's whole answers: SDC targetConstraints, required groups."""
+        if any(item.constraints for item in self.page(page_key).questions):
+            base.engine_constraints = staticmethod(
+                lambda merged, _key=page_key: self.constraint_errors(_key, merged))
+        if self._required_groups[page_key]:
+            base.engine_groups = staticmethod(
+                lambda merged, _key=page_key, _assume=assume:
+                    self.unanswered_groups(_key, merged, _assume))
+
+    def unanswered_groups(self, page_key: str, answers: Mapping[str, Any],
+                          assume: frozenset[str] = frozenset()) -> list:
+        """(group, its shown questions) for the page's required groups left unanswered."""
+        enabled, kept = self._walk(answers, assume)
+        return groups.unanswered(self.items, self._required_groups[page_key], enabled, kept)
 
     def _root_ids(self, page: Page, enabled: set[str]) -> tuple[str, ...]:
         return tuple(i.link_id for i in page.repeat_roots if i.link_id in enabled)

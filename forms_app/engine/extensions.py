@@ -38,7 +38,11 @@ EXPRESSION_EXTENSIONS = frozenset({
     TARGET_CONSTRAINT,
 })
 # Item extensions the engine reads that the draft keeps verbatim as well.
-KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT}
+KEPT_EXTENSIONS = EXPRESSION_EXTENSIONS | {MIME_TYPE, MAX_SIZE, ENTRY_FORMAT,
+                                           CHOICE_ORIENTATION}
+# A tuple, not a set: ``value in ORIENTATIONS`` must not fail on an unhashable value
+# from an untrusted definition.
+ORIENTATIONS = ("horizontal", "vertical")
 FHIRPATH_LANGUAGE = "text/fhirpath"
 
 # Our own extensions.

@@ -96,7 +96,7 @@ def _label(bound, page_heading: bool) -> dict:
     label = {"text": str(bound.label), "size": "l" if page_heading else "m",
              "isPageHeading": page_heading}
     item = getattr(bound.field, "item", None)
-    if item is not None and not item.required:
+    if item is not None and not item.required and not item.in_required_group:
         # NHS.UK marks the optional questions, not the required ones. The mark is in the
         # page's language even where the question is not (an untranslated form's <div
         # lang="en"> on a Welsh page).
@@ -202,6 +202,7 @@ class RendersComponent:
             {"value": str(value), "text": str(text), "selected": str(value) in chosen}
             for value, text in self.choices
         ]
+        params["attributes"] = _attributes(self.widget.attrs)
         return params
 
     def _nhsuk_choices(self, bound, page_heading, conditional):
@@ -211,11 +212,20 @@ class RendersComponent:
         exclusive = frozenset(o.code for o in item.options if o.exclusive) if item else ()
         params["items"] = _choice_items(bound, _chosen(bound.value()), conditional,
                                         exclusive=exclusive)
-        # Two short answers (yes or no) sit side by side, unless one reveals a question.
-        choices = params["items"]
-        params["inline"] = (not multiple and not conditional and len(choices) == 2
-                            and all(len(c["text"]) <= 12 for c in choices))
+        params["inline"] = _inline(item, multiple, conditional, params["items"])
         return ("checkboxes" if multiple else "radios"), params
+
+
+def _inline(item: Item | None, multiple: bool, conditional, choices: list[dict]) -> bool:
+    """Whether the radios or boxes sit side by side (nhsuk-radios--inline): as the
+    author's choiceOrientation says, else two short answers (yes or no). Never when an
+    answer reveals a question: NHS.UK conditional reveals are only for stacked options."""
+    orientation = item.orientation if item is not None else None
+    if conditional or orientation == "vertical":
+        return False
+    if orientation == "horizontal":
+        return True
+    return not multiple and len(choices) == 2 and all(len(c["text"]) <= 12 for c in choices)
 
 
 def _number_width(item: Item) -> int:

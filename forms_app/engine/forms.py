@@ -8,6 +8,7 @@ form's clean() applies "required" only if the submitted answers show it.
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .answers import to_initial
@@ -23,6 +24,7 @@ from .fields import (
     TimeAnswerField,
     YesNoField,
 )
+from .groups import message as group_message
 from .items import Item
 from .repeats import SEP, RepeatCleaner, build_repeat
 from .values import is_empty
@@ -48,11 +50,15 @@ class EngineForm(forms.Form):
     # Repeating groups and questions on the page (see ``repeats``): their items, per
     # group the items its instances hold, and CompiledForm.walk_instance.
     engine_repeats: tuple[Item, ...] = ()
+    # ``engine_groups(answers)`` -> [(group, its shown questions)]: the page's required
+    # groups left with no answer (see ``groups``), or None when the page has none.
+    engine_groups = None
 
     @classmethod
     def uses_context(cls) -> bool:
         """Whether its checks read the answers of other pages (``engine_context``)."""
-        return bool(cls.engine_dynamic or cls.engine_constraints or cls.engine_repeats)
+        return bool(cls.engine_dynamic or cls.engine_constraints or cls.engine_repeats
+                    or cls.engine_groups)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,6 +69,9 @@ class EngineForm(forms.Form):
             for item in self.engine_repeats
         ]
         self.engine_enabled_names: set[str] | None = None
+        # {group linkId: message} for each required group left unanswered on this post.
+        self.engine_group_errors: dict[str, str] = {}
+        self.engine_group_shown: dict[str, list[Item]] = {}
 
     def clean(self):
         cleaned = super().clean()
@@ -77,7 +86,32 @@ class EngineForm(forms.Form):
             for name, message in type(self).engine_constraints(answers).items():
                 if name in self.fields and name not in self._errors:
                     self.add_error(name, message)
+        if type(self).engine_groups is not None:
+            self._clean_groups(cleaned)
         return cleaned
+
+    def _clean_groups(self, cleaned) -> None:
+        answers = {**self.engine_context, **cleaned}
+        for group, shown in type(self).engine_groups(answers):
+            if any(question.link_id in self._errors for question in shown):
+                continue  # answered, but not well: that question's own error says so
+            text = group_message(group)
+            self.engine_group_errors[group.link_id] = text
+            self.engine_group_shown[group.link_id] = shown
+            self.add_error(None, ValidationError(text, code="group_required"))
+
+    def group_error_target(self, message) -> str | None:
+        """The id a required group's error (in the error summary) links to: the first
+        of its questions shown, else the message beside the group."""
+        for link_id, text in self.engine_group_errors.items():
+            if str(text) != str(message):
+                continue
+            first = next((q.link_id for q in self.engine_group_shown[link_id]
+                          if q.link_id in self.fields), None)
+            if first is None:
+                return f"group-{link_id}-error"
+            return self[first].field.nhsuk_error_target(self[first])
+        return None
 
     def _clean_repeats(self, cleaned):
         outer = {**self.engine_context,
@@ -174,6 +208,14 @@ def _choice_field(item: Item, choices: list, common: dict) -> forms.Field:
         return MultipleChoiceAnswerField(
             item, choices=choices, widget=forms.CheckboxSelectMultiple, **common
         )
+    if item.control == "autocomplete":
+        # A list to type into: a drop-down that works without JavaScript, turned into a
+        # box with suggestions (<input list>) by static/js/app.js where it runs.
+        return SingleChoiceField(
+            item, choices=[("", _("Select an option")), *choices],
+            widget=forms.Select(attrs={"data-module": "app-autocomplete",
+                                       "data-hint": _("Start typing, then choose from the list")}),
+            **common)
     long_list = item.control == "drop-down" or (
         len(choices) > LONG_LIST and item.control not in ("radio-button",)
     )

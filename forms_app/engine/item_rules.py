@@ -95,6 +95,10 @@ def is_int(value: Any) -> bool:
 # --- Readers, one per rule ------------------------------------------------------------
 
 
+def _orientation(value: Any) -> str | None:
+    return value if value in ext.ORIENTATIONS else None
+
+
 def _options(r: Reading) -> dict:
     if r.item_type not in CHOICE:
         return {"options": ()}
@@ -441,13 +445,22 @@ MIME_TYPES = Rule("mime_types", ext.MIME_TYPE, _mime_types, "Code",
                   types=frozenset({"attachment"}))
 TEXT = Rule("text", "text", _element("text", "text", _string))
 PREFIX = Rule("prefix", "prefix", _element("prefix", "prefix", _string))
+# A question must be answered; a group must have one of its questions answered
+# (engine.groups); text to read cannot be required.
 REQUIRED = Rule("required", "required", lambda r: {
-    "required": r.raw.get("required") is True and r.item_type in ANSWERABLE_TYPES},
+    "required": r.raw.get("required") is True
+    and (r.item_type in ANSWERABLE_TYPES or r.item_type == "group")},
     clinical=True)
 REPEATS = Rule("repeats", "repeats", _element("repeats", "repeats", _true), clinical=True)
 HIDDEN = Rule("hidden", ext.HIDDEN, _true_extension("hidden", ext.HIDDEN), "Boolean")
 CONTROL = Rule("control", ext.ITEM_CONTROL, lambda r: {"control": ext.item_control(r.raw)},
                "CodeableConcept", types=CHOICE)
+# SDC choiceOrientation: an unknown value only changes the look, so it is ignored. The
+# designer keeps it in the item's fhir_extensions (design.item_extensions), written as
+# it came.
+ORIENTATION = Rule("orientation", ext.CHOICE_ORIENTATION, lambda r: {
+    "orientation": _orientation(ext.extension_value(r.raw, ext.CHOICE_ORIENTATION))},
+    "Code", types=CHOICE | {"boolean"})
 REGEX_MESSAGE = Rule("regex_message", ext.REGEX_MESSAGE,
                      _text_extension("regex_message", ext.REGEX_MESSAGE), "String",
                      types=TEXT_TYPES)
@@ -469,7 +482,7 @@ HELP_TEXT = Rule("help_text", ext.HELP_TEXT, lambda r: {}, "String")
 READ: tuple[Rule, ...] = (
     OPTIONS, OCCURS, CALCULATED, INPUT_FORMAT, REGEX, MAX_LENGTH, MIN_LENGTH, LENGTHS,
     PLACES, MIN_VALUE, MAX_VALUE, VALUES, UNIT, TEXT, PREFIX, REQUIRED, REPEATS, HIDDEN,
-    CONTROL, REGEX_MESSAGE, SHORT_LABEL, REQUIRED_MESSAGE, NOT_IN_FUTURE, OTHER_LABEL,
+    CONTROL, ORIENTATION, REGEX_MESSAGE, SHORT_LABEL, REQUIRED_MESSAGE, NOT_IN_FUTURE, OTHER_LABEL,
     BANDS, CODE, INITIAL, OBSERVATION_EXTRACT, MAX_SIZE, MIME_TYPES,
 )
 

@@ -125,6 +125,9 @@ class Item:
     repeats: bool = False
     read_only: bool = False
     hidden: bool = False  # never shown to the patient (questionnaire-hidden)
+    # Inside a required group (engine.groups): not marked "(optional)", since the group
+    # needs one of its questions answered.
+    in_required_group: bool = False
     help_text: str = ""
     enable_when: EnableWhen | None = None
     parent: str | None = None
@@ -135,6 +138,8 @@ class Item:
     depth: int = 0  # 0 for items directly on the page
     options: tuple[Option, ...] = ()
     control: str | None = None  # itemControl code
+    # SDC choiceOrientation: "horizontal" (side by side) or "vertical"; None: ours to pick.
+    orientation: str | None = None
     input_format: str | None = None
     max_length: int | None = None
     min_length: int | None = None

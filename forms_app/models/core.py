@@ -137,6 +137,7 @@ class Item(models.Model):
         DEFAULT = "", "Automatic (radios; a drop-down for more than 20 options)"
         RADIO = "radio-button", "Radio buttons"
         DROP_DOWN = "drop-down", "Drop-down list"
+        AUTOCOMPLETE = "autocomplete", "A long list the patient types into (autocomplete)"
 
     class Behavior(models.TextChoices):
         ALL = "all", "All conditions are met"

@@ -415,7 +415,20 @@ def page_blocks(compiled, page, form, answers) -> list[dict]:
             block["shown"] = item.link_id in dynamic
             blocks.append(block)
         by_id[item.link_id] = block
+    _add_group_errors(blocks, by_id, form)
     return blocks
+
+
+def _add_group_errors(blocks: list[dict], by_id: dict, form) -> None:
+    """A required group's error under its heading, or atop the page when the group is
+    the page itself (whose heading is the page's own)."""
+    for link_id, text in getattr(form, "engine_group_errors", {}).items():
+        error = {"text": text, "id": f"group-{link_id}-error"}
+        heading = by_id.get(link_id)
+        if heading is not None and "heading" in heading:
+            heading["error"] = error
+        else:
+            blocks.insert(0, {"group_error": error})
 
 
 def repeat_block(compiled, form, node, *, is_page=False) -> dict:

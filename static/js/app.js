@@ -14,6 +14,10 @@
  * 3. Takes off the aria-expanded that the conditional reveal puts on radios and
  *    checkboxes (not allowed there by ARIA; see dropAriaExpanded).
  * 4. Makes sure an error summary has focus, so it is read out first.
+ * 5. Turns a long choice list with the autocomplete control (a <select
+ *    data-module="app-autocomplete">) into a box to type into with the browser's own
+ *    suggestions (<input list> and <datalist>); the select stays, hidden, and is what
+ *    the form sends, so the server sees the same answer either way.
  * Every page works without this file.
  */
 (function () {
@@ -75,7 +79,63 @@
     }).observe(document.body, {attributes: true, attributeFilter: ["aria-expanded"], subtree: true});
   }
 
+  function enhanceAutocomplete(select) {
+    var input = document.createElement("input");
+    var list = document.createElement("datalist");
+    var byText = {};
+    input.type = "text";
+    input.className = "nhsuk-input" + (select.classList.contains("nhsuk-select--error")
+      ? " nhsuk-input--error" : "");
+    input.setAttribute("autocomplete", "off");
+    list.id = select.id + "-options";
+    input.setAttribute("list", list.id);
+    var described = select.getAttribute("aria-describedby") || "";
+    var hintText = select.getAttribute("data-hint");
+    if (hintText) {
+      // How the box works ("Start typing, then choose from the list"), in the page's
+      // language: the server wrote it in data-hint.
+      var hint = document.createElement("div");
+      hint.className = "nhsuk-hint";
+      hint.id = select.id + "-how";
+      hint.textContent = hintText;
+      select.parentNode.insertBefore(hint, select);
+      described = (described + " " + hint.id).trim();
+    }
+    if (described) {
+      input.setAttribute("aria-describedby", described);
+    }
+    for (var i = 0; i < select.options.length; i++) {
+      var option = select.options[i];
+      if (!option.value) {
+        continue; // "Select an option"
+      }
+      var choice = document.createElement("option");
+      choice.value = option.text;
+      list.appendChild(choice);
+      byText[option.text.trim().toLowerCase()] = option.value;
+      if (option.selected) {
+        input.value = option.text;
+      }
+    }
+    input.addEventListener("input", function () {
+      var value = byText[input.value.trim().toLowerCase()];
+      select.value = value === undefined ? "" : value;
+    });
+    // The label and the error summary's link name the select's id: give it to the box.
+    input.id = select.id;
+    select.id = select.id + "-select";
+    select.hidden = true;
+    select.setAttribute("aria-hidden", "true");
+    select.tabIndex = -1;
+    select.parentNode.insertBefore(input, select);
+    select.parentNode.insertBefore(list, select);
+  }
+
   function start() {
+    var selects = document.querySelectorAll('select[data-module="app-autocomplete"]');
+    for (var i = 0; i < selects.length; i++) {
+      enhanceAutocomplete(selects[i]);
+    }
     import(moduleUrl)
       .then(function (nhsuk) {
         nhsuk.initAll();

@@ -135,6 +135,16 @@ CASES = [
          flags=["genetics-referral"],
          filed=("relation", "age-at-death", "cancer-type", "cancer-age", "points",
                 "genetic-test", "family-score")),
+    # A long list to type into (autocomplete), a required group (one way to contact the
+    # patient, one condition ticked or described), choices side by side and stacked.
+    Case("gp-registration-controls",
+         pages=[("about", {"country-of-birth": "PL", "main-language": "Polish"}),
+                ("contact", {"email": "sal@example.com"}),
+                ("health", {"general-health": "LA8969-3", "smoke": "no",
+                            "conditions": ["195967001"]})],
+         filed=("country-of-birth", "main-language", "email", "general-health", "smoke",
+                "conditions"),
+         not_filed=("mobile", "home-phone", "conditions-other")),
     Case("allergy-nested", pages=[("allergies", {"has-allergy": "yes",
                                                  "allergy-detail": "Penicillin"})],
          filed=("has-allergy", "allergy-detail")),

@@ -130,6 +130,15 @@ def compiled_version_of(name):
     return compile_definition(load(name))
 
 
+def test_a_required_group_with_nothing_answered_is_reported():
+    compiled = compile_definition(load("gp-registration-controls"))
+    answers = {"country-of-birth": "PL", "general-health": "LA8969-3", "smoke": False,
+               "conditions": ["195967001"]}
+    assert check_answers(compiled, answers) == [
+        "contact: required group, but none of its questions answered"]
+    assert check_answers(compiled, {**answers, "email": "sal@example.com"}) == []
+
+
 def test_the_command_files_a_file_and_prints_discrepancies(world, phq9, tmp_path, capsys):
     path = tmp_path / "qr.json"
     path.write_text(json.dumps(_response(phq9, world.patient, total=20, identifier="f-1")))

@@ -464,3 +464,69 @@ def test_date_time():
     assert dt.datetime.fromisoformat(stored).utcoffset() == dt.timedelta(hours=1)
     missing_time = {**data, "when_time": ""}
     assert errors(submit(item, missing_time)) == {"when": ["Question when must include a time"]}
+
+
+# --- choiceOrientation and the autocomplete control (issue 11) ---------------------------
+
+def _component(form, name):
+    field = form[name]
+    return field.field.nhsuk_component(field)
+
+
+def _orientation_form(orientation=None, item_type="choice", **extra):
+    from tests.forms_app.engine.helpers import choice, compiled, group, question, std_ext
+
+    extensions = [std_ext("questionnaire-choiceOrientation", valueCode=orientation)] \
+        if orientation else []
+    item = (choice("q", "a", "b", "c", extension=extensions, **extra)
+            if item_type == "choice" else
+            question("q", item_type, extension=extensions, **extra))
+    form = compiled(group("page", item))
+    return form.form_class("page", answers={})()
+
+
+def test_choice_orientation_horizontal_puts_the_options_side_by_side():
+    assert _component(_orientation_form("horizontal"), "q")[1]["inline"] is True
+    boxes = _component(_orientation_form("horizontal", repeats=True), "q")
+    assert boxes[0] == "checkboxes" and boxes[1]["inline"] is True
+
+
+def test_choice_orientation_vertical_stacks_even_a_yes_or_no():
+    assert _component(_orientation_form(item_type="boolean"), "q")[1]["inline"] is True
+    assert _component(_orientation_form("vertical", item_type="boolean"), "q")[1]["inline"] \
+        is False
+
+
+def test_an_unknown_orientation_is_ignored_and_a_reveal_always_stacks():
+    from forms_app.engine import compile_definition
+    from tests.forms_app.engine.helpers import questionnaire
+
+    form = _orientation_form("diagonal")
+    assert _component(form, "q")[1]["inline"] is False
+    assert _component(_orientation_form({"not": "a code"}), "q")[1]["inline"] is False
+    definition = questionnaire({"linkId": "page", "type": "group", "text": "P", "item": [
+        {"linkId": "q", "type": "boolean", "text": "Smoke?", "extension": [
+            {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-choiceOrientation",
+             "valueCode": "horizontal"}]}]})
+    page = compile_definition(definition).form_class("page", answers={})()
+    _name, params = page["q"].field.nhsuk_component(page["q"], conditional={"yes": "<p>"})
+    assert params["inline"] is False
+
+
+def test_the_autocomplete_control_is_a_select_that_app_js_enhances():
+    from tests.forms_app.engine.helpers import choice, compiled, group
+
+    control = {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl",
+               "valueCodeableConcept": {"coding": [
+                   {"system": "http://hl7.org/fhir/questionnaire-item-control",
+                    "code": "autocomplete"}]}}
+    form = compiled(group("page", choice("country", "gb", "pl", extension=[control])))
+    page = form.form_class("page", answers={})(data={"country": "pl"})
+    name, params = page["country"].field.nhsuk_component(page["country"])
+    assert name == "select"
+    assert params["attributes"] == {"data-module": "app-autocomplete",
+                                    "data-hint": "Start typing, then choose from the list"}
+    assert [i["value"] for i in params["items"]] == ["", "gb", "pl"]
+    assert page.is_valid() and page.cleaned_data["country"] == "pl"
+    wrong = form.form_class("page", answers={})(data={"country": "Atlantis"})
+    assert not wrong.is_valid()

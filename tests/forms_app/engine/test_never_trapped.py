@@ -14,6 +14,7 @@ answers (enableWhen, enableWhenExpression) decide what else it asks.
 """
 
 import pytest
+from django.core.exceptions import NON_FIELD_ERRORS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,10 +31,11 @@ RUNS = settings(database=None, deadline=None, max_examples=40,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def _value(draw, item, name=None, form=None, answers=None) -> dict:
-    """Form data for one question, as a browser posts it (or {} for left blank)."""
+def _value(draw, item, name=None, form=None, answers=None, *, must=False) -> dict:
+    """Form data for one question, as a browser posts it (or {} for left blank); with
+    ``must``, always an answer (the page said its group needs one)."""
     name = name or item.link_id
-    if not item.required and draw(st.booleans()):
+    if not (item.required or must) and draw(st.booleans()):
         return {}
     if item.type == "boolean":
         return {name: draw(st.sampled_from(["yes", "no"]))}
@@ -128,6 +130,7 @@ def _walk(draw, form):
         visited.append(page)
         data: dict = {}
         in_instances = _blank_enabled(form, page, answers)
+        must: set[str] = set()  # questions of a required group the page said to answer
         for _round in range(5):
             merged = {**answers, **form.prune(answers)}
             shown = [item for item in form.visible_items(page, {**merged, **_cleaned(
@@ -135,7 +138,8 @@ def _walk(draw, form):
             for item in shown:
                 if not any(key == item.link_id or key.startswith(item.link_id + "_")
                            for key in data):
-                    data.update(_value(draw, item, form=form, answers=answers))
+                    data.update(_value(draw, item, form=form, answers=answers,
+                                       must=item.link_id in must))
             _fill_repeats(draw, form, page, answers, data, in_instances)
             bound = form.form_class(page, answers=answers)(data=data)
             if bound.is_valid():
@@ -146,8 +150,14 @@ def _walk(draw, form):
             # In an instance, what its answers enable is shown: in their conditional
             # reveal, or the page comes back with it (views), as on the page itself.
             in_instances |= bound.engine_enabled_names or set()
-            wrong = set(bound.errors) - shown_ids - in_instances
+            wrong = set(bound.errors) - shown_ids - in_instances - {NON_FIELD_ERRORS}
             assert not wrong, f"{page}: errors on questions not shown: {wrong}"
+            # A required group's error names a group the patient sees, with a question
+            # in it they can answer.
+            assert set(bound.engine_group_errors) <= shown_ids | {page}
+            for questions in bound.engine_group_shown.values():
+                assert questions and {q.link_id for q in questions} <= shown_ids
+                must |= {q.link_id for q in questions}
         else:
             pytest.fail(f"trapped on page {page!r} with {data}: {bound.errors}")
 
