@@ -218,12 +218,19 @@ def main():
     (OUT / "state.json").write_text(json.dumps(state))
     results["seed"] = {"seconds": round(time.monotonic() - t0, 1), **state["counts"]}
     sessions = (OUT / "sessions_submit10.txt").read_text().split()
-    (OUT / "sessions_wrk_submit.txt").write_text("\n".join(sessions[:-1200]) + "\n")
-    (OUT / "sessions_cpu_submit.txt").write_text("\n".join(sessions[-900:-600]) + "\n")
-    (OUT / "sessions_cpu_submit_compare.txt").write_text(
-        "\n".join(sessions[-1200:-900]) + "\n")
-    (OUT / "sessions_mixed_submit_a.txt").write_text("\n".join(sessions[-600:-300]) + "\n")
-    (OUT / "sessions_mixed_submit_b.txt").write_text("\n".join(sessions[-300:]) + "\n")
+    # Each prepared session submits once: carve disjoint pools from the end, the CPU
+    # pools as large as measure.py's warm-up and samples need, wrk taking the rest.
+    cpu_pool = (int(os.environ.get("BENCH_CPU_WARM", "30"))
+                + int(os.environ.get("BENCH_CPU_SAMPLES", "300")) + 1)
+    pools = {}
+    for name, size in (("sessions_mixed_submit_b.txt", 300),
+                       ("sessions_mixed_submit_a.txt", 300),
+                       ("sessions_cpu_submit.txt", cpu_pool),
+                       ("sessions_cpu_submit_compare.txt", cpu_pool)):
+        pools[name], sessions = sessions[-size:], sessions[:-size]
+    pools["sessions_wrk_submit.txt"] = sessions
+    for name, pool in pools.items():
+        (OUT / name).write_text("\n".join(pool) + "\n")
     (OUT / "pk_ids.txt").write_text(state["organisation"] + "\n")
 
     log("in-process query counts", "in-process")
