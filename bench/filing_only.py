@@ -125,13 +125,13 @@ def counts(connection):
     return {"filed": filed, "failed": failed, "documents": documents, "total": total}
 
 
-def measure(root, connection, wait_documents=True) -> dict:
-    """File a fresh backlog with `root`'s code and workers; with `wait_documents`, go on
-    timing until every PDF is attached too."""
+def measure(root, connection, wait_documents=True, backlog=BACKLOG) -> dict:
+    """File a fresh backlog of `backlog` forms with `root`'s code and workers; with
+    `wait_documents`, go on timing until every PDF is attached too."""
     root = Path(root)
     clear(connection)
     run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"], cwd=root)
-    run([str(PYTHON), "bench/backlog.py", "prepare", str(BACKLOG)], cwd=root)
+    run([str(PYTHON), "bench/backlog.py", "prepare", str(backlog)], cwd=root)
     enqueued = json.loads(run([str(PYTHON), "bench/backlog.py", "enqueue"], cwd=root))
     queue = documents_queue(root)
     celery = [str(BIN / "celery"), "-A", "config", "worker", "--loglevel=WARNING",
@@ -143,7 +143,7 @@ def measure(root, connection, wait_documents=True) -> dict:
                                     "-n", "documents@%h"], "documents", nice=10))
     started = time.monotonic()
     samples, loads = [], []
-    latest = {"filed": 0, "failed": 0, "documents": 0, "total": BACKLOG}
+    latest = {"filed": 0, "failed": 0, "documents": 0, "total": backlog}
     filed_at = None
     while time.monotonic() - started < TIMEOUT:
         time.sleep(1)
@@ -163,7 +163,7 @@ def measure(root, connection, wait_documents=True) -> dict:
     last = next(((t, n) for t, n, _ in samples if t == filed_at), samples[-1][:2])
     steady = (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
     return {
-        "code": str(root), "documents_queue": queue, "backlog": BACKLOG,
+        "code": str(root), "documents_queue": queue, "backlog": backlog,
         "messages_queued": enqueued["messages_queued"],
         "enqueue_seconds": enqueued["seconds"], **latest,
         "complete": latest["filed"] >= latest["total"],
