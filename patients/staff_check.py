@@ -122,11 +122,33 @@ class StaffCheckMiddleware(OTPMiddleware):
         real = copy.copy(_unwrap(user))
         for name in _REQUEST_ONLY:
             real.__dict__.pop(name, None)
+        real, device = _without_secrets(real), _without_secrets(device)
         # The hash as it stands after Django's check (it may have been rotated onto the
         # current SECRET_KEY), so the next request of this session matches it.
         session_hash = request.session.get(HASH_SESSION_KEY) or ""
         cache.set(entry_key, (generation, session_hash, real, device),
                   settings.STAFF_CHECK_CACHE_SECONDS)
+
+
+def _without_secrets(instance):
+    """A copy of a user or device that holds none of its secrets, for the shared cache.
+
+    A user loses its password hash; a device keeps only the fields every django-otp
+    device has (id, user, name, confirmed) and loses the rest (a TOTP key, counters,
+    throttling, whatever a device type adds). The missing fields are deferred: Django
+    loads them from the database if a request asks (a password change, an OTP
+    challenge), so the cache never holds a secret that only the database should."""
+    if instance is None:
+        return None
+    if isinstance(instance, Device):
+        kept = {field.attname for field in Device._meta.fields} | {"id"}
+    else:
+        kept = {field.attname for field in instance._meta.concrete_fields} - {"password"}
+    copied = copy.copy(instance)
+    for field in instance._meta.concrete_fields:
+        if field.attname not in kept:
+            copied.__dict__.pop(field.attname, None)
+    return copied
 
 
 def _user_saved_or_deleted(sender, instance, **kwargs):

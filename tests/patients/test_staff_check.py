@@ -163,3 +163,26 @@ def test_the_bound_cannot_be_configured_beyond_a_minute(monkeypatch):
         importlib.reload(config.settings)
     monkeypatch.delenv("STAFF_CHECK_CACHE_SECONDS")
     importlib.reload(config.settings)
+
+
+def test_the_cache_holds_no_password_hash_and_no_device_secret(client):
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user, _, team, _ = ensure_demo()
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app")
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    url = reverse("whiteboard:data", args=[team.pk])
+    assert client.get(url).status_code == 200
+
+    (_, _, cached_user, cached_device) = cache.get(
+        f"staff-check:{user.pk}:{device.persistent_id}")
+    assert "password" not in cached_user.__dict__
+    assert {"key", "last_t", "drift"}.isdisjoint(cached_device.__dict__)
+    # Deferred, not lost: whatever needs them reads them from the database.
+    assert cached_user.password == get_user_model().objects.get(pk=user.pk).password
+    assert cached_device.key == device.key
+    assert client.get(url).status_code == 200  # answered from the remembered check
