@@ -15,6 +15,7 @@ Everything it starts, it stops. Nothing listens beyond 127.0.0.1.
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,8 +24,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-
-from filing_only import stop as stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -119,7 +118,13 @@ def start(name, args):
 
 
 def stop(process):
-    stop_group(process)  # filing_only's: TERM the process group, KILL after 30 s
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     if process in started_processes:
         started_processes.remove(process)
 
