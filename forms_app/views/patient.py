@@ -728,7 +728,12 @@ class AnswerWizard(WizardView):
             # Changing one answer from "check your answers" goes straight back there,
             # unless the change opened a page that still needs answering.
             return self.render_done(form, **kwargs)
-        return super().render_next_step(form, **kwargs)
+        # Post/Redirect/Get, as GOV.UK services answer a saved page: the next page is
+        # its own GET, so refreshing it or coming back to it never sends the answers
+        # again ("Confirm form resubmission" on a phone), and the save itself renders
+        # nothing. The storage remembers the page; the address holds no answer.
+        self.storage.current_step = self.steps.next
+        return HttpResponseRedirect(reverse("patient:answer"))
 
     def render_done(self, form, **kwargs):
         # formtools' own render_done resets the storage, which would lose the answers

@@ -99,7 +99,10 @@ def test_whole_journey_on_a_phone(
     errors = phone.locator(".nhsuk-error-summary")
     assert errors.is_visible()
     assert phone.title().startswith("Error:")
-    assert errors.evaluate("el => el.contains(document.activeElement)")  # focus moved there
+    # Focus moved there (by nhsuk-frontend's script once the page has loaded: waited
+    # for, as on a busy machine the check could run before it).
+    phone.wait_for_function("document.querySelector('.nhsuk-error-summary')"
+                            ".contains(document.activeElement)", timeout=5000)
     check_page(phone, screenshot, assert_accessible, "page-1-errors")
     # Each message links to its field.
     errors.get_by_role("link").first.click()

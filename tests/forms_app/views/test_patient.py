@@ -198,6 +198,25 @@ def test_letters_in_a_number_field(client, issued):
     assert b"nhsuk-error-summary" in response.content
 
 
+def test_a_saved_page_redirects_to_the_next_so_a_refresh_sends_nothing_again(client, issued):
+    """Post/Redirect/Get: a valid page is saved and answered with a redirect to the
+    answer page (no answer in the address); the next page is its own GET, so reloading
+    it writes nothing and asks no "confirm form resubmission"."""
+    open_and_verify(client, issued.token)
+    response = client.post(reverse("patient:answer"),
+                           page_data("about-you", DEMO_ANSWERS["about-you"]))
+    assert response.status_code == 302 and response.url == reverse("patient:answer")
+    saved = Submission.objects.get(link=issued.link)
+    assert str(saved.draft_answers["height-cm"]) == DEMO_ANSWERS["about-you"]["height-cm"]
+    first = client.get(response.url)
+    assert b"Page 2 of 3" in first.content
+    again = client.get(response.url)
+    assert unmasked(again.content) == unmasked(first.content)
+    reread = Submission.objects.get(link=issued.link)
+    assert (reread.wizard_state, reread.draft_answers) == (saved.wizard_state,
+                                                           saved.draft_answers)
+
+
 def test_resume_in_another_browser_keeps_answers(client, issued):
     open_and_verify(client, issued.token)
     client.post(reverse("patient:answer"), page_data("about-you", DEMO_ANSWERS["about-you"]))

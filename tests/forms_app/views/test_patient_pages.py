@@ -104,7 +104,8 @@ def test_open_choice_and_date_time_widgets_render_and_validate(client, bilingual
     assert b'href="#id_travel-how"' in response.content  # the summary links to a radio
     assert b'id="id_travel-how" name="travel-how" type="radio"' in response.content
     response = client.post(reverse("patient:answer"),
-                           page_data("travel", {"how": "", "how_other": "Taxi 🚕"}))
+                           page_data("travel", {"how": "", "how_other": "Taxi 🚕"}),
+                           follow=True)
     page = response.content.decode()
     # Date and time: day, month, year and a time box in one fieldset, numeric keyboards.
     assert 'name="arrival-arrival_day"' in page and 'name="arrival-arrival_time"' in page

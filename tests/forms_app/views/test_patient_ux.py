@@ -94,9 +94,9 @@ def test_the_description_is_translated_and_shown_on_the_first_page_only(client):
     open_and_verify(client, issued.token)
     first = client.get(reverse("patient:answer")).content.decode()
     assert "Two short questions about smoking." in first
-    second = client.post(reverse("patient:answer"),
-                         page_data("p1", {"smoke": "yes"})).content.decode()
-    assert "How many cigarettes a day?" in second  # the next page, rendered as formtools does
+    second = client.post(reverse("patient:answer"), page_data("p1", {"smoke": "yes"}),
+                         follow=True).content.decode()
+    assert "How many cigarettes a day?" in second  # the next page, after the redirect
     assert "Two short questions about smoking." not in second
     client.post(reverse("set_language"), {"language": "cy", "next": "/"})
     welsh_first = client.get(reverse("patient:answer") + "?step=p1").content.decode()

@@ -187,7 +187,8 @@ def test_a_question_enabled_by_its_own_instance_is_revealed_under_that_answer(cl
     assert 'id="new-questions"' not in page  # it was on the page all along
     done = post(client, {**data, "relative~1~cause": "Stroke",
                          "relative~0~cause": "typed, then Yes chosen"})
-    assert 'name="answer_wizard-current_step" value="more"' in done.content.decode()
+    assert done.url == reverse("patient:answer")
+    assert 'name="answer_wizard-current_step" value="more"' in client.get(done.url).content.decode()
     saved = Submission.objects.get(link=issued.link).draft_answers
     assert [r.get("cause") for r in saved["relative"]] == [None, "Stroke"]
 

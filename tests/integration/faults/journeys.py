@@ -57,8 +57,11 @@ def _steps(token):
              ("GET", "/form/answer/", None, (200, None))]
     for number, (step, answers) in enumerate(pages, start=1):
         last = number == len(pages)
+        # Each saved page redirects to the next (Post/Redirect/Get), which is opened.
         steps.append(("POST", "/form/answer/", page_data(step, answers),
-                      (302, "/form/check/") if last else (200, None)))
+                      (302, "/form/check/" if last else "/form/answer/")))
+        if not last:
+            steps.append(("GET", "/form/answer/", None, (200, None)))
     steps += [("GET", "/form/check/", None, (200, None)),
               ("POST", "/form/check/", {}, (302, "/form/confirmation/")),
               ("GET", "/form/confirmation/", None, (200, None))]
