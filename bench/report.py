@@ -168,6 +168,77 @@ def _departures(r):
     return ["Departures from the brief in this run: " + "; ".join(departures) + ".", ""]
 
 
+# Busy share at which an open-loop queue in front of the web workers still keeps a
+# p99 near a few service times (M/M/c with c = 2: about 0.65); above it the tail grows
+# fast, and at 1 the queue grows for the whole run.
+WEB_UTILISATION_FOR_TAIL = 0.65
+MIXED_CPU_ROWS = (
+    ("web", "web workers (gunicorn, 2 sync processes)"),
+    ("postgresql", "PostgreSQL"),
+    ("worker", "Celery worker (filing the forms sent)"),
+    ("load_generator", "load generator (bench/mixed.py)"),
+)
+
+
+def _web_cores_needed(r, scale):
+    cpu = r.get("mixed_cpu", {}).get(scale)
+    if not cpu or not cpu["seconds"]:
+        return None
+    return cpu["web"] / cpu["seconds"]
+
+
+def mixed_cpu_section(r):
+    """Where the machine's CPU went during each mixed load: what the load needs."""
+    runs = r.get("mixed_cpu")
+    if not runs:
+        return []
+    cores = r["config"]["cpus"]
+    scales = list(runs)
+    lines = [
+        "## CPU during the mixed load",
+        "",
+        "CPU seconds used per second of each mixed run (user + system, from /proc: the "
+        "processes of gunicorn's session, of the Celery worker's, PostgreSQL's, the load "
+        "generator's, and the whole machine's; 1.00 is one core busy all the time). "
+        f"The machine has {cores} cores.",
+        "",
+        "| | " + " | ".join(f"x{s}" for s in scales) + " |",
+        "| --- |" + " ---: |" * len(scales),
+    ]
+    for key, label in MIXED_CPU_ROWS:
+        lines.append(f"| {label} | " + " | ".join(
+            f"{runs[s][key] / runs[s]['seconds']:.2f}" for s in scales) + " |")
+    def others(run):
+        return max(run["machine"] - sum(run[k] for k, _ in MIXED_CPU_ROWS), 0) / run["seconds"]
+    lines.append("| everything else on the machine (other work included) | " + " | ".join(
+        f"{others(runs[s]):.2f}" for s in scales) + " |")
+    lines.append(f"| the whole machine, of {cores} | " + " | ".join(
+        f"{runs[s]['machine'] / runs[s]['seconds']:.2f}" for s in scales) + " |")
+    served = {s: sum(m["requests"] for m in r["mixed"][s].values()) for s in scales}
+    lines.append("| web CPU ms per request of the mix | " + " | ".join(
+        f"{runs[s]['web'] * 1000 / max(served[s], 1):.1f}" for s in scales) + " |")
+    lines += ["", *_capacity_sentences(r, scales), ""]
+    return lines
+
+
+def _capacity_sentences(r, scales):
+    cores = r["config"]["cpus"]
+    out = []
+    for scale in scales:
+        web = _web_cores_needed(r, scale)
+        if web is None:
+            continue
+        machine = r["mixed_cpu"][scale]["machine"] / r["mixed_cpu"][scale]["seconds"]
+        need = web / WEB_UTILISATION_FOR_TAIL
+        out.append(
+            f"At x{scale} the web workers used {web:.2f} cores while the machine as a whole "
+            f"was {machine / cores:.0%} busy. To keep the tail short the web tier should be "
+            f"at most about {WEB_UTILISATION_FOR_TAIL:.0%} busy: about {need:.1f} cores for "
+            f"the web alone at this load, beside PostgreSQL, the workers and the load "
+            f"generator, which here share the same {cores} cores.")
+    return out
+
+
 def _verdict(label, measured, ok, gap=""):
     return f"| {label} | {measured} | {'yes' if ok else 'NO'} | {'' if ok else gap} |"
 
@@ -185,8 +256,11 @@ def _target_rows(r, verdicts):
                              f"needs {FILING_TARGET / max(rate, 0.1):.1f}x the rate"))
     for scale, mixed in r.get("mixed", {}).items():
         worst = max((m["p99_ms"] or float("inf"), name) for name, m in mixed.items())
+        web = _web_cores_needed(r, scale)
+        gap = (f"web tier used {web:.2f} cores; about {web / WEB_UTILISATION_FOR_TAIL:.1f} "
+               "cores for the web alone (CPU during the mixed load)" if web else "")
         rows.append(_verdict(f"mixed load x{scale}: p99 < 100 ms for every type",
-                             f"worst {worst[1]} {fmt(worst[0])} ms", worst[0] < 100))
+                             f"worst {worst[1]} {fmt(worst[0])} ms", worst[0] < 100, gap))
     q = r["queries"]["patient"]
     rows.append(_verdict("queries per patient page flat in form size",
                          f"{q['10']['get']['queries']} and {q['50']['get']['queries']}",
@@ -368,7 +442,7 @@ def main(results_path, out_path):
                      f"in {fs['grow']['seconds']} s.)")
     cpu_lines, verdicts = cpu_section(r)
     wrk_verdicts = _wrk_verdicts(s, pk)
-    lines += ["", *load_section(r), *cpu_lines,
+    lines += ["", *load_section(r), *cpu_lines, *mixed_cpu_section(r),
               *reading_section(r, verdicts + wrk_verdicts)]
     Path(out_path).write_text("\n".join(lines).rstrip() + "\n")
 

@@ -14,6 +14,7 @@ Everything it starts, it stops. Nothing listens beyond 127.0.0.1.
 
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -127,6 +128,36 @@ def stop(process):
             process.wait()
     if process in started_processes:
         started_processes.remove(process)
+
+
+def cpu_seconds(sessions):
+    """CPU seconds (user + system) used so far by the live processes of each started
+    process's session (gunicorn's master and workers; the Celery worker and its pool),
+    by PostgreSQL's processes, by the children this script has waited for (the mixed
+    load's client), and by the whole machine (everyone else's work on it included)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys([*sessions, "postgresql"], 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process has gone
+            continue
+        # "pid (comm) state ppid pgrp session ... utime stime": comm may hold spaces.
+        end = stat.rindex(")")
+        comm, fields = stat[stat.index("(") + 1:end], stat[end + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / hz
+        for name, session in sessions.items():
+            if int(fields[3]) == session:
+                used[name] += seconds
+        if comm == "postgres":
+            used["postgresql"] += seconds
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["load_generator"] = children.ru_utime + children.ru_stime
+    jiffies = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    used["machine"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / hz  # all but idle, iowait
+    return used
 
 
 def wait_http(url, timeout=60):
@@ -250,7 +281,7 @@ def main():
         results["cpu"]["compare_filing"] = json.loads(run(
             [str(BIN / "python"), "bench/measure.py", "filecpu", "500"], env=compare))
 
-    start("gunicorn", [
+    web = start("gunicorn", [
         str(BIN / "gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{PORT}",
         "--worker-class", "sync", "--backlog", "64", "--log-level", "warning"])
     worker = start("worker", [str(BIN / "celery"), "-A", "config", "worker",
@@ -307,13 +338,21 @@ def main():
         # The in-process CPU measurement submitted some of the other prepared sessions.
         results["submit_check"]["submitted"] -= submitted_before
 
-        results["mixed"] = {}
+        results["mixed"], results["mixed_cpu"] = {}, {}
         for scale, pool in ((1.0, "a"), (MIXED_SCALE, "b")):
             log(f"mixed load x{scale:g} for {MIXED_SECONDS} s", "mixed")
+            # Where the machine's CPU went while the mix ran (its warm-up included):
+            # what the load needs, and what it would take to serve it within target.
+            sessions = {"web": web.pid, "worker": worker.pid}
+            before, t0 = cpu_seconds(sessions), time.monotonic()
             results["mixed"][f"{scale:g}"] = json.loads(run(
                 [str(BIN / "python"), "bench/mixed.py", BASE, str(OUT / "state.json"),
                  str(MIXED_SECONDS), str(scale), f"sessions_mixed_submit_{pool}.txt"],
                 timeout=MIXED_SECONDS + 120))
+            after, elapsed = cpu_seconds(sessions), time.monotonic() - t0
+            results["mixed_cpu"][f"{scale:g}"] = {
+                "seconds": round(elapsed, 2),
+                **{name: round(after[name] - before[name], 2) for name in after}}
             wait_http(BASE + "/bench/bare/", timeout=180)
         stop(worker)
         time.sleep(1)
