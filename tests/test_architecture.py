@@ -89,9 +89,6 @@ MAX_COMPLEXITY = 15
 KNOWN_COMPLEX = {
     "forms_app/clinic_lists.py:check_rows": 24,
     "forms_app/clinic_lists.py:read_csv": 16,
-    "forms_app/engine/answers.py:_display_one": 16,
-    "forms_app/engine/answers.py:_fhir_one": 21,
-    "forms_app/engine/answers.py:fits": 23,
     "forms_app/engine/compiled.py:CompiledForm.form_class": 19,
     "forms_app/engine/conditions.py:_normalise": 29,
     "forms_app/engine/evaluation.py:as_answer": 19,

@@ -22,6 +22,8 @@ attachment     {"id", "title", "contentType", "size", "hash"}: the stored file (
 Unanswered questions are None or absent.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -45,34 +47,193 @@ from .widgets import OTHER
 
 def fits(item: Item, value: Any) -> bool:
     """Whether ``value`` is a well-formed answer to ``item`` (stale or forged ones are not)."""
-    kind = item.type
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "decimal":
-        return isinstance(value, str) and to_decimal(value) is not None
-    if kind == "quantity":
-        return isinstance(value, dict) and to_decimal(value.get("value")) is not None
-    if kind == "date":
-        return isinstance(value, str) and len(value) == 10 and to_date(value) is not None
-    if kind == "dateTime":
-        return isinstance(value, str) and to_datetime(value) is not None
-    if kind == "time":
-        return isinstance(value, str) and to_time(value) is not None
-    if kind in ("string", "text", "url"):
-        return isinstance(value, str) and value != ""
-    if kind == "attachment":
-        return attachments.is_answer(value)
-    if kind in ("choice", "open-choice"):
-        if item.is_multiple:
-            return (
-                isinstance(value, list)
-                and bool(value)
-                and all(_fits_choice(item, v) for v in value)
-            )
-        return _fits_choice(item, value)
-    return False
+    return _rule(item).fits(item, value)
+
+
+def to_initial(item: Item, value: Any) -> Any:
+    """A stored answer as the page's form expects it for ``initial=``."""
+    if value is None:
+        return None
+    return _rule(item).initial(item, value)
+
+
+def display(item: Item, value: Any) -> str:
+    """The answer as words for the "check your answers" page."""
+    if is_empty(value):
+        return _("Not answered")
+    if item.is_repeating_question and isinstance(value, list):
+        return "\n".join(_rule(item).display(item, v) for v in value)
+    return _rule(item).display(item, value)
+
+
+def fhir_answers(item: Item, value: Any, *, scored: bool = False) -> list[dict]:
+    """The QuestionnaireResponse ``answer`` list for a stored answer."""
+    if is_empty(value):
+        return []
+    rule = _rule(item)
+    if item.is_repeating_question and isinstance(value, list):
+        # A repeating question is never a choice, so there is no option score to write.
+        return [answer for v in value for answer in rule.fhir(item, v, False)]
+    return rule.fhir(item, value, scored)
+
+
+# Where a filed response's Attachment points before its bytes are put in (filing
+# replaces it with ``data``): the stored file's id.
+ATTACHMENT_URL_PREFIX = "urn:uuid:"
+
+
+def attachment_resource(value: dict) -> dict:
+    """A stored attachment answer as a FHIR Attachment, without its bytes."""
+    return {"contentType": value["contentType"], "size": value["size"],
+            "hash": value["hash"], "title": value["title"],
+            "url": ATTACHMENT_URL_PREFIX + value["id"]}
+
+
+# What the table's functions are handed: the question and one stored value (one
+# instance's, for a repeating question), and for FHIR whether option scores are wanted.
+Fits = Callable[[Item, Any], bool]
+Initial = Callable[[Item, Any], Any]
+Words = Callable[[Item, Any], str]
+FhirAnswers = Callable[[Item, Any, bool], list[dict]]
+
+
+def _as_stored(item: Item, value: Any) -> Any:
+    return value
+
+
+def _as_text(item: Item, value: Any) -> str:
+    return str(value)
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    """One question type's answer rules, in one place: whether a stored value fits the
+    question, how the page's form is pre-filled with it, how the patient reads it back
+    and how it is written as QuestionnaireResponse ``answer`` entries."""
+
+    fits: Fits
+    fhir: FhirAnswers
+    display: Words = _as_text
+    initial: Initial = _as_stored
+
+
+def _value_as(key: str, convert: Callable[[Any], Any] = lambda value: value) -> FhirAnswers:
+    """The FHIR answer of a type whose value[x] is the stored value itself, converted."""
+    def answer(item: Item, value: Any, scored: bool) -> list[dict]:
+        return [{key: convert(value)}]
+    return answer
+
+
+def _words(describe: Callable[[Any], str]) -> Words:
+    """Display by the value alone (dates and times read the same on every question)."""
+    return lambda item, value: describe(value)
+
+
+def _is_text(item: Item, value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+# Boolean: stored True / False; the form's radios are "yes" / "no".
+
+def _fits_boolean(item: Item, value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _boolean_initial(item: Item, value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _boolean_words(item: Item, value: Any) -> str:
+    return _("Yes") if value else _("No")
+
+
+# Numbers: an integer is an int (a bool is not one, though Python says it is); a
+# decimal is kept as typed, so "72.50" is not rounded before a clinician sees it.
+
+def _fits_integer(item: Item, value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fits_decimal(item: Item, value: Any) -> bool:
+    return isinstance(value, str) and to_decimal(value) is not None
+
+
+def _decimal_number(value: Any) -> float:
+    return float(to_decimal(value))
+
+
+# Quantity: {"value": "72.5", "unit": "kg"}; the form's field holds only the number,
+# the unit being the question's.
+
+def _fits_quantity(item: Item, value: Any) -> bool:
+    return isinstance(value, dict) and to_decimal(value.get("value")) is not None
+
+
+def _quantity_initial(item: Item, value: Any) -> Any:
+    return value.get("value")
+
+
+def _quantity_words(item: Item, value: Any) -> str:
+    unit = item.unit or {}
+    return f"{value.get('value')} {unit.get('display') or value.get('unit') or ''}".strip()
+
+
+def _quantity_fhir(item: Item, value: Any, scored: bool) -> list[dict]:
+    unit = item.unit or {}
+    quantity = {"value": float(to_decimal(value))}
+    code = value.get("unit") if isinstance(value, dict) else None
+    # Without a unit on the answer or the question there is no unit to write: a bare
+    # number, not one with an invented code.
+    if code or unit.get("code"):
+        quantity["unit"] = unit.get("display") or code or unit["code"]
+        quantity["system"] = unit.get("system") or "http://unitsofmeasure.org"
+        quantity["code"] = code or unit["code"]
+    return [{"valueQuantity": quantity}]
+
+
+# Dates and times: ISO text, checked by parsing (a forged "2024-02-30" does not fit).
+
+def _fits_date(item: Item, value: Any) -> bool:
+    # Exactly "YYYY-MM-DD": no time part, and no partial date the form never makes.
+    return isinstance(value, str) and len(value) == 10 and to_date(value) is not None
+
+
+def _fits_datetime(item: Item, value: Any) -> bool:
+    return isinstance(value, str) and to_datetime(value) is not None
+
+
+def _fits_time(item: Item, value: Any) -> bool:
+    return isinstance(value, str) and to_time(value) is not None
+
+
+# Text: a string question may carry input-format (only a string question can: see
+# item_rules); an NHS number is stored as 10 digits and read back spaced 3-3-4.
+
+def _string_words(item: Item, value: Any) -> str:
+    return format_nhs(value) if item.input_format == "nhs-number" else str(value)
+
+
+# Attachment: the stored file's description; its bytes go in only at filing.
+
+def _fits_attachment(item: Item, value: Any) -> bool:
+    return attachments.is_answer(value)
+
+
+def _attachment_words(item: Item, value: Any) -> str:
+    return attachments.describe(value) if isinstance(value, dict) else str(value)
+
+
+def _attachment_fhir(item: Item, value: Any, scored: bool) -> list[dict]:
+    return [{"valueAttachment": attachment_resource(value)}]
+
+
+# Choices: an option's code; an open choice's own words are {"other": "..."}. With
+# repeats the answer is a list of them, one FHIR answer each.
+
+def _fits_choices(item: Item, value: Any) -> bool:
+    if item.is_multiple:
+        return isinstance(value, list) and bool(value) and all(_fits_choice(item, v) for v in value)
+    return _fits_choice(item, value)
 
 
 def _fits_choice(item: Item, value: Any) -> bool:
@@ -86,105 +247,35 @@ def _fits_choice(item: Item, value: Any) -> bool:
     )
 
 
-def to_initial(item: Item, value: Any) -> Any:
-    """A stored answer as the page's form expects it for ``initial=``."""
-    if value is None:
-        return None
-    if item.type == "boolean":
-        return "yes" if value else "no"
-    if item.type == "quantity":
-        return value.get("value")
-    if item.type == "open-choice":
-        if item.is_multiple:
-            codes = [OTHER if isinstance(v, dict) else v for v in value]
-            other = next((v["other"] for v in value if isinstance(v, dict)), None)
-            return [codes, other]
-        return [OTHER, value["other"]] if isinstance(value, dict) else [value, None]
-    return value
+def _each_choice(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
 
 
-def display(item: Item, value: Any) -> str:
-    """The answer as words for the "check your answers" page."""
-    if is_empty(value):
-        return _("Not answered")
-    if item.is_repeating_question and isinstance(value, list):
-        return "\n".join(_display_one(item, v) for v in value)
-    return _display_one(item, value)
+def _open_choice_initial(item: Item, value: Any) -> list:
+    # The open-choice widget is [code or OTHER, the other text].
+    if item.is_multiple:
+        codes = [OTHER if isinstance(v, dict) else v for v in value]
+        other = next((v["other"] for v in value if isinstance(v, dict)), None)
+        return [codes, other]
+    return [OTHER, value["other"]] if isinstance(value, dict) else [value, None]
 
 
-def _display_one(item: Item, value: Any) -> str:
-    kind = item.type
-    if kind == "boolean":
-        return _("Yes") if value else _("No")
-    if kind in ("choice", "open-choice"):
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(_choice_display(item, v) for v in values)
-    if kind == "date":
-        return format_date(value)
-    if kind == "time":
-        return format_time(value)
-    if kind == "dateTime":
-        return format_datetime(value)
-    if kind == "quantity":
-        unit = item.unit or {}
-        return f"{value.get('value')} {unit.get('display') or value.get('unit') or ''}".strip()
-    if item.input_format == "nhs-number":
-        return format_nhs(value)
-    if kind == "attachment" and isinstance(value, dict):
-        return attachments.describe(value)
-    return str(value)
+def _choices_words(item: Item, value: Any) -> str:
+    return ", ".join(_choice_words(item, v) for v in _each_choice(value))
 
 
-def _choice_display(item: Item, value: Any) -> str:
+def _choice_words(item: Item, value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("other", ""))
     option = item.option(value)
     return option.display if option else str(value)
 
 
-def fhir_answers(item: Item, value: Any, *, scored: bool = False) -> list[dict]:
-    """The QuestionnaireResponse ``answer`` list for a stored answer."""
-    if is_empty(value):
-        return []
-    if item.is_repeating_question and isinstance(value, list):
-        return [answer for v in value for answer in _fhir_one(item, v)]
-    return _fhir_one(item, value, scored)
+def _choices_fhir(item: Item, value: Any, scored: bool) -> list[dict]:
+    return [_choice_fhir(item, v, scored) for v in _each_choice(value)]
 
 
-def _fhir_one(item: Item, value: Any, scored: bool = False) -> list[dict]:
-    kind = item.type
-    if kind in ("choice", "open-choice"):
-        values = value if isinstance(value, list) else [value]
-        return [_fhir_choice(item, v, scored) for v in values]
-    if kind == "boolean":
-        return [{"valueBoolean": bool(value)}]
-    if kind == "integer":
-        return [{"valueInteger": int(value)}]
-    if kind == "decimal":
-        return [{"valueDecimal": float(to_decimal(value))}]
-    if kind == "quantity":
-        unit = item.unit or {}
-        quantity = {"value": float(to_decimal(value))}
-        code = value.get("unit") if isinstance(value, dict) else None
-        if code or unit.get("code"):
-            quantity["unit"] = unit.get("display") or code or unit["code"]
-            quantity["system"] = unit.get("system") or "http://unitsofmeasure.org"
-            quantity["code"] = code or unit["code"]
-        return [{"valueQuantity": quantity}]
-    if kind == "date":
-        return [{"valueDate": value}]
-    if kind == "time":
-        return [{"valueTime": to_time(value)}]
-    if kind == "dateTime":
-        return [{"valueDateTime": value}]
-    if kind == "url":
-        return [{"valueUri": value}]
-    if kind == "attachment":
-        return [{"valueAttachment": attachment_resource(value)}]
-    return [{"valueString": str(value)}]
-
-
-def _fhir_choice(item: Item, value: Any, scored: bool = False) -> dict:
+def _choice_fhir(item: Item, value: Any, scored: bool) -> dict:
     if isinstance(value, dict):
         return {"valueString": value["other"]}
     option = item.option(value)
@@ -201,13 +292,34 @@ def _fhir_choice(item: Item, value: Any, scored: bool = False) -> dict:
     return {"value" + option.kind: option.raw}
 
 
-# Where a filed response's Attachment points before its bytes are put in (filing
-# replaces it with ``data``): the stored file's id.
-ATTACHMENT_URL_PREFIX = "urn:uuid:"
+ANSWER_TYPES: dict[str, AnswerType] = {
+    "boolean": AnswerType(fits=_fits_boolean, fhir=_value_as("valueBoolean", bool),
+                          display=_boolean_words, initial=_boolean_initial),
+    "integer": AnswerType(fits=_fits_integer, fhir=_value_as("valueInteger", int)),
+    "decimal": AnswerType(fits=_fits_decimal, fhir=_value_as("valueDecimal", _decimal_number)),
+    "quantity": AnswerType(fits=_fits_quantity, fhir=_quantity_fhir,
+                           display=_quantity_words, initial=_quantity_initial),
+    "date": AnswerType(fits=_fits_date, fhir=_value_as("valueDate"),
+                       display=_words(format_date)),
+    "time": AnswerType(fits=_fits_time, fhir=_value_as("valueTime", to_time),
+                       display=_words(format_time)),
+    "dateTime": AnswerType(fits=_fits_datetime, fhir=_value_as("valueDateTime"),
+                           display=_words(format_datetime)),
+    "string": AnswerType(fits=_is_text, fhir=_value_as("valueString", str),
+                         display=_string_words),
+    "text": AnswerType(fits=_is_text, fhir=_value_as("valueString", str)),
+    "url": AnswerType(fits=_is_text, fhir=_value_as("valueUri")),
+    "choice": AnswerType(fits=_fits_choices, fhir=_choices_fhir, display=_choices_words),
+    "open-choice": AnswerType(fits=_fits_choices, fhir=_choices_fhir, display=_choices_words,
+                              initial=_open_choice_initial),
+    "attachment": AnswerType(fits=_fits_attachment, fhir=_attachment_fhir,
+                             display=_attachment_words),
+}
+
+# Any other type (a group, display text, an unsupported FHIR type) takes no answer: a
+# stored value for it never fits, and is read back and written only as text.
+_NO_ANSWER = AnswerType(fits=lambda item, value: False, fhir=_value_as("valueString", str))
 
 
-def attachment_resource(value: dict) -> dict:
-    """A stored attachment answer as a FHIR Attachment, without its bytes."""
-    return {"contentType": value["contentType"], "size": value["size"],
-            "hash": value["hash"], "title": value["title"],
-            "url": ATTACHMENT_URL_PREFIX + value["id"]}
+def _rule(item: Item) -> AnswerType:
+    return ANSWER_TYPES.get(item.type, _NO_ANSWER)
