@@ -91,7 +91,6 @@ KNOWN_COMPLEX = {
     "forms_app/clinic_lists.py:read_csv": 16,
     "forms_app/engine/compiled.py:CompiledForm.form_class": 19,
     "forms_app/engine/conditions.py:_normalise": 29,
-    "forms_app/engine/evaluation.py:as_answer": 19,
     "forms_app/engine/rules.py:_calculation": 16,
 }
 

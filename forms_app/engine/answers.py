@@ -1,4 +1,8 @@
-"""The stored answer shape per question type, and its three readings.
+"""The stored answer shape per question type, and its readings.
+
+Each type's rules live once, in ``ANSWER_TYPES``: whether a stored value fits the
+question, the page form's initial, the words read back, the QuestionnaireResponse
+answer, and how a FHIRPath result (calculated or initial) becomes a stored answer.
 
 Answers are a flat ``{linkId: value}`` dict of JSON-safe values:
 
@@ -24,6 +28,7 @@ Unanswered questions are None or absent.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -77,6 +82,12 @@ def fhir_answers(item: Item, value: Any, *, scored: bool = False) -> list[dict]:
     return rule.fhir(item, value, scored)
 
 
+def from_fhirpath(item: Item, value: Any) -> Any:
+    """One FHIRPath result (a calculatedExpression's or an initialExpression's) in the
+    stored answer shape of ``item``; None if it cannot be an answer to it."""
+    return _rule(item).from_fhirpath(item, value)
+
+
 # Where a filed response's Attachment points before its bytes are put in (filing
 # replaces it with ``data``): the stored file's id.
 ATTACHMENT_URL_PREFIX = "urn:uuid:"
@@ -95,6 +106,7 @@ Fits = Callable[[Item, Any], bool]
 Initial = Callable[[Item, Any], Any]
 Words = Callable[[Item, Any], str]
 FhirAnswers = Callable[[Item, Any, bool], list[dict]]
+FromFhirpath = Callable[[Item, Any], Any]
 
 
 def _as_stored(item: Item, value: Any) -> Any:
@@ -105,16 +117,26 @@ def _as_text(item: Item, value: Any) -> str:
     return str(value)
 
 
+def _text_from_fhirpath(item: Item, value: Any) -> str | None:
+    # A date, time or string result is kept as its text; a structure or a bool is no
+    # answer to a question typed as text.
+    if isinstance(value, bool | dict | list) or value is None:
+        return None
+    return str(value)
+
+
 @dataclass(frozen=True)
 class AnswerType:
     """One question type's answer rules, in one place: whether a stored value fits the
-    question, how the page's form is pre-filled with it, how the patient reads it back
-    and how it is written as QuestionnaireResponse ``answer`` entries."""
+    question, how the page's form is pre-filled with it, how the patient reads it back,
+    how it is written as QuestionnaireResponse ``answer`` entries and how a FHIRPath
+    result becomes one."""
 
     fits: Fits
     fhir: FhirAnswers
     display: Words = _as_text
     initial: Initial = _as_stored
+    from_fhirpath: FromFhirpath = _text_from_fhirpath
 
 
 def _value_as(key: str, convert: Callable[[Any], Any] = lambda value: value) -> FhirAnswers:
@@ -147,6 +169,10 @@ def _boolean_words(item: Item, value: Any) -> str:
     return _("Yes") if value else _("No")
 
 
+def _boolean_from_fhirpath(item: Item, value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 # Numbers: an integer is an int (a bool is not one, though Python says it is); a
 # decimal is kept as typed, so "72.50" is not rounded before a clinician sees it.
 
@@ -160,6 +186,32 @@ def _fits_decimal(item: Item, value: Any) -> bool:
 
 def _decimal_number(value: Any) -> float:
     return float(to_decimal(value))
+
+
+def _fhirpath_number(value: Any) -> Decimal | None:
+    if isinstance(value, dict):  # a Quantity
+        value = value.get("value")
+    number = to_decimal(value) if not isinstance(value, bool) else None
+    # An infinite or NaN result (a division by zero) is no answer, not a stored "Infinity".
+    return number if number is not None and number.is_finite() else None
+
+
+def _integer_from_fhirpath(item: Item, value: Any) -> int | None:
+    number = _fhirpath_number(value)
+    return None if number is None else int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _decimal_text(item: Item, number: Decimal) -> str:
+    # A calculated decimal is rounded as the question allows a patient to type it.
+    if item.max_decimal_places is not None:
+        number = number.quantize(Decimal(1).scaleb(-item.max_decimal_places),
+                                 rounding=ROUND_HALF_UP)
+    return format(number, "f")
+
+
+def _decimal_from_fhirpath(item: Item, value: Any) -> str | None:
+    number = _fhirpath_number(value)
+    return None if number is None else _decimal_text(item, number)
 
 
 # Quantity: {"value": "72.5", "unit": "kg"}; the form's field holds only the number,
@@ -189,6 +241,15 @@ def _quantity_fhir(item: Item, value: Any, scored: bool) -> list[dict]:
         quantity["system"] = unit.get("system") or "http://unitsofmeasure.org"
         quantity["code"] = code or unit["code"]
     return [{"valueQuantity": quantity}]
+
+
+def _quantity_from_fhirpath(item: Item, value: Any) -> dict | None:
+    # The stored unit is the question's code: a Quantity result's own unit is neither
+    # kept nor converted.
+    number = _fhirpath_number(value)
+    if number is None:
+        return None
+    return {"value": _decimal_text(item, number), "unit": (item.unit or {}).get("code")}
 
 
 # Dates and times: ISO text, checked by parsing (a forged "2024-02-30" does not fit).
@@ -292,13 +353,22 @@ def _choice_fhir(item: Item, value: Any, scored: bool) -> dict:
     return {"value" + option.kind: option.raw}
 
 
+def _choice_from_fhirpath(item: Item, value: Any) -> str | None:
+    code = value.get("code") if isinstance(value, dict) else value  # a Coding, or a code
+    return code if isinstance(code, str) and item.option(code) is not None else None
+
+
 ANSWER_TYPES: dict[str, AnswerType] = {
     "boolean": AnswerType(fits=_fits_boolean, fhir=_value_as("valueBoolean", bool),
-                          display=_boolean_words, initial=_boolean_initial),
-    "integer": AnswerType(fits=_fits_integer, fhir=_value_as("valueInteger", int)),
-    "decimal": AnswerType(fits=_fits_decimal, fhir=_value_as("valueDecimal", _decimal_number)),
+                          display=_boolean_words, initial=_boolean_initial,
+                          from_fhirpath=_boolean_from_fhirpath),
+    "integer": AnswerType(fits=_fits_integer, fhir=_value_as("valueInteger", int),
+                          from_fhirpath=_integer_from_fhirpath),
+    "decimal": AnswerType(fits=_fits_decimal, fhir=_value_as("valueDecimal", _decimal_number),
+                          from_fhirpath=_decimal_from_fhirpath),
     "quantity": AnswerType(fits=_fits_quantity, fhir=_quantity_fhir,
-                           display=_quantity_words, initial=_quantity_initial),
+                           display=_quantity_words, initial=_quantity_initial,
+                           from_fhirpath=_quantity_from_fhirpath),
     "date": AnswerType(fits=_fits_date, fhir=_value_as("valueDate"),
                        display=_words(format_date)),
     "time": AnswerType(fits=_fits_time, fhir=_value_as("valueTime", to_time),
@@ -309,9 +379,10 @@ ANSWER_TYPES: dict[str, AnswerType] = {
                          display=_string_words),
     "text": AnswerType(fits=_is_text, fhir=_value_as("valueString", str)),
     "url": AnswerType(fits=_is_text, fhir=_value_as("valueUri")),
-    "choice": AnswerType(fits=_fits_choices, fhir=_choices_fhir, display=_choices_words),
+    "choice": AnswerType(fits=_fits_choices, fhir=_choices_fhir, display=_choices_words,
+                         from_fhirpath=_choice_from_fhirpath),
     "open-choice": AnswerType(fits=_fits_choices, fhir=_choices_fhir, display=_choices_words,
-                              initial=_open_choice_initial),
+                              initial=_open_choice_initial, from_fhirpath=_choice_from_fhirpath),
     "attachment": AnswerType(fits=_fits_attachment, fhir=_attachment_fhir,
                              display=_attachment_words),
 }

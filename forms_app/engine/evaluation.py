@@ -17,11 +17,12 @@ and a calculatedExpression ``%age < 50`` inside the group is that relative's fla
 """
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from fhirpathpy.engine.nodes import ResourceNode
 
+from .answers import from_fhirpath
 from .items import Item
 from .summary import instance_item, response_items
 from .values import to_decimal
@@ -164,31 +165,7 @@ def as_answer(item: Item, result: list) -> Any:
     """A calculated expression's result in the stored answer shape of ``item``, or None."""
     if len(result) != 1:
         return None
-    value = result[0]
-    kind = item.type
-    if kind in ("integer", "decimal", "quantity"):
-        if isinstance(value, dict):  # a Quantity
-            value = value.get("value")
-        number = to_decimal(value) if not isinstance(value, bool) else None
-        if number is None or not number.is_finite():
-            return None
-        if kind == "integer":
-            return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        if item.max_decimal_places is not None:
-            number = number.quantize(Decimal(1).scaleb(-item.max_decimal_places),
-                                     rounding=ROUND_HALF_UP)
-        text = format(number, "f")
-        if kind == "quantity":
-            return {"value": text, "unit": (item.unit or {}).get("code")}
-        return text
-    if kind == "boolean":
-        return value if isinstance(value, bool) else None
-    if kind in ("choice", "open-choice"):
-        code = value.get("code") if isinstance(value, dict) else value
-        return code if isinstance(code, str) and item.option(code) is not None else None
-    if isinstance(value, bool | dict | list) or value is None:
-        return None
-    return str(value)
+    return from_fhirpath(item, result[0])
 
 
 def as_score(item: Item, value: Any) -> int | Decimal | None:
