@@ -15,6 +15,7 @@ Semantics (FHIR R4, made precise where the specification leaves room):
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .items import Condition, EnableWhen, Item
@@ -119,46 +120,59 @@ def _parse_condition(owner, raw, lookup, problems, what) -> Condition | None:
 
 def _normalise(question: Item, operator: str, kind: str, value: Any) -> Any:
     """Check the answer[x] fits the question and return it in comparable form."""
-    qtype = question.type
     if operator == "exists":
         if kind != "Boolean" or not isinstance(value, bool):
             raise ValueError('"exists" needs answerBoolean')
         return value
     if kind == "Boolean":
-        if qtype != "boolean" or operator not in EQUALITY or not isinstance(value, bool):
+        if question.type != "boolean" or operator not in EQUALITY or not isinstance(value, bool):
             raise ValueError("answerBoolean needs a yes/no question and = or !=")
         return value
-    if qtype in ("choice", "open-choice"):
-        return _normalise_choice(question, operator, kind, value)
-    if qtype in ("integer", "decimal", "quantity"):
-        if kind == "Quantity" and qtype == "quantity" and isinstance(value, dict):
-            value = value.get("value")
-        elif kind not in _NUMERIC_KINDS:
-            raise ValueError(f"a number question needs answerInteger or answerDecimal, not {kind}")
-        number = to_decimal(value)
-        if number is None:
-            raise ValueError(f"{value!r} is not a number")
-        return number
-    if qtype in ("date", "dateTime") and kind == "Date":
-        day = to_date(value)
-        if day is None or len(str(value)) != 10:
-            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
-        return day
-    if qtype == "dateTime" and kind == "DateTime":
-        moment = to_datetime(value)
-        if moment is None:
-            raise ValueError(f"{value!r} is not a dateTime")
-        return moment
-    if qtype == "time" and kind == "Time":
-        time = to_time(value)
-        if time is None:
-            raise ValueError(f"{value!r} is not a time (HH:MM:SS)")
-        return time
-    if qtype in ("string", "text", "url") and kind == "String":
-        if operator not in EQUALITY or not isinstance(value, str):
-            raise ValueError("text answers can only be compared with = or !=")
-        return value
-    raise ValueError(f"answer{kind} cannot be compared with a {qtype} question")
+    return _comparison(question).expected(question, operator, kind, value)
+
+
+def _cannot_compare(question: Item, kind: str) -> ValueError:
+    return ValueError(f"answer{kind} cannot be compared with a {question.type} question")
+
+
+def _expected_number(question: Item, operator: str, kind: str, value: Any) -> Any:
+    if kind == "Quantity" and question.type == "quantity" and isinstance(value, dict):
+        value = value.get("value")
+    elif kind not in _NUMERIC_KINDS:
+        raise ValueError(f"a number question needs answerInteger or answerDecimal, not {kind}")
+    number = to_decimal(value)
+    if number is None:
+        raise ValueError(f"{value!r} is not a number")
+    return number
+
+
+def _expected_date(question: Item, operator: str, kind: str, value: Any) -> Any:
+    day = to_date(value)
+    # A date only: to_date would also read the day out of a dateTime's text.
+    if day is None or len(str(value)) != 10:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    return day
+
+
+def _expected_datetime(question: Item, operator: str, kind: str, value: Any) -> Any:
+    moment = to_datetime(value)
+    if moment is None:
+        raise ValueError(f"{value!r} is not a dateTime")
+    return moment
+
+
+def _expected_time(question: Item, operator: str, kind: str, value: Any) -> Any:
+    time = to_time(value)
+    if time is None:
+        raise ValueError(f"{value!r} is not a time (HH:MM:SS)")
+    return time
+
+
+def _expected_text(question: Item, operator: str, kind: str, value: Any) -> Any:
+    # Text has no order a clinician could mean ("less than 'smoker'"), only equality.
+    if operator not in EQUALITY or not isinstance(value, str):
+        raise ValueError("text answers can only be compared with = or !=")
+    return value
 
 
 def _normalise_choice(question: Item, operator: str, kind: str, value: Any) -> Any:
@@ -184,6 +198,93 @@ def _normalise_choice(question: Item, operator: str, kind: str, value: Any) -> A
     return code
 
 
+# How a condition's answer[x] is read: (question, operator, answer kind, value) -> the
+# comparable value, or ValueError saying why the condition cannot be kept.
+Expected = Callable[[Item, str, str, Any], Any]
+# How a stored answer is read to compare with it: (question, condition, one stored value)
+# -> the comparable value, or None when that answer cannot satisfy the condition.
+Stored = Callable[[Item, Condition, Any], Any]
+
+
+def _by_kind(**readers: Expected) -> Expected:
+    """A question type that takes only the answer[x] kinds named, each read its own way."""
+    def expected(question: Item, operator: str, kind: str, value: Any) -> Any:
+        read = readers.get(kind)
+        if read is None:
+            raise _cannot_compare(question, kind)
+        return read(question, operator, kind, value)
+    return expected
+
+
+def _stored_as_is(question: Item, condition: Condition, value: Any) -> Any:
+    return value
+
+
+def _stored_choice(question: Item, condition: Condition, value: Any) -> Any:
+    if isinstance(value, dict):  # an "other, please specify" answer
+        return value.get("other") if condition.kind == "String" else None
+    if condition.kind in _NUMERIC_KINDS:
+        option = question.option(str(value))
+        return option.numeric if option else None
+    return str(value)
+
+
+def _stored_number(question: Item, condition: Condition, value: Any) -> Any:
+    return to_decimal(value)
+
+
+def _stored_date(question: Item, condition: Condition, value: Any) -> Any:
+    return to_date(value)
+
+
+def _stored_datetime(question: Item, condition: Condition, value: Any) -> Any:
+    # An answerDate on a dateTime question compares the day it happened.
+    moment = to_datetime(value)
+    return moment.date() if moment and condition.kind == "Date" else moment
+
+
+def _stored_time(question: Item, condition: Condition, value: Any) -> Any:
+    return to_time(value)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How conditions on one question type compare: the condition's answer[x], checked
+    and read once when the form is compiled, and each stored answer, read to compare
+    with it whenever the condition is evaluated."""
+
+    expected: Expected
+    stored: Stored = _stored_as_is
+
+
+_NUMBER = Comparison(_expected_number, _stored_number)
+_CHOICE = Comparison(_normalise_choice, _stored_choice)
+_TEXT = Comparison(_by_kind(String=_expected_text))
+
+COMPARISONS: dict[str, Comparison] = {
+    # A yes/no question takes only answerBoolean (and exists), read before the table.
+    "boolean": Comparison(_by_kind()),
+    "integer": _NUMBER,
+    "decimal": _NUMBER,
+    "quantity": _NUMBER,
+    "date": Comparison(_by_kind(Date=_expected_date), _stored_date),
+    "dateTime": Comparison(_by_kind(Date=_expected_date, DateTime=_expected_datetime),
+                           _stored_datetime),
+    "time": Comparison(_by_kind(Time=_expected_time), _stored_time),
+    "string": _TEXT,
+    "text": _TEXT,
+    "url": _TEXT,
+    "choice": _CHOICE,
+    "open-choice": _CHOICE,
+}
+# An attachment (or any other type) can only be asked whether it exists.
+_NOT_COMPARED = Comparison(_by_kind())
+
+
+def _comparison(question: Item) -> Comparison:
+    return COMPARISONS.get(question.type, _NOT_COMPARED)
+
+
 def _contradicts(enable_when: EnableWhen) -> bool:
     """Two "=" conditions on one single-answer question with different values."""
     wanted: dict[str, Any] = {}
@@ -197,23 +298,7 @@ def _contradicts(enable_when: EnableWhen) -> bool:
 
 
 def _comparable(question: Item, condition: Condition, value: Any) -> Any:
-    if question.type in ("choice", "open-choice"):
-        if isinstance(value, dict):  # an "other, please specify" answer
-            return value.get("other") if condition.kind == "String" else None
-        if condition.kind in _NUMERIC_KINDS:
-            option = question.option(str(value))
-            return option.numeric if option else None
-        return str(value)
-    if question.type in ("integer", "decimal", "quantity"):
-        return to_decimal(value)
-    if question.type == "date":
-        return to_date(value)
-    if question.type == "dateTime":
-        moment = to_datetime(value)
-        return moment.date() if moment and condition.kind == "Date" else moment
-    if question.type == "time":
-        return to_time(value)
-    return value
+    return _comparison(question).stored(question, condition, value)
 
 
 def _compare(left: Any, operator: str, right: Any) -> bool:
