@@ -199,6 +199,11 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
     if computed is None:
         expression = expression_of(sdc.get("valueExpression"), "calculatedExpression", problem)
         return Calculation(expression) if expression is not None else None
+    return _formula(item, computed, items, problem)
+
+
+def _formula(item: Item, computed: str, items: dict[str, Item], problem) -> Calculation | None:
+    """A designer formula (our computed extension) as the FHIRPath the engine evaluates."""
     refused = _formula_refused(item)
     if refused:
         problem(refused)
@@ -209,21 +214,26 @@ def _calculation(item: Item, raw: dict, items: dict[str, Item], problem) -> Calc
         problem(f"the computed expression cannot be read: {error}")
         return None
     for name in formula.references:
-        target = items.get(name)
-        if target is None:
-            problem(f'the computed expression refers to "{name}", which does not exist')
-            return None
-        if target.read_only and target.order >= item.order:
-            problem(f'the computed expression refers to "{name}", which is not earlier')
-            return None
-        if target.type not in _NUMERIC_TYPES and not (
-            target.type in ("choice", "open-choice")
-            and any(option.numeric is not None for option in target.options)
-        ):
-            problem(f'the computed expression refers to "{name}", which has no number')
+        refused = _reference_refused(item, items.get(name))
+        if refused:
+            problem(f'the computed expression refers to "{name}", {refused}')
             return None
     text = to_fhirpath(formula, lambda name: designer_value_path(items[name]))
     return Calculation(compile_fhirpath(text), source="designer", formula=computed)
+
+
+def _reference_refused(item: Item, target: Item | None) -> str | None:
+    """Why a formula on ``item`` cannot read ``target`` (the item a name refers to), or None."""
+    if target is None:
+        return "which does not exist"
+    if target.read_only and target.order >= item.order:
+        return "which is not earlier"
+    if target.type not in _NUMERIC_TYPES and not (
+        target.type in ("choice", "open-choice")
+        and any(option.numeric is not None for option in target.options)
+    ):
+        return "which has no number"
+    return None
 
 
 def _formula_refused(item: Item) -> str | None:
