@@ -89,7 +89,6 @@ MAX_COMPLEXITY = 15
 KNOWN_COMPLEX = {
     "forms_app/clinic_lists.py:check_rows": 24,
     "forms_app/clinic_lists.py:read_csv": 16,
-    "forms_app/engine/compiled.py:CompiledForm.form_class": 19,
 }
 
 

@@ -381,17 +381,7 @@ class CompiledForm:
         page = self.page(page_key)
         dynamic = self._dynamic[page_key]
         dynamic_ids = {item.link_id for item in dynamic}
-        outside = frozenset(self.items) - {item.link_id for item in page.items}
-        if answers is None:
-            enabled, context, assume = set(self.items), {}, outside
-            resolved: dict[str, Item] = {}
-        else:
-            _, kept = self._walk(answers)
-            context = {k: v for k, v in kept.items() if k in outside}
-            assume = frozenset()
-            # Static questions depend only on other pages, so their answers decide.
-            enabled, _ = self._walk(context)
-            resolved = self.answer_option_items(context)
+        enabled, context, assume, resolved = self._other_pages(page, answers)
         static = answer_expressions.offered([
             item
             for item in page.questions
@@ -410,19 +400,39 @@ class CompiledForm:
         )
         base = self._form_classes.get(key)
         if base is None:
-
-            def visibility(merged, _assume=assume):
-                return self._walk(merged, _assume)[0]
-
-            base = build_form_class(page_key, static, shown_dynamic, visibility,
-                                    self._repeats_of(page, enabled))
-            self._add_page_checks(base, page_key, assume)
+            base = self._build_form_class(page, static, shown_dynamic, enabled, assume)
             self._form_classes[key] = base
         if not context or not base.uses_context():
             return base
         return type(
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
         )
+
+    def _other_pages(self, page: Page, answers: Mapping[str, Any] | None) -> tuple:
+        """What the other pages decide for ``page``'s form: (enabled link ids, their kept
+        answers, the link ids assumed enabled, the answer options worked out from them).
+
+        Without answers every question is enabled and other pages' conditions are
+        assumed met, so a page can be shown (or checked) on its own.
+        """
+        outside = frozenset(self.items) - {item.link_id for item in page.items}
+        if answers is None:
+            return set(self.items), {}, outside, {}
+        _, kept = self._walk(answers)
+        context = {k: v for k, v in kept.items() if k in outside}
+        # Static questions depend only on other pages, so their answers decide.
+        enabled, _ = self._walk(context)
+        return enabled, context, frozenset(), self.answer_option_items(context)
+
+    def _build_form_class(self, page: Page, static: list, shown_dynamic: list,
+                          enabled: set[str], assume: frozenset[str]) -> type[EngineForm]:
+        def visibility(merged, _assume=assume):
+            return self._walk(merged, _assume)[0]
+
+        base = build_form_class(page.key, static, shown_dynamic, visibility,
+                                self._repeats_of(page, enabled))
+        self._add_page_checks(base, page.key, assume)
+        return base
 
     def _add_page_checks(self, base: type[EngineForm], page_key: str, assume) -> None:
         """The checks of a page's whole answers: SDC targetConstraints, required groups."""
