@@ -65,34 +65,49 @@ def read_csv(upload) -> list[dict]:
         raise ServiceError("The file is not a UTF-8 CSV file. Save it as "
                            "'CSV UTF-8' and upload it again.") from None
     reader = csv.reader(io.StringIO(text, newline=""))
+    columns = _read_columns(reader)
+    try:
+        rows = _read_rows(reader, columns)
+    except csv.Error:
+        raise ServiceError("The file could not be read as CSV.") from None
+    if not rows:
+        raise ServiceError("The file has no rows below its column names.")
+    return rows
+
+
+def _read_columns(reader) -> list[str | None]:
+    """The header row as our column names (None for a column we do not read)."""
     try:
         header = next(reader)
     except StopIteration:
         raise ServiceError("The file is empty.") from None
     except csv.Error:
         raise ServiceError("The file could not be read as CSV.") from None
+    # Headings as clinic systems export them: "NHS No", "Appointment-Date", "MRN".
     columns = [COLUMN_ALIASES.get(h.strip().lower().replace(" ", "_").replace("-", "_"))
                for h in header]
     if "appointment_date" not in columns or not {"nhs_number", "hospital_number"} & set(columns):
         raise ServiceError("The first row must name the columns: nhs_number or "
                            "hospital_number, appointment_date and clinic.")
+    return columns
+
+
+def _read_rows(reader, columns: list[str | None]) -> list[dict]:
+    """The rows below the header, blank ones skipped, each with its line number in the
+    file (as the spreadsheet shows it) so that a problem can be found and fixed there."""
     rows = []
-    try:
-        for number, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            row = {"row_number": number}
-            for column, value in zip(columns, values, strict=False):
-                if column:
-                    row[column] = value.strip()
-            rows.append(row)
-            if len(rows) > settings.CLINIC_LIST_MAX_ROWS:
-                raise ServiceError(f"The file has more than {settings.CLINIC_LIST_MAX_ROWS:,} "
-                                   "rows: split it into smaller lists.")
-    except csv.Error:
-        raise ServiceError("The file could not be read as CSV.") from None
-    if not rows:
-        raise ServiceError("The file has no rows below its column names.")
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        row = {"row_number": number}
+        for column, value in zip(columns, values, strict=False):
+            if column:
+                row[column] = value.strip()
+        rows.append(row)
+        # Stop reading as soon as the file is too long, not after reading all of it.
+        if len(rows) > settings.CLINIC_LIST_MAX_ROWS:
+            raise ServiceError(f"The file has more than {settings.CLINIC_LIST_MAX_ROWS:,} "
+                               "rows: split it into smaller lists.")
     return rows
 
 

@@ -79,6 +79,10 @@ def test_preview_names_every_rows_problem(demo, people):
     (b"name,dob\nx,y\n", "must name the columns"),
     (b"nhs_number,appointment_date\n", "no rows"),
     ("nhs_number,appointment_date\n9434765919,2026-01-01\n".encode("utf-16"), "UTF-8"),
+    # A field longer than the csv module reads, in the header and in a row.
+    (b"x" * 200_000 + b"\n", "could not be read as CSV"),
+    (b"nhs_number,appointment_date\n" + b"x" * 200_000 + b",2026-01-01\n",
+     "could not be read as CSV"),
 ])
 def test_a_file_that_is_not_a_clinic_list_is_refused_whole(demo, content, message):
     user, _, team, version = demo
