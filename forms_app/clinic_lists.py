@@ -140,45 +140,20 @@ def _read_appointment_columns(row: ClinicListRow, raw: dict) -> None:
             row.problem = Problem.BAD_TIME
 
 
+# What delivery.channel_problem says, as the row's problem on the preview.
+_CONTACT_PROBLEMS = {"opted_out": Problem.OPTED_OUT, "no_contact": Problem.NO_CONTACT}
+
+
 def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
     """Name each row's problem; patients are looked up only among those the user sees."""
     visible = Patient.objects.visible_to(user).filter(organisation=organisation)
-    rows = []
-    for raw in raw_rows:
-        nhs = normalise_nhs_number(raw.get("nhs_number", ""))[:20]
-        row = ClinicListRow(row_number=raw["row_number"], nhs_number=nhs,
-                            hospital_number=raw.get("hospital_number", "")[:30],
-                            clinic=raw.get("clinic", "")[:100])
-        if nhs:
-            try:
-                validate_nhs_number(nhs)
-            except Exception:
-                row.problem = Problem.INVALID_NHS_NUMBER
-        elif not row.hospital_number:
-            row.problem = Problem.MISSING_IDENTIFIER
-        if not row.problem:
-            row.appointment_date = _parse_date(raw.get("appointment_date", ""))
-            if row.appointment_date is None:
-                row.problem = Problem.BAD_DATE
-        _read_appointment_columns(row, raw)
-        rows.append(row)
-    # Two queries for the whole file, whatever its length.
-    wanted_nhs = {r.nhs_number for r in rows if r.nhs_number and not r.problem}
-    wanted_hosp = {r.hospital_number for r in rows
-                   if not r.nhs_number and r.hospital_number and not r.problem}
-    by_nhs = {p.nhs_number: p for p in visible.filter(nhs_number__in=wanted_nhs)}
-    by_hosp: dict[str, list] = {}
-    for patient in visible.filter(hospital_number__in=wanted_hosp):
-        by_hosp.setdefault(patient.hospital_number, []).append(patient)
+    rows = [_read_row(raw) for raw in raw_rows]
+    by_nhs, by_hospital = _patients_named(rows, visible)
     seen = set()
     for row in rows:
         if row.problem:
             continue
-        if row.nhs_number:
-            patient = by_nhs.get(row.nhs_number)
-        else:
-            matches = by_hosp.get(row.hospital_number, [])
-            patient = matches[0] if len(matches) == 1 else None
+        patient = _patient_of(row, by_nhs, by_hospital)
         if patient is None:
             row.problem = Problem.UNKNOWN_PATIENT
             continue
@@ -187,12 +162,54 @@ def check_rows(raw_rows, *, user, organisation, channel) -> list[ClinicListRow]:
             row.problem = Problem.DUPLICATE
             continue
         seen.add(patient.pk)
-        problem = delivery.channel_problem(patient, channel)
-        if problem == "opted_out":
-            row.problem = Problem.OPTED_OUT
-        elif problem == "no_contact":
-            row.problem = Problem.NO_CONTACT
+        problem = _CONTACT_PROBLEMS.get(delivery.channel_problem(patient, channel))
+        if problem:
+            row.problem = problem
     return rows
+
+
+def _read_row(raw: dict) -> ClinicListRow:
+    """One row as the file gives it, with its first problem: no usable identifier, then an
+    unreadable date, then an unreadable time."""
+    nhs = normalise_nhs_number(raw.get("nhs_number", ""))[:20]
+    row = ClinicListRow(row_number=raw["row_number"], nhs_number=nhs,
+                        hospital_number=raw.get("hospital_number", "")[:30],
+                        clinic=raw.get("clinic", "")[:100])
+    if nhs:
+        try:
+            validate_nhs_number(nhs)
+        except Exception:
+            row.problem = Problem.INVALID_NHS_NUMBER
+    elif not row.hospital_number:
+        row.problem = Problem.MISSING_IDENTIFIER
+    if not row.problem:
+        row.appointment_date = _parse_date(raw.get("appointment_date", ""))
+        if row.appointment_date is None:
+            row.problem = Problem.BAD_DATE
+    _read_appointment_columns(row, raw)
+    return row
+
+
+def _patients_named(rows, visible) -> tuple[dict, dict]:
+    """The patients the rows without a problem name, by NHS number and by hospital
+    number (a row with an NHS number is found by it alone): two queries for the whole
+    file, whatever its length."""
+    wanted_nhs = {r.nhs_number for r in rows if r.nhs_number and not r.problem}
+    wanted_hosp = {r.hospital_number for r in rows
+                   if not r.nhs_number and r.hospital_number and not r.problem}
+    by_nhs = {p.nhs_number: p for p in visible.filter(nhs_number__in=wanted_nhs)}
+    by_hospital: dict[str, list] = {}
+    for patient in visible.filter(hospital_number__in=wanted_hosp):
+        by_hospital.setdefault(patient.hospital_number, []).append(patient)
+    return by_nhs, by_hospital
+
+
+def _patient_of(row: ClinicListRow, by_nhs: dict, by_hospital: dict) -> Patient | None:
+    if row.nhs_number:
+        return by_nhs.get(row.nhs_number)
+    # A hospital number that more than one visible patient has names neither of them.
+    matches = by_hospital.get(row.hospital_number, [])
+    return matches[0] if len(matches) == 1 else None
 
 
 def _check_appointment_ids(rows, care_team) -> None:
