@@ -408,7 +408,9 @@ class CompiledForm:
             base.__name__, (base,), {"engine_context": context, "__module__": base.__module__}
         )
 
-    def _other_pages(self, page: Page, answers: Mapping[str, Any] | None) -> tuple:
+    def _other_pages(
+        self, page: Page, answers: Mapping[str, Any] | None
+    ) -> tuple[set[str], dict[str, Any], frozenset[str], dict[str, Item]]:
         """What the other pages decide for ``page``'s form: (enabled link ids, their kept
         answers, the link ids assumed enabled, the answer options worked out from them).
 
