@@ -187,6 +187,15 @@ def _web_cores_needed(r, scale):
     return cpu["web"] / cpu["seconds"]
 
 
+def _cores(cores):
+    """Web / PostgreSQL / Celery / load generator / rest of the machine, in cores."""
+    if not cores:
+        return ""
+    parts = [cores[key] for key, _ in MIXED_CPU_ROWS]
+    rest = max(cores["machine"] - sum(parts), 0)
+    return " / ".join(f"{x:.2f}" for x in (*parts, rest))
+
+
 def mixed_cpu_section(r):
     """Where the machine's CPU went during each mixed load: what the load needs."""
     runs = r.get("mixed_cpu")
@@ -332,8 +341,13 @@ def main(results_path, out_path):
         f"Ratios are to the mean of the first and last baseline: bare view {bare:,.1f} req/s, "
         f"primary-key page {pk:,.1f} req/s.",
         "",
-        "| scenario | req/s | x bare | x pk page | p50 ms | p99 ms | errors | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "*cores* is the CPU each part used while the scenario ran, in cores: the web "
+        "workers / PostgreSQL / the Celery worker (filing what the submits send) / wrk / "
+        "the rest of the machine (other work on this shared machine included).",
+        "",
+        "| scenario | req/s | x bare | x pk page | p50 ms | p99 ms | errors | target "
+        "| cores |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for key, label in LABELS.items():
         if key not in s:
@@ -347,7 +361,8 @@ def main(results_path, out_path):
         errors = row["errors_status"] + row["errors_connect"] + row["errors_timeout"]
         lines.append(
             f"| {label} | {fmt(row['rps'])} | {row['rps'] / bare:.3f} | {row['rps'] / pk:.2f} "
-            f"| {fmt(row['p50_ms'], 2)} | {fmt(row['p99_ms'], 2)} | {errors} | {verdict} |")
+            f"| {fmt(row['p50_ms'], 2)} | {fmt(row['p99_ms'], 2)} | {errors} | {verdict} "
+            f"| {_cores(row.get('cores'))} |")
     sc = r["submit_check"]
     lines += [
         "",

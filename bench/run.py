@@ -302,7 +302,13 @@ def main():
 
         def scenario(name, *args, **kwargs):
             log(f"wrk {name}")
+            sessions = {"web": web.pid, "worker": worker.pid}
+            before, t0 = cpu_seconds(sessions), time.monotonic()
             scenarios[name] = wrk(*args, **kwargs)
+            after, elapsed = cpu_seconds(sessions), time.monotonic() - t0
+            # Who used the cores meanwhile: the Celery worker files what a submit sends.
+            scenarios[name]["cores"] = {key: round((after[key] - before[key]) / elapsed, 2)
+                                        for key in after}
             # Requests still queued in the server when wrk stops must not be counted
             # against the next scenario: wait until a bare request gets through.
             wait_http(BASE + "/bench/bare/", timeout=180)

@@ -53,3 +53,11 @@ def test_cpu_seconds_counts_a_session_of_its_own():
     used = run.cpu_seconds({"this test": os.getsid(0)})
     assert used["this test"] > 0 and used["machine"] >= used["this test"]
     assert set(used) >= {"postgresql", "load_generator", "machine"}
+
+
+def test_a_wrk_scenario_says_who_used_the_cores():
+    report = _module("report")
+    cores = {"web": 1.2, "postgresql": 0.3, "worker": 0.25, "load_generator": 0.1,
+             "machine": 1.95}
+    assert report._cores(cores) == "1.20 / 0.30 / 0.25 / 0.10 / 0.10"
+    assert report._cores(None) == ""
