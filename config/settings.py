@@ -529,6 +529,10 @@ DRF_STANDARDIZED_ERRORS = {
 # to show (15 seconds).
 WHITEBOARD_REFRESH_SECONDS = int(env("WHITEBOARD_REFRESH_SECONDS", "12"))
 WHITEBOARD_CACHE_SECONDS = int(env("WHITEBOARD_CACHE_SECONDS", "3"))
+# In the last this-many seconds of a shared board's cache time, one process builds it
+# again after answering from it, so no screen's request waits for a build while polls
+# keep coming (forms_app/whiteboard/sharing.py); the bound above is unchanged.
+WHITEBOARD_REFRESH_AHEAD_SECONDS = float(env("WHITEBOARD_REFRESH_AHEAD_SECONDS", "1"))
 WHITEBOARD_MAX_ROWS = int(env("WHITEBOARD_MAX_ROWS", "1000"))
 
 # --- Benchmarks ----------------------------------------------------------------

@@ -9,6 +9,7 @@ import datetime
 import gzip
 import hashlib
 import json
+from functools import partial
 from urllib.parse import urlencode
 
 from django import forms
@@ -24,7 +25,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from forms_app import metrics
-from forms_app.whiteboard import freshness, selectors
+from forms_app.whiteboard import freshness, selectors, sharing
 from forms_app.whiteboard.charts import completion_chart
 from patients.access import staff_required
 
@@ -91,29 +92,42 @@ def _team_or_404(request, team_id):
     return team
 
 
-def _key(team, *parts) -> str:
-    """A cache key for one of the team's boards, of its current generation (freshness.py);
-    a clinic name may hold any character: hashed, it makes a safe cache key."""
-    parts = (team.pk, freshness.board_generation(team.pk), *parts)
+def _key(team_id, generation, *parts) -> str:
+    """A cache key for one of the team's boards, of one generation (freshness.py); a
+    clinic name may hold any character: hashed, it makes a safe cache key."""
+    parts = (team_id, generation, *parts)
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
-def _board(team, start, end, clinic=""):
+def _board(team, start, end, clinic="", *, generation=None, max_age=None):
     """The built board, shared for a few seconds by every screen showing it.
 
     Many screens poll the same board; a short cache turns their polls into one build.
     The cache time plus the refresh interval stays within the 15 seconds in which a
     change must show (settings.WHITEBOARD_CACHE_SECONDS, WHITEBOARD_REFRESH_SECONDS).
+    A refresh asks for a younger board (max_age) than a request does (sharing.py).
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = "whiteboard:board:" + _key(team, start.isoformat(), end.isoformat(), clinic)
-    board = cache.get(key) if seconds else None
-    metrics.count_whiteboard_cache("board", board)
-    if board is None:
+    if not seconds:
+        return selectors.build_board(team=team, start=start, end=end, clinic=clinic)
+    if generation is None:
+        generation = freshness.board_generation(team.pk)
+    max_age = seconds if max_age is None else max_age
+    key = "whiteboard:boards:" + _key(team.pk, generation, start.isoformat(),
+                                      end.isoformat(), clinic)
+
+    def build():
         board = selectors.build_board(team=team, start=start, end=end, clinic=clinic)
-        if seconds:
-            cache.set(key, board, seconds)
-    return board
+        entry = (generation, board.now.timestamp(), board)
+        cache.set(key, entry, seconds)
+        return entry
+
+    entry = cache.get(key)
+    current = sharing.is_current(entry, generation, max_age)
+    metrics.count_whiteboard_cache("board", entry if current else None)
+    if not current:
+        entry = sharing.build_once(key, generation, max_age, build)
+    return entry[2]
 
 
 def _query(request):
@@ -139,31 +153,53 @@ def _poll_query(request):
     return _TodayQuery() if not request.GET else _query(request)
 
 
-def _fragment_html(team, start, end, privacy, clinic="", board=None) -> str:
+def _render_fragment(board, team, start, end, privacy) -> str:
+    return render_to_string("forms_app/whiteboard/_board.html", {
+        "board": board,
+        "team": team,
+        "privacy": privacy,
+        "chart": completion_chart(board),
+        "window_end": end - datetime.timedelta(microseconds=1),
+        "single_day": end - start <= datetime.timedelta(days=1),
+    })
+
+
+def _fragment_html(team, start, end, privacy, clinic="", *, board=None, generation=None,
+                   after=None) -> str:
     """The refreshing part of the board, rendered once per board and privacy mode.
 
     It depends on nothing in the request (no CSRF token, no user), so every screen
     polling the same board shares one rendering for the cache's few seconds; rendering
-    hundreds of rows costs far more than reading them.
+    hundreds of rows costs far more than reading them. Near the end of its time, one
+    process renders it again after its response (into `after`, sharing.py).
     """
     seconds = settings.WHITEBOARD_CACHE_SECONDS
-    key = "whiteboard:html:" + _key(team, start.isoformat(), end.isoformat(),
-                                    f"{privacy:d}", clinic)
-    html = cache.get(key) if seconds else None
-    metrics.count_whiteboard_cache("html", html)
-    if html is None:
-        board = board or _board(team, start, end, clinic)
-        html = render_to_string("forms_app/whiteboard/_board.html", {
-            "board": board,
-            "team": team,
-            "privacy": privacy,
-            "chart": completion_chart(board),
-            "window_end": end - datetime.timedelta(microseconds=1),
-            "single_day": end - start <= datetime.timedelta(days=1),
-        })
-        if seconds:
-            cache.set(key, html, seconds)
-    return html
+    if not seconds:
+        board = board or selectors.build_board(team=team, start=start, end=end,
+                                               clinic=clinic)
+        return _render_fragment(board, team, start, end, privacy)
+    if generation is None:
+        generation = freshness.board_generation(team.pk)
+    key = "whiteboard:fragment:" + _key(team.pk, generation, start.isoformat(),
+                                        end.isoformat(), f"{privacy:d}", clinic)
+
+    def build(max_age=seconds, given=None):
+        built = given or _board(team, start, end, clinic, generation=generation,
+                                max_age=max_age)
+        entry = (generation, built.now.timestamp(),
+                 _render_fragment(built, team, start, end, privacy))
+        cache.set(key, entry, seconds)
+        return entry
+
+    entry = cache.get(key)
+    current = sharing.is_current(entry, generation, seconds)
+    metrics.count_whiteboard_cache("html", entry if current else None)
+    if not current:
+        entry = sharing.build_once(key, generation, seconds, partial(build, given=board))
+    elif after is not None and sharing.refresh_due(entry, seconds):
+        sharing.refresh_later(after, key, generation,
+                              partial(build, sharing.reuse_age(seconds)))
+    return entry[2]
 
 
 def _context(request, team, query):
@@ -176,9 +212,12 @@ def _context(request, team, query):
             "end": (timezone.localdate(end) - datetime.timedelta(days=1)).isoformat(),
             **({"clinic": clinic} if clinic else {})}
     toggled = {**base, **({} if privacy else {"privacy": "on"})}
-    board = _board(team, start, end, clinic)
+    generation = (freshness.board_generation(team.pk) if settings.WHITEBOARD_CACHE_SECONDS
+                  else None)
+    board = _board(team, start, end, clinic, generation=generation)
     return {
-        "board_html": _fragment_html(team, start, end, privacy, clinic, board),
+        "board_html": _fragment_html(team, start, end, privacy, clinic, board=board,
+                                     generation=generation),
         "team": team,
         "privacy": privacy,
         "clinic": clinic,
@@ -220,9 +259,10 @@ def fragment(request, team_id):
         return _private(render(request, "forms_app/whiteboard/_errors.html",
                                {"query": query}, status=400))
     start, end = query.window()
+    after = []
     html = _fragment_html(team, start, end, query.cleaned_data.get("privacy", False),
-                          query.cleaned_data.get("clinic", ""))
-    return _private(HttpResponse(html))
+                          query.cleaned_data.get("clinic", ""), after=after)
+    return sharing.send_then_run(_private(HttpResponse(html)), after)
 
 
 def _json_keys(team_id, query):
@@ -233,30 +273,41 @@ def _json_keys(team_id, query):
     parts = (team_id, start.isoformat(), end.isoformat(),
              f"{query.cleaned_data.get('privacy', False):d}",
              query.cleaned_data.get("clinic", ""))
-    key = "whiteboard:json:" + hashlib.sha256(
+    key = "whiteboard:json-shared:" + hashlib.sha256(
         "\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
     return key, f"{key}:etag"
 
 
-def _build_json(team, query, generation) -> tuple[bytes, str]:
+def _build_json(team, query, generation, max_age=None):
     """The board as gzipped JSON and its ETag, built once per cache time for every
     screen and every web process (the cache is Redis in production): a 300-row board
-    is ~160 KB of JSON, ~15 KB gzipped, so the cache holds and sends the small one."""
+    is ~160 KB of JSON, ~15 KB gzipped, so the cache holds and sends the small one.
+    Returns the body's entry: (generation, built_at, gzipped body, ETag)."""
     start, end = query.window()
-    data = selectors.board_as_dict(_board(team, start, end,
-                                          query.cleaned_data.get("clinic", "")),
-                                   privacy=query.cleaned_data.get("privacy", False))
+    board = _board(team, start, end, query.cleaned_data.get("clinic", ""),
+                   generation=generation, max_age=max_age)
+    data = selectors.board_as_dict(board, privacy=query.cleaned_data.get("privacy", False))
     body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
     # mtime=0: the same board gives the same bytes in every process. Level 1: a 400-row
     # board in 1 ms instead of 2.6 (level 6), 39 KB instead of 34.
     compressed = gzip.compress(body, compresslevel=1, mtime=0)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    built_at = board.now.timestamp()
     seconds = settings.WHITEBOARD_CACHE_SECONDS
     if seconds:
         key, etag_key = _json_keys(team.pk, query)
-        cache.set_many({key: (generation, compressed, etag), etag_key: (generation, etag)},
-                       seconds)
-    return compressed, etag
+        cache.set_many({key: (generation, built_at, compressed, etag),
+                        etag_key: (generation, built_at, etag)}, seconds)
+    return generation, built_at, compressed, etag
+
+
+def _refresh_json(user, team_id, query, generation):
+    """A refresh after the response: the team is loaded with the membership checked
+    again, as for any build."""
+    team = selectors.visible_team(user, team_id)
+    if team is not None:
+        _build_json(team, query, generation,
+                    sharing.reuse_age(settings.WHITEBOARD_CACHE_SECONDS))
 
 
 def _accepts_gzip(request) -> bool:
@@ -267,7 +318,7 @@ def _accepts_gzip(request) -> bool:
 def _json_lookup(request, team_id, query):
     """One cache round trip for a poll: the membership, the team's generation and the
     JSON (only its tag when the screen sends If-None-Match). Returns (member or not,
-    generation, cached tag or body entry of this generation, or None).
+    generation, cached tag or body entry if current for this generation, or None).
 
     The membership is kept as a yes or no, not as the team: a poll answered from the
     cache needs no team object, and the build that does need one loads it with the
@@ -287,8 +338,8 @@ def _json_lookup(request, team_id, query):
         cache.set(member_key, member, settings.WHITEBOARD_CACHE_SECONDS)
     generation = found.get(generation_key, 0)
     entry = found.get(wanted) if wanted else None
-    if entry is not None and entry[0] != generation:
-        entry = None  # built before staff changed the board: stale
+    if not sharing.is_current(entry, generation, settings.WHITEBOARD_CACHE_SECONDS):
+        entry = None  # expired, or built before staff changed the board
     return member, generation, entry
 
 
@@ -312,6 +363,19 @@ def _query_errors(query):
                         status=400)
 
 
+def _no_board():
+    return JsonResponse({"error": "No such whiteboard."}, status=404)
+
+
+def _uncached_json(request, team_id, query):
+    team = selectors.visible_team(request.user, team_id)
+    if team is None:
+        return _no_board()
+    if query.errors:
+        return _query_errors(query)
+    return _json_response(request, *_build_json(team, query, 0)[2:])
+
+
 @require_GET
 @staff_required(json_response=True)
 def data(request, team_id):
@@ -319,31 +383,38 @@ def data(request, team_id):
     from the cached tag alone, without loading or building the body."""
     query = _poll_query(request)
     if not settings.WHITEBOARD_CACHE_SECONDS:
-        team = selectors.visible_team(request.user, team_id)
-        if team is None:
-            return JsonResponse({"error": "No such whiteboard."}, status=404)
-        if query.errors:
-            return _query_errors(query)
-        return _json_response(request, *_build_json(team, query, 0))
+        return _uncached_json(request, team_id, query)
     member, generation, entry = _json_lookup(request, team_id, query)
     # Membership first: another team's board is a 404 whatever its options.
     if not member:
-        return JsonResponse({"error": "No such whiteboard."}, status=404)
+        return _no_board()
     if query.errors:
         return _query_errors(query)
     metrics.count_whiteboard_cache("json", entry)
-    if entry is not None and len(entry) == 2:  # the tag alone (If-None-Match)
-        not_modified = get_conditional_response(request, etag=entry[1])
+    after = []
+    if entry is not None and sharing.refresh_due(entry, settings.WHITEBOARD_CACHE_SECONDS):
+        sharing.refresh_later(after, _json_keys(team_id, query)[0], generation,
+                              partial(_refresh_json, request.user, team_id, query,
+                                      generation))
+    return sharing.send_then_run(_json_answer(request, team_id, query, generation, entry),
+                                 after)
+
+
+def _json_answer(request, team_id, query, generation, entry):
+    seconds = settings.WHITEBOARD_CACHE_SECONDS
+    if entry is not None and len(entry) == 3:  # the tag alone (If-None-Match)
+        not_modified = get_conditional_response(request, etag=entry[2])
         if not_modified is not None:
-            return _not_modified(not_modified, entry[1])
+            return _not_modified(not_modified, entry[2])
         entry = cache.get(_json_keys(team_id, query)[0])
-        entry = entry if entry is not None and entry[0] == generation else None
+        entry = entry if sharing.is_current(entry, generation, seconds) else None
     if entry is None:
         team = selectors.visible_team(request.user, team_id)
         if team is None:  # left the team since the membership was remembered
-            return JsonResponse({"error": "No such whiteboard."}, status=404)
-        return _json_response(request, *_build_json(team, query, generation))
-    return _json_response(request, entry[1], entry[2])
+            return _no_board()
+        entry = sharing.build_once(_json_keys(team_id, query)[0], generation, seconds,
+                                   partial(_build_json, team, query, generation))
+    return _json_response(request, entry[2], entry[3])
 
 
 def _not_modified(response, etag):
