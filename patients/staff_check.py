@@ -43,6 +43,34 @@ _REQUEST_ONLY = ("otp_device", "is_verified", "_perm_cache", "_user_perm_cache",
                  "_group_perm_cache")
 
 
+# Cache keys a staff view is about to read, fetched in the staff check's own round trip
+# (one MGET instead of two on a whiteboard poll). Registered by the app that owns the
+# view: patients never imports forms_app.
+_prefetchers = []
+
+
+def register_prefetch(prefetcher) -> None:
+    """prefetcher(request, user_id) -> the cache keys this request's view will read, or
+    None. Called on every request of a signed-in staff session, before the view: it
+    must cost next to nothing for the requests it does not concern (a path match)."""
+    if prefetcher not in _prefetchers:
+        _prefetchers.append(prefetcher)
+
+
+def prefetched(request, keys) -> dict | None:
+    """The values the staff check read for `keys` in this request (a missing key absent,
+    as get_many gives it), or None if it did not read them all: read them yourself."""
+    fetched = getattr(request, "_staff_check_prefetched", None)
+    if fetched is None or not fetched[0].issuperset(keys):
+        return None
+    return {key: fetched[1][key] for key in keys if key in fetched[1]}
+
+
+def _prefetch_keys(request, user_id) -> list:
+    return [key for prefetcher in _prefetchers
+            for key in (prefetcher(request, user_id) or ())]
+
+
 def _entry_key(user_id, device_id) -> str:
     return f"staff-check:{user_id}:{device_id}"
 
@@ -100,7 +128,10 @@ class StaffCheckMiddleware(OTPMiddleware):
             return super()._verify_user_sync(request, user)
         user_id, device_id, session_hash = ids
         entry_key, generation_key = _entry_key(user_id, device_id), _generation_key(user_id)
-        found = cache.get_many([entry_key, generation_key])
+        extra = _prefetch_keys(request, user_id)
+        found = cache.get_many([entry_key, generation_key, *extra])
+        if extra:
+            request._staff_check_prefetched = (frozenset(extra), found)
         generation = found.get(generation_key, 0)
         entry = found.get(entry_key)
         if entry is not None:

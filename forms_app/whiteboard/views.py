@@ -6,10 +6,12 @@ Staff only, with a verified second factor, and only for care teams they belong t
 """
 
 import datetime
+import functools
 import gzip
 import hashlib
 import json
-from functools import partial
+import re
+import uuid
 from urllib.parse import urlencode
 
 from django import forms
@@ -27,6 +29,7 @@ from django.views.decorators.http import require_GET
 from forms_app import metrics
 from forms_app.whiteboard import freshness, selectors, sharing
 from forms_app.whiteboard.charts import completion_chart
+from patients import staff_check
 from patients.access import staff_required
 
 MAX_DAYS = 31
@@ -150,7 +153,12 @@ class _TodayQuery:
 
 
 def _poll_query(request):
-    return _TodayQuery() if not request.GET else _query(request)
+    # Once a request: the staff check has asked for it already on a JSON poll.
+    query = getattr(request, "_whiteboard_poll_query", None)
+    if query is None:
+        query = _TodayQuery() if not request.GET else _query(request)
+        request._whiteboard_poll_query = query
+    return query
 
 
 def _render_fragment(board, team, start, end, privacy) -> str:
@@ -195,10 +203,10 @@ def _fragment_html(team, start, end, privacy, clinic="", *, board=None, generati
     current = sharing.is_current(entry, generation, seconds)
     metrics.count_whiteboard_cache("html", entry if current else None)
     if not current:
-        entry = sharing.build_once(key, generation, seconds, partial(build, given=board))
+        entry = sharing.build_once(key, generation, seconds, functools.partial(build, given=board))
     elif after is not None and sharing.refresh_due(entry, seconds):
         sharing.refresh_later(after, key, generation,
-                              partial(build, sharing.reuse_age(seconds)))
+                              functools.partial(build, sharing.reuse_age(seconds)))
     return entry[2]
 
 
@@ -268,13 +276,18 @@ def fragment(request, team_id):
 def _json_keys(team_id, query):
     """The JSON's cache keys (body, tag): of the team and the board's options, not of
     its generation, so one round trip can read them with the generation and the
-    membership; each value carries the generation it was built for instead."""
+    membership; each value carries the generation it was built for instead. Worked
+    out once a request (the staff check's prefetch asks first)."""
+    known = getattr(query, "_json_keys", None)
+    if known is not None and known[0] == str(team_id):
+        return known[1]
     start, end = query.window()
     parts = (team_id, start.isoformat(), end.isoformat(),
              f"{query.cleaned_data.get('privacy', False):d}",
              query.cleaned_data.get("clinic", ""))
     key = "whiteboard:json-shared:" + hashlib.sha256(
         "\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
+    query._json_keys = (str(team_id), (key, f"{key}:etag"))
     return key, f"{key}:etag"
 
 
@@ -315,23 +328,53 @@ def _accepts_gzip(request) -> bool:
                request.headers.get("Accept-Encoding", "").split(","))
 
 
-def _json_lookup(request, team_id, query):
-    """One cache round trip for a poll: the membership, the team's generation and the
-    JSON (only its tag when the screen sends If-None-Match). Returns (member or not,
-    generation, cached tag or body entry if current for this generation, or None).
-
-    The membership is kept as a yes or no, not as the team: a poll answered from the
-    cache needs no team object, and the build that does need one loads it with the
-    membership checked again (selectors.visible_team)."""
-    member_key = f"whiteboard:member-of:{request.user.pk}:{team_id}"
-    generation_key = freshness.generation_key(team_id)
-    keys = [member_key, generation_key]
+def _lookup_keys(user_id, team_id, query, request):
+    """(membership, generation, JSON body or tag) keys of a poll."""
     wanted = None
     if not query.errors:
         key, etag_key = _json_keys(team_id, query)
         wanted = etag_key if "If-None-Match" in request.headers else key
-        keys.append(wanted)
-    found = cache.get_many(keys)
+    return (f"whiteboard:member-of:{user_id}:{team_id}", freshness.generation_key(team_id),
+            wanted)
+
+
+@functools.cache
+def _data_path():
+    sample = uuid.UUID(int=0)
+    prefix, suffix = reverse("whiteboard:data", args=[sample]).split(str(sample))
+    return re.compile(f"{re.escape(prefix)}({_UUID}){re.escape(suffix)}")
+
+
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def staff_check_prefetch(request, user_id):
+    """The keys a JSON poll reads, for the staff check to read in its own round trip
+    (patients.staff_check.register_prefetch, from forms_app.apps): one MGET a poll."""
+    if not settings.WHITEBOARD_CACHE_SECONDS or request.method != "GET":
+        return None
+    match = _data_path().fullmatch(request.path)
+    if match is None:
+        return None
+    return [key for key in _lookup_keys(user_id, match[1], _poll_query(request), request)
+            if key]
+
+
+def _json_lookup(request, team_id, query):
+    """One cache round trip for a poll: the membership, the team's generation and the
+    JSON (only its tag when the screen sends If-None-Match), read with the staff check
+    when it has (staff_check_prefetch). Returns (member or not, generation, cached tag
+    or body entry if current for this generation, or None).
+
+    The membership is kept as a yes or no, not as the team: a poll answered from the
+    cache needs no team object, and the build that does need one loads it with the
+    membership checked again (selectors.visible_team)."""
+    member_key, generation_key, wanted = _lookup_keys(request.user.pk, team_id, query,
+                                                      request)
+    keys = [member_key, generation_key, *([wanted] if wanted else [])]
+    found = staff_check.prefetched(request, keys)
+    if found is None:
+        found = cache.get_many(keys)
     member = found.get(member_key)
     if member is None:
         member = selectors.visible_team(request.user, team_id) is not None
@@ -394,7 +437,7 @@ def data(request, team_id):
     after = []
     if entry is not None and sharing.refresh_due(entry, settings.WHITEBOARD_CACHE_SECONDS):
         sharing.refresh_later(after, _json_keys(team_id, query)[0], generation,
-                              partial(_refresh_json, request.user, team_id, query,
+                              functools.partial(_refresh_json, request.user, team_id, query,
                                       generation))
     return sharing.send_then_run(_json_answer(request, team_id, query, generation, entry),
                                  after)
@@ -413,7 +456,7 @@ def _json_answer(request, team_id, query, generation, entry):
         if team is None:  # left the team since the membership was remembered
             return _no_board()
         entry = sharing.build_once(_json_keys(team_id, query)[0], generation, seconds,
-                                   partial(_build_json, team, query, generation))
+                                   functools.partial(_build_json, team, query, generation))
     return _json_response(request, entry[2], entry[3])
 
 

@@ -263,3 +263,52 @@ def test_a_non_member_is_refused_from_the_cache_too(client, demo, otp_login, set
     url = _urls(other)["data"]
     assert client.get(url).status_code == 404
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_a_json_poll_from_the_cache_is_one_cache_round_trip(client, demo, otp_login,
+                                                            settings, monkeypatch,
+                                                            conditional,
+                                                            django_assert_num_queries):
+    """The poll's keys are read in the staff check's own MGET (staff_check_prefetch)."""
+    from django.core.cache import cache
+
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    user, _, team, version = demo
+    make_links(version=version, team=team, count=3)
+    otp_login(client, user)
+    url = _urls(team)["data"]
+    first = client.get(url)
+    headers = {"HTTP_IF_NONE_MATCH": first["ETag"]} if conditional else {}
+    client.get(url, **headers)  # the staff check's answer is remembered by now
+    batches, single = [], []
+    real_get, real_get_many = cache.get, cache.get_many
+
+    def get_many(keys, *args, **kwargs):
+        batches.append(list(keys))
+        return real_get_many(keys, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get_many", get_many)
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: single.append(key)
+                        or real_get(key, *a, **k))
+    with django_assert_num_queries(1):  # the session
+        response = client.get(url, **headers)
+    assert response.status_code == (304 if conditional else 200)
+    assert response["ETag"] == first["ETag"]
+    # One batch: the staff check's two keys and the poll's three (the memory cache of
+    # the tests reads a batch key by key, Redis in one MGET).
+    assert len(batches) == 1 and len(batches[0]) == 5
+    assert set(single) <= set(batches[0])
+
+
+def test_the_prefetch_concerns_json_polls_only(rf, settings):
+    from forms_app.whiteboard.views import staff_check_prefetch
+
+    settings.WHITEBOARD_CACHE_SECONDS = 3
+    team = "6f0c8f56-5a43-4a0e-9d4b-3e1f2a7b9c10"
+    assert staff_check_prefetch(rf.get(f"/whiteboard/{team}/fragment/"), "1") is None
+    assert staff_check_prefetch(rf.post(f"/whiteboard/{team}/data.json"), "1") is None
+    keys = staff_check_prefetch(rf.get(f"/whiteboard/{team}/data.json"), "1")
+    assert keys[0] == f"whiteboard:member-of:1:{team}" and len(keys) == 3
+    settings.WHITEBOARD_CACHE_SECONDS = 0
+    assert staff_check_prefetch(rf.get(f"/whiteboard/{team}/data.json"), "1") is None
