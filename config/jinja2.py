@@ -12,6 +12,7 @@ catalogue in locale/ serves both engines), and ``get_current_language()``. The r
 ``csrf_input`` and ``csrf_token`` are added by Django's Jinja2 backend itself.
 """
 
+import datetime
 import functools
 
 from django.core.signals import setting_changed
@@ -21,10 +22,12 @@ from django.template.backends.utils import csrf_input
 from django.template.defaultfilters import date, linebreaksbr
 from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup
+
+from patients.templatetags.nhs import nhs_number
 
 
 @functools.lru_cache(maxsize=512)
@@ -167,4 +170,14 @@ def environment(**options) -> Environment:
     env.filters["linebreaksbr"] = linebreaksbr
     # Django's date filter: month names in the page's language ("3 Rhagfyr 2026").
     env.filters["date"] = date
+    # What Django's templates do by themselves before a filter: an aware time in the
+    # installation's time zone (the whiteboard's rows are read in UTC).
+    env.filters["localtime"] = _localtime
+    env.filters["nhs_number"] = nhs_number
     return env
+
+
+def _localtime(value):
+    if isinstance(value, datetime.datetime) and not timezone.is_naive(value):
+        return timezone.localtime(value)
+    return value

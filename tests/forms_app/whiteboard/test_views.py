@@ -312,3 +312,17 @@ def test_the_prefetch_concerns_json_polls_only(rf, settings):
     assert keys[0] == f"whiteboard:member-of:1:{team}" and len(keys) == 3
     settings.WHITEBOARD_CACHE_SECONDS = 0
     assert staff_check_prefetch(rf.get(f"/whiteboard/{team}/data.json"), "1") is None
+
+
+def test_the_fragment_shows_times_in_the_local_time_zone(client, demo, otp_login):
+    """The fragment is a Jinja template, which does not convert aware times by itself
+    as Django's templates do: in summer an appointment at 08:30 UTC is at 09:30."""
+    user, _, team, version = demo
+    starts = datetime.datetime(2026, 7, 1, 8, 30, tzinfo=datetime.UTC)
+    link = make_links(version=version, team=team, count=1, issued_at=starts)[0]
+    whiteboard_services.set_appointment(link=link, by=user, starts_at=starts,
+                                        location="Bed 4")
+    otp_login(client, user)
+    html = client.get(_urls(team)["fragment"] + "?start=2026-07-01").content.decode()
+    assert "09:30" in html and "08:30" not in html
+    assert "Wednesday 1 July 2026" in html
