@@ -2,9 +2,9 @@
 
 wrk measures one request type at a time as fast as the server answers (closed loop).
 A day is many kinds at once, at given rates, and what matters is each kind's tail
-latency: so this client (asyncio + aiohttp) sends each kind at its own fixed rate,
-whatever the server's speed, and times each request from when it was due (no
-coordinated omission). Bounded: DURATION seconds, every request times out after 10 s,
+latency: so this client (asyncio + aiohttp) sends each kind at its own mean rate
+(Poisson arrivals), whatever the server's speed, and times each request from when it
+was due (no coordinated omission). Bounded: DURATION seconds, every request times out after 10 s,
 127.0.0.1 only.
 
 Usage: python bench/mixed.py BASE_URL STATE_JSON DURATION SCALE SUBMIT_SESSIONS_FILE
@@ -112,19 +112,20 @@ async def main(base, state, duration, scale, submit_file):
         await warm()
 
         async def stream(name, rate):
-            interval = 1.0 / rate
+            # Poisson arrivals (independent patients and screens; exponential gaps, a
+            # seed per type so runs repeat): evenly spaced streams all starting at 0
+            # would send every type in the same instant each second, a burst no real
+            # mix of people makes, and measure that burst's queue instead.
+            arrivals = random.Random(f"{name}-{scale}")
             start = time.perf_counter()
-            n = 0
+            due = start + arrivals.expovariate(rate)
             tasks = []
-            while True:
-                due = start + n * interval
-                if due - start >= duration:
-                    break
+            while due - start < duration:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(one(name, due)))
-                n += 1
+                due += arrivals.expovariate(rate)
             await asyncio.gather(*tasks)
 
         await asyncio.gather(*(stream(name, rate * scale) for name, rate in RATES.items()))
