@@ -88,13 +88,26 @@ class ResponseContext:
         found = dict(self._root_variables)
         if item is None:
             return found
-        context = self.node_for(item)
-        found["context"] = context
         for link_id in (*item.ancestors, item.link_id):
-            for variable in self.form.items[link_id].variables:
+            holder = self.form.items[link_id]
+            if not holder.variables:
+                continue
+            # SDC: a variable's context is the item it is on, so a group's
+            # ``item.where(linkId='height')`` reads that group's own question (as it
+            # does in a repeating group's instance), not a top-level one.
+            found["context"] = context = self._own_node(holder)
+            for variable in holder.variables:
                 found[variable.name] = _collection(variable.expression.evaluate(
-                    self.resource, found))
+                    context, found, keep_nodes=True))
+        found["context"] = self.node_for(item)
         return found
+
+    def _own_node(self, item: Item) -> Any:
+        """``item``'s node in the response, or an empty item of its own when nothing in
+        it is answered yet (so a relative path finds nothing, never a top-level item)."""
+        node = _find(self.resource.get("item") or [], [*item.ancestors, item.link_id])
+        return ResourceNode.create_node(node or {"linkId": item.link_id},
+                                        "QuestionnaireResponse.item")
 
     def node_for(self, item: Item) -> Any:
         """%context for an item's expressions: its item in the response, or the response."""

@@ -87,6 +87,26 @@ def test_item_level_variable_and_context():
     assert form.evaluate({"a": "LA1", "b": "LA0"}).scores == {"x": 2}
 
 
+def test_a_groups_variables_start_from_that_group():
+    """SDC (as CSIRO Smart Forms' BMI calculator writes it): variables on a group,
+    ``item.where(linkId='height')``, read the group's own questions, and the BMI inside
+    the group uses them. They were read from the response's top level, where these
+    questions are not, so the BMI was silently never worked out."""
+    form = compile_definition(questionnaire(
+        group("body",
+              question("height", "decimal"), question("weight", "decimal"),
+              question("bmi", "decimal", readOnly=True, extension=[expression(
+                  "calculatedExpression", "(%weight / ((%height / 100).power(2))).round(1)")]),
+              extension=[variable("height", "item.where(linkId='height').answer.value"),
+                         variable("weight", "item.where(linkId='weight').answer.value")]),
+        # A top-level question of the same linkId elsewhere is not the group's.
+        group("other", question("elsewhere", "decimal")),
+    ))
+    assert form.evaluate({"height": "180", "weight": "72.5"}).scores == {"bmi": Decimal("22.4")}
+    assert form.values({"height": "180", "weight": "72.5"})["bmi"] == "22.4"
+    assert form.evaluate({"weight": "72.5"}).scores == {}
+
+
 def test_scores_from_contained_value_set_concepts():
     value_set = {
         "resourceType": "ValueSet", "id": "eyes", "status": "active",
