@@ -74,7 +74,7 @@ def parse_enable_when(
     if len(conditions) != len(raw_conditions):
         return None
     result = EnableWhen(tuple(conditions), behavior or "all")
-    if result.behavior == "all" and _contradicts(result):
+    if result.behavior == "all" and _contradicts(result, lookup):
         problems.append(
             f'Item "{owner}": {what} can never be met (it requires different answers to '
             "the same question), so this item is not reachable"
@@ -285,11 +285,12 @@ def _comparison(question: Item) -> Comparison:
     return COMPARISONS.get(question.type, _NOT_COMPARED)
 
 
-def _contradicts(enable_when: EnableWhen) -> bool:
-    """Two "=" conditions on one single-answer question with different values."""
+def _contradicts(enable_when: EnableWhen, lookup: Callable[[str], Item | None]) -> bool:
+    """Two "=" conditions on one single-answer question with different values. (A
+    question that takes several answers can have both: "ticked B and ticked C".)"""
     wanted: dict[str, Any] = {}
     for condition in enable_when.conditions:
-        if condition.operator != "=":
+        if condition.operator != "=" or lookup(condition.question).is_multiple:
             continue
         previous = wanted.setdefault(condition.question, condition.answer)
         if previous != condition.answer:

@@ -85,6 +85,17 @@ def test_multiple_choice_any_and_none_semantics():
     assert visible(form, {"c": ["a", "c"]}) and not visible(form, {"c": ["a", "b"]})
 
 
+def test_ticked_b_and_ticked_c_is_a_condition_that_can_be_met():
+    """LHC-Forms' enableWhen test form: "all" of "= B" and "= C" on a question that
+    takes several answers asks when both are ticked. It was refused as never met (as
+    it would be for a question with one answer), so the form could not be published."""
+    many = choice("c", "a", "b", "c", repeats=True)
+    form = gated(many, when("c", "=", answerCoding={"code": "b"}),
+                 when("c", "=", answerCoding={"code": "c"}), behavior="all")
+    assert visible(form, {"c": ["b", "c"]}) and visible(form, {"c": ["a", "b", "c"]})
+    assert not visible(form, {"c": ["b"]}) and not visible(form, {"c": ["a", "c"]})
+
+
 def test_choice_numeric_comparison_uses_scores():
     scored = choice("c", "none", "some", "lots", scores=[0, 1, 2])
     form = gated(scored, when("c", ">", answerInteger=0))
