@@ -708,8 +708,15 @@ class _Planner:
         if item_type not in ("choice", "open-choice"):
             for key in ("answerOption", "answerValueSet"):
                 if key in raw:
+                    # R4 lets a string, integer, date or time question list its
+                    # permitted answers; here only choice questions have options, so
+                    # without them the patient could give an answer the author never
+                    # allowed (and a condition or score on the list may never be met).
                     self.note(link_id, f"{key} was left out: only choice questions have "
-                                       "options.")
+                                       "options here, so the patient could give any "
+                                       "answer, not only the ones listed; make it a "
+                                       "choice question with those options.",
+                              clinical=True)
             if raw.get("initial"):
                 self._initial(raw, link_id, planned)
             return

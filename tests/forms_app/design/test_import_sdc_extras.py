@@ -132,3 +132,19 @@ def test_the_staff_preview_offers_the_medicines_named(otp_login, client):
     assert sent.status_code == 302 and "step=trouble" in sent.url
     html = client.get(url + "?step=trouble").content.decode()
     assert 'value="Ramipril"' in html and 'value="Metformin"' in html
+
+
+def test_a_list_of_permitted_answers_on_a_non_choice_question_blocks_publishing():
+    """R4 (and LHC-Forms' test forms) let an integer, string, date or time question list
+    the answers it permits. Dropped with a note that did not count as clinical, the form
+    published asking for any number where the author allowed only 12, 34 or 56."""
+    user, _, team, _ = ensure_demo()
+    source = {"resourceType": "Questionnaire", "status": "active", "title": "Doses",
+              "item": [{"linkId": "dose", "type": "integer", "text": "Dose (mg)",
+                        "answerOption": [{"valueInteger": n} for n in (12, 34, 56)]}]}
+    imported = design_services.import_questionnaire(
+        data=source, organisation=team.organisation, by=user)
+    (note,) = [n for n in imported.report if n.get("clinical")]
+    assert note["item"] == "dose" and "answerOption" in note["message"]
+    with pytest.raises(ValidationError):
+        services.publish_form(form=imported.form, by=user)
