@@ -523,7 +523,18 @@ class _Planner:
               {language: "\n\n".join(part[language] for part in found)
                for language in sorted(common)})
 
+    def _not_boolean(self, raw, link_id) -> None:
+        for key, meaning in (("required", "required"), ("repeats", "repeating")):
+            if raw.get(key) is not None and not isinstance(raw[key], bool):
+                # "true" as text (LHC-Forms' own test forms have it) is not JSON's
+                # true: read as false, a required question would be optional and a
+                # several-answer one take one answer, so staff must look.
+                self.note(link_id, f"{key} is {json.dumps(raw[key])}, not true or false, "
+                                   f"so it was not read: the question is imported as not "
+                                   f"{meaning}.", clinical=True)
+
     def _flags(self, raw, link_id, item_type, fields, *, calculated) -> None:
+        self._not_boolean(raw, link_id)
         if raw.get("required") is True:
             if item_type == "display" or calculated:
                 self.note(link_id, "required was left out: only questions and groups can "

@@ -148,3 +148,20 @@ def test_a_list_of_permitted_answers_on_a_non_choice_question_blocks_publishing(
     assert note["item"] == "dose" and "answerOption" in note["message"]
     with pytest.raises(ValidationError):
         services.publish_form(form=imported.form, by=user)
+
+
+@pytest.mark.parametrize("key", ["required", "repeats"])
+def test_required_or_repeats_written_as_text_blocks_publishing(key):
+    """LHC-Forms' enableWhen test form has "repeats": "true" (text, not JSON's true).
+    It was read as false with no note, so a question that takes several answers (or a
+    required one) was published taking one answer (or optional)."""
+    user, _, team, _ = ensure_demo()
+    source = {"resourceType": "Questionnaire", "status": "active", "title": "Symptoms",
+              "item": [{"linkId": "symptoms", "type": "choice", "text": "Which?", key: "true",
+                        "answerOption": [{"valueCoding": {"code": c}} for c in "ab"]}]}
+    imported = design_services.import_questionnaire(
+        data=source, organisation=team.organisation, by=user)
+    (note,) = [n for n in imported.report if n.get("clinical")]
+    assert note["item"] == "symptoms" and key in note["message"]
+    with pytest.raises(ValidationError):
+        services.publish_form(form=imported.form, by=user)
