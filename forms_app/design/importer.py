@@ -331,13 +331,24 @@ class _Planner:
                 self.notes([codec.left_out(None, extension)])
 
     def _unused_contained(self, data: dict) -> None:
+        # An expression may read a contained resource (LHC-Forms' sIRB form prefills
+        # from %questionnaire.contained[0]): left out, it would silently give nothing.
+        read = "%questionnaire.contained" in json.dumps(
+            [data.get("extension"), data.get("item")], default=str)
         for resource in ext.as_list(data.get("contained")):
             rid = resource.get("id") if isinstance(resource, dict) else None
             # An id that is not a string (an object, say) names no value set in use.
             if not isinstance(rid, str) or rid not in self.used_value_sets:
                 kind = resource.get("resourceType") if isinstance(resource, dict) else "?"
-                self.note(None, f'The contained {kind} "{rid}" is not used by any question '
-                                "and was left out.")
+                name = "with no id" if rid is None else f'"{rid}"'
+                if read:
+                    self.note(None, f"The contained {kind} {name} was left out, but the "
+                                    "form's expressions read %questionnaire.contained: "
+                                    "what they work out from it would be empty.",
+                              clinical=True)
+                else:
+                    self.note(None, f"The contained {kind} {name} is not used by any "
+                                    "question and was left out.")
 
     def _source(self, data: dict) -> None:
         form = self.plan.form

@@ -165,3 +165,27 @@ def test_required_or_repeats_written_as_text_blocks_publishing(key):
     assert note["item"] == "symptoms" and key in note["message"]
     with pytest.raises(ValidationError):
         services.publish_form(form=imported.form, by=user)
+
+
+def test_a_contained_resource_read_by_an_expression_is_a_clinical_note():
+    """LHC-Forms' sIRB protocol form prefills from %questionnaire.contained[0] (a
+    contained QuestionnaireResponse). Left out with a note saying it was unused (and
+    named "None"), the prefill would silently be empty."""
+    user, _, team, _ = ensure_demo()
+    source = {"resourceType": "Questionnaire", "status": "active", "title": "Study",
+              "contained": [{"resourceType": "QuestionnaireResponse", "status": "completed"}],
+              "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/variable",
+                             "valueExpression": {"name": "earlier", "language": "text/fhirpath",
+                                                 "expression": "%questionnaire.contained[0]"}}],
+              "item": [{"linkId": "sponsor", "type": "string", "text": "Sponsor"}]}
+    imported = design_services.import_questionnaire(
+        data=source, organisation=team.organisation, by=user)
+    (note,) = [n for n in imported.report if n.get("clinical")]
+    assert "QuestionnaireResponse with no id" in note["message"]
+    with pytest.raises(ValidationError):
+        services.publish_form(form=imported.form, by=user)
+    del source["extension"]
+    again = design_services.import_questionnaire(
+        data=source, organisation=team.organisation, by=user)
+    assert not [n for n in again.report if n.get("clinical")]
+    assert any("with no id is not used" in n["message"] for n in again.report)
