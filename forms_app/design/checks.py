@@ -192,8 +192,9 @@ def _condition_problems(item, order) -> list[str]:
 
 
 def _calculation_problems(item) -> list[str]:
-    if item.type not in ("integer", "decimal"):
-        return ["only whole or decimal numbers can be calculated; change its type."]
+    if item.type not in rules.CALCULABLE:
+        return ["only numbers (whole, decimal or with a unit) can be calculated; "
+                "change its type."]
     if item.calculation == Item.Calculation.FORMULA and not item.formula.strip():
         return ["write its formula, or choose another calculation."]
     if item.calculation == Item.Calculation.SCORE_SUM:

@@ -540,7 +540,8 @@ class _Planner:
                 # "true" as text (LHC-Forms' own test forms have it) is not JSON's
                 # true: read as false, a required question would be optional and a
                 # several-answer one take one answer, so staff must look.
-                self.note(link_id, f"{key} is {json.dumps(raw[key])}, not true or false, "
+                written = json.dumps(_jsonable(raw[key]))[:40]
+                self.note(link_id, f"{key} is {written}, not true or false, "
                                    f"so it was not read: the question is imported as not "
                                    f"{meaning}.", clinical=True)
 

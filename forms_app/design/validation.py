@@ -55,7 +55,9 @@ def _kind_errors(item) -> dict[str, str]:
         errors["max_decimal_places"] = "Only decimal numbers have decimal places."
     if item.not_in_future and not v.applies(rules.NOT_IN_FUTURE, item.type):
         errors["not_in_future"] = "Only dates can be kept out of the future."
-    if item.type == "quantity" and not item.unit_code:
+    # A worked-out score may be a bare number (the SDC PHQ-9's total is a quantity with
+    # no unit); a question the patient answers in a unit needs it.
+    if item.type == "quantity" and not item.unit_code and not item.calculation:
         errors["unit_code"] = "A number with a unit needs its unit, e.g. kg."
     if item.control and not v.applies(rules.CONTROL, item.type):
         errors["control"] = "Only choice questions have radios or a drop-down."

@@ -34,7 +34,8 @@ from .values import to_date, to_datetime, to_decimal, to_time
 
 CHOICE = frozenset({"choice", "open-choice"})
 NUMBER_TYPES = frozenset({"integer", "decimal", "quantity"})
-CALCULABLE = frozenset({"integer", "decimal"})
+# A quantity too: the SDC implementation guide's PHQ-9 total is a quantity with no unit.
+CALCULABLE = frozenset({"integer", "decimal", "quantity"})
 # What an initial[x] must be for each item type (url also takes a valueString).
 INITIAL_KINDS = {"boolean": "Boolean", "integer": "Integer", "decimal": "Decimal",
                  "quantity": "Quantity", "date": "Date", "dateTime": "DateTime",
@@ -146,7 +147,7 @@ def _calculated(r: Reading) -> dict:
     calculated = bool(ext.extension(r.raw, ext.CALCULATED_EXPRESSION)
                       or ext.extension(r.raw, ext.COMPUTED))
     if calculated and r.item_type not in CALCULABLE:
-        r.problem("only integer and decimal items can be calculated")
+        r.problem("only integer, decimal and quantity items can be calculated")
     return {"read_only": r.raw.get("readOnly") is True or calculated}
 
 

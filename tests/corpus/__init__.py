@@ -60,6 +60,10 @@ CASES = [
     Case("gad7-valueset",
          pages=[("gad7", _scored([f"gad7-{n}" for n in range(1, 8)], [1, 1, 2, 0, 3, 1, 2]))],
          scores={"gad7-total": 10}, bands={"gad7-total": "Moderate"}, filed=("gad7-total",)),
+    # The total as a quantity with no unit, as the SDC implementation guide's PHQ-9 has it.
+    Case("gad2-quantity-total",
+         pages=[("gad2", {"gad2-1": "several-days", "gad2-2": "nearly-every-day"})],
+         scores={"gad2-total": "4"}, filed=("gad2-1", "gad2-2", "gad2-total")),
     Case("bmi-variables", pages=[("body", {"weight": "72.5", "height": "180"})],
          scores={"bmi": "22.4"}, bands={"bmi": "Healthy weight"}, filed=("bmi",)),
     Case("apgar",

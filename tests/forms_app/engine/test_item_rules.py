@@ -68,7 +68,7 @@ def test_the_designer_links_an_engine_problem_by_its_link_id_even_when_it_has_qu
     (rules.PLACES, ["decimal", "quantity"], ["integer", "string"]),
     (rules.NOT_IN_FUTURE, ["date", "dateTime"], ["time", "string"]),
     (rules.CONTROL, ["choice", "multiple-choice", "open-choice"], ["string", "boolean"]),
-    (rules.CALCULATED, ["integer", "decimal"], ["quantity", "string"]),
+    (rules.CALCULATED, ["integer", "decimal", "quantity"], ["string", "choice"]),
     (rules.BANDS, ["integer", "decimal"], ["string", "choice"]),
 ])
 def test_a_rule_says_which_draft_types_it_applies_to(rule, fits, does_not_fit):
