@@ -8,10 +8,11 @@ importer turns problems into its report (``Plan.note``); publishing waits for cl
 ones to be fixed or accepted.
 
 The messages are the import report's, so they speak of what was "left out". Nothing
-here touches the database or the designer's models: the engine may use these readers
-too (see item_rules._bands, item_rules._occurs, parsing._children_and_help,
-options._parse_answer_option, options.expand_value_set, rules._flag_rules), whose own
-problems (errors.ItemProblem) carry the same link_id, message and clinical.
+here touches the database or the designer's models. Which item extensions there are,
+and whether losing one is clinical, is declared once in item_rules (``BY_URL``). The
+engine's parser reads the same elements through item_rules' readers, more strictly and
+in its own words: an upload is kept as far as it can be read, while a definition being
+published must be right.
 """
 
 import re
@@ -20,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import extensions as ext
+from . import item_rules
+from .errors import ItemProblem
 from .items import Band
 from .values import to_decimal
 
@@ -35,14 +38,11 @@ MAX_OPTION_CODE = 255
 # must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
 # for the team, or an answer filed as an Observation. One of these the importer cannot
 # use blocks publishing until staff fix or accept it; any other (a label, a display
-# control) is cosmetic.
-CLINICAL_EXTENSIONS = frozenset({
-    ext.MIN_LENGTH, ext.MAX_DECIMAL_PLACES, ext.REGEX, ext.INPUT_FORMAT, ext.NOT_IN_FUTURE,
-    ext.OBSERVATION_EXTRACT, ext.MIN_VALUE, ext.MAX_VALUE, ext.ORDINAL_VALUE,
-    ext.ITEM_WEIGHT, ext.SCORE_BAND, ext.FLAG_RULE, ext.CALCULATED_EXPRESSION, ext.COMPUTED,
-    ext.ENABLE_WHEN_EXPRESSION, ext.MIN_OCCURS, ext.MAX_OCCURS, ext.TARGET_CONSTRAINT,
-    ext.ANSWER_EXPRESSION,
-})
+# control) is cosmetic. The item rules say which of theirs are clinical; the others are
+# an option's score or expressions the draft keeps as written.
+CLINICAL_EXTENSIONS = frozenset(
+    {url for url, rule in item_rules.BY_URL.items() if rule.clinical}
+    | {ext.ORDINAL_VALUE, ext.ITEM_WEIGHT, ext.ENABLE_WHEN_EXPRESSION, ext.TARGET_CONSTRAINT})
 
 # The calculatedExpressions the designer writes for its own kinds of total
 # (export.SCORE_TOTAL_EXPRESSION, export.score_sum_expression, and the sum of terms it
@@ -61,16 +61,11 @@ _TERM = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something a reader could not keep. ``clinical``: losing it changes what the form
-    means for the patient's care, so publishing waits until staff fix or accept it."""
-
-    link_id: str | None
-    message: str
-    clinical: bool = False
-
-
+# Something a reader could not keep: the engine's ItemProblem (link_id, message, and
+# ``clinical``: losing it changes what the form means for the patient's care, so
+# publishing waits until staff fix or accept it), so that the import report, the
+# designer and the publish check read one kind of problem.
+Problem = ItemProblem
 Problems = list[Problem]
 
 

@@ -71,7 +71,9 @@ class Reading:
 @dataclass(frozen=True)
 class Rule:
     """An item rule: ``key`` is its extension URL (or the element's name), ``kind`` the
-    value[x] it is written with, ``read`` gives the Item fields it sets."""
+    value[x] it is written with, ``read`` gives the Item fields it sets. ``name`` is the
+    field it fills, on the engine's Item and on the designer's draft item alike, so the
+    importer and the exporter find the draft field through the rule."""
 
     name: str
     key: str
@@ -150,11 +152,18 @@ def _calculated(r: Reading) -> dict:
     return {"read_only": r.raw.get("readOnly") is True or calculated}
 
 
+def fits_input_format(value: Any, item_type: str) -> bool:
+    """An input-format we check answers against, on a type it applies to (the importer
+    asks this too, of the draft's type: "string" until an input-format is read)."""
+    return (isinstance(value, str) and value in ext.INPUT_FORMATS
+            and INPUT_FORMAT.applies_to(item_type))
+
+
 def _input_format(r: Reading) -> dict:
     value = r.value(ext.INPUT_FORMAT)
     if value is None:
         return {"input_format": None}
-    if not isinstance(value, str) or value not in ext.INPUT_FORMATS or r.item_type != "string":
+    if not fits_input_format(value, r.item_type):
         r.problem(f'input-format "{value}" is unknown or not on a string question')
         return {"input_format": None}
     return {"input_format": value}
@@ -416,7 +425,7 @@ def _true(r: Reading, value: Any) -> bool:
 TEXT_TYPES = frozenset({"string", "text", "url"})
 
 OPTIONS = Rule("options", "answerOption", _options, clinical=True, types=CHOICE)
-OCCURS = Rule("occurs", ext.MIN_OCCURS, _occurs, "Integer", clinical=True)
+OCCURS = Rule("min_occurs", ext.MIN_OCCURS, _occurs, "Integer", clinical=True)
 MAX_OCCURS = Rule("max_occurs", ext.MAX_OCCURS, _occurs, "Integer", clinical=True)
 CALCULATED = Rule("calculated", ext.CALCULATED_EXPRESSION, _calculated, clinical=True,
                   types=CALCULABLE)
@@ -475,7 +484,18 @@ NOT_IN_FUTURE = Rule("not_in_future", ext.NOT_IN_FUTURE,
                      clinical=True, types=frozenset({"date", "dateTime"}))
 CODE = Rule("code", "code", lambda r: {"code": tuple(
     c for c in ext.as_list(r.raw.get("code")) if isinstance(c, dict))})
+
+# Not in READ, but declared here so that every item extension, and whether losing it is
+# clinical, is written down once (BY_URL). Read by another rule: maxOccurs with minOccurs
+# (OCCURS), our computed formula with calculatedExpression (CALCULATED). Read elsewhere:
+# help text with the item's display children (parsing._children_and_help), flag rules
+# with the form's (rules._flag_rules), the answerExpression by answer_expressions.
+COMPUTED = Rule("formula", ext.COMPUTED, lambda r: {}, "String", clinical=True,
+                types=CALCULABLE)
 HELP_TEXT = Rule("help_text", ext.HELP_TEXT, lambda r: {}, "String")
+FLAG_RULE = Rule("flag_rules", ext.FLAG_RULE, lambda r: {}, clinical=True)
+ANSWER_EXPRESSION = Rule("answer_expression", ext.ANSWER_EXPRESSION, lambda r: {},
+                         "Expression", clinical=True, types=CHOICE)
 
 # In the order the parser reads them: its problems come out in this order, and a rule
 # reading another's field (lengths, values, initial) comes after it.
@@ -485,6 +505,17 @@ READ: tuple[Rule, ...] = (
     CONTROL, ORIENTATION, REGEX_MESSAGE, SHORT_LABEL, REQUIRED_MESSAGE, NOT_IN_FUTURE, OTHER_LABEL,
     BANDS, CODE, INITIAL, OBSERVATION_EXTRACT, MAX_SIZE, MIME_TYPES,
 )
+
+
+def _by_url(declared: tuple[Rule, ...]) -> dict[str, Rule]:
+    # The first rule of a URL declares it: VALUES only checks what MAX_VALUE read.
+    return {rule.key: rule for rule in reversed(declared) if "://" in rule.key}
+
+
+# Every item extension a rule declares, by URL: the importer's reader of an extension is
+# found through its rule, and one it cannot use is clinical as the rule says.
+BY_URL: dict[str, Rule] = _by_url(
+    (*READ, MAX_OCCURS, COMPUTED, HELP_TEXT, FLAG_RULE, ANSWER_EXPRESSION))
 
 
 def read_item(raw: dict, link_id: str, item_type: str, value_sets: dict,

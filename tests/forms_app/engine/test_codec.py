@@ -326,3 +326,25 @@ def test_codes_by_rule_and_exclusions_are_cosmetic_problems():
         "listed codes were kept.",
         'Its value set "#vs" excludes codes; the exclusions were left out.']
     assert _classes(problems) == [("q", False), ("q", False)]
+
+
+def test_the_clinical_extensions_are_those_the_item_rules_call_clinical():
+    # Derived from item_rules.BY_URL since issue 11; the import report's classes of its
+    # notes are unchanged (the set as it was written out by hand before).
+    written_out = {
+        ext.MIN_LENGTH, ext.MAX_DECIMAL_PLACES, ext.REGEX, ext.INPUT_FORMAT,
+        ext.NOT_IN_FUTURE, ext.OBSERVATION_EXTRACT, ext.MIN_VALUE, ext.MAX_VALUE,
+        ext.ORDINAL_VALUE, ext.ITEM_WEIGHT, ext.SCORE_BAND, ext.FLAG_RULE,
+        ext.CALCULATED_EXPRESSION, ext.COMPUTED, ext.ENABLE_WHEN_EXPRESSION, ext.MIN_OCCURS,
+        ext.MAX_OCCURS, ext.TARGET_CONSTRAINT, ext.ANSWER_EXPRESSION}
+    assert written_out == codec.CLINICAL_EXTENSIONS
+
+
+def test_a_codec_problem_is_the_engines_item_problem():
+    # One kind of problem for the import report, the designer and the publish check.
+    from forms_app.engine.errors import ItemProblem
+
+    problem = codec.Problem("q", "A score band was left out.", clinical=True)
+    assert isinstance(problem, ItemProblem)
+    assert (problem.link_id, problem.message, problem.clinical) == (
+        "q", "A score band was left out.", True)
