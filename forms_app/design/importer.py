@@ -490,7 +490,7 @@ class _Planner:
         children = ext.as_list(raw.get("item"))
         nested_questions = []
         for child in children:
-            if codec.is_help_child(child, item_type):
+            if rules.is_help_child(child, item_type):
                 self._help_child(link_id, child, help_texts, help_translations)
             elif item_type == "group":
                 self._item(child, parent=link_id, depth=depth + 1)

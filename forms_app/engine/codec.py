@@ -22,17 +22,15 @@ from typing import Any
 
 from . import extensions as ext
 from . import item_rules
+from .conditions import OPERATORS
 from .errors import ItemProblem
-from .items import Band
+from .item_rules import is_int
+from .items import SEVERITIES, Band
 from .values import to_decimal
 
-OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
-SEVERITIES = ("urgent", "routine")
 BEHAVIORS = ("all", "any")
-HELP_CONTROLS = frozenset({"help", "flyover"})
 ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
                 "Coding", "Quantity", "Reference")
-SCORE_URLS = (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT)
 MAX_OPTION_CODE = 255
 # Item extensions whose loss changes what the form means clinically: a check the answer
 # must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
@@ -73,11 +71,6 @@ def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def is_whole(value: Any) -> bool:
-    """A JSON whole number (``True`` is an int to Python, never to FHIR)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def url_of(extension: Any) -> str | None:
     """An extension's url, or None when it has none a table could be keyed by."""
     url = extension.get("url") if isinstance(extension, dict) else None
@@ -99,13 +92,6 @@ def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
         if key.startswith(prefix) and key[len(prefix):] in ANSWER_KINDS:
             return key[len(prefix):], value
     return None, None
-
-
-def is_help_child(child: Any, parent_type: str) -> bool:
-    """A display child with itemControl help/flyover is help for its parent; so is any
-    display child of a question, which FHIR renders next to the question."""
-    return (isinstance(child, dict) and child.get("type") == "display"
-            and (parent_type != "group" or ext.item_control(child) in HELP_CONTROLS))
 
 
 # --- Scores ---------------------------------------------------------------------------
@@ -136,7 +122,7 @@ def option_score(extension: dict) -> Decimal | None:
     """ordinalValue / itemWeight as a Decimal, None when it is not one of them or its
     value is not a number (a string "x" in valueDecimal, say)."""
     kind, value = ext.value_of(extension)
-    if url_of(extension) in SCORE_URLS and kind in ("Decimal", "Integer"):
+    if url_of(extension) in ext.SCORE_URLS and kind in ("Decimal", "Integer"):
         return to_decimal(value)
     return None
 
@@ -246,7 +232,7 @@ def read_occurs(link_id: str | None, raw: dict, name: str, value: Any
                 ) -> tuple[int | None, Problems]:
     """questionnaire-minOccurs / -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
     whole number on an item that repeats."""
-    if raw.get("repeats") is True and is_whole(value) and 0 <= value <= 32767:
+    if raw.get("repeats") is True and is_int(value) and 0 <= value <= 32767:
         return value, []
     return None, [Problem(link_id, f"{name.replace('_', ' ')} was left out: it needs a "
                                    "whole number on an item that repeats.", clinical=True)]
@@ -281,7 +267,7 @@ def _option_value(link_id, option: dict, index: int) -> tuple[OptionReading | No
             return None, [Problem(link_id, f"Answer option {index + 1} is longer than 255 "
                                            "characters; left out.")]
         return OptionReading("string", written, written), []
-    if is_whole(option.get("valueInteger")):
+    if is_int(option.get("valueInteger")):
         number = str(option["valueInteger"])
         return OptionReading("integer", number, number), []
     kinds = [k for k in option if k.startswith("value")] or ["no value"]

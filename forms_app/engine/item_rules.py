@@ -91,7 +91,19 @@ class Rule:
 
 
 def is_int(value: Any) -> bool:
+    """A JSON whole number (``True`` is an int to Python, never to FHIR)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+HELP_CONTROLS = frozenset({"help", "flyover"})
+
+
+def is_help_child(child: Any, parent_type: str) -> bool:
+    """A display child with itemControl help/flyover is help for its parent; so is any
+    display child of a question, which FHIR renders next to the question. The parser
+    and the importer both split an item's children by this."""
+    return (isinstance(child, dict) and child.get("type") == "display"
+            and (parent_type != "group" or ext.item_control(child) in HELP_CONTROLS))
 
 
 # --- Readers, one per rule ------------------------------------------------------------

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from forms_app.engine import codec
+from forms_app.engine import codec, item_rules
 from forms_app.engine import extensions as ext
 from forms_app.engine.items import Band
 from forms_app.engine.rules import CALCULABLE_TYPES
@@ -28,10 +28,10 @@ def test_url_of_only_keys_a_table_by_a_string():
     assert codec.url_of("not an extension") is None
 
 
-def test_is_whole_refuses_true_which_python_counts_as_one():
-    assert codec.is_whole(3) and codec.is_whole(0)
-    assert not codec.is_whole(True)
-    assert not codec.is_whole(2.5)
+def test_is_int_refuses_true_which_python_counts_as_one():
+    assert item_rules.is_int(3) and item_rules.is_int(0)
+    assert not item_rules.is_int(True)
+    assert not item_rules.is_int(2.5)
 
 
 def test_value_of_reads_the_answer_kind():
@@ -44,11 +44,11 @@ def test_help_children_are_display_items_of_a_question_or_help_controls_in_a_gro
     display = {"type": "display", "text": "Help"}
     help_control = {**display, "extension": [{
         "url": ext.ITEM_CONTROL, "valueCodeableConcept": {"coding": [{"code": "flyover"}]}}]}
-    assert codec.is_help_child(display, "string")
-    assert not codec.is_help_child(display, "group")
-    assert codec.is_help_child(help_control, "group")
-    assert not codec.is_help_child({"type": "string"}, "string")
-    assert not codec.is_help_child("not an item", "string")
+    assert item_rules.is_help_child(display, "string")
+    assert not item_rules.is_help_child(display, "group")
+    assert item_rules.is_help_child(help_control, "group")
+    assert not item_rules.is_help_child({"type": "string"}, "string")
+    assert not item_rules.is_help_child("not an item", "string")
 
 
 # --- Unusable extensions: which are clinical -----------------------------------------
