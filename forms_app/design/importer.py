@@ -10,8 +10,10 @@ The item rules are read by the shared readers of forms_app.engine.codec (bands, 
 rules, occurrences, options, contained ValueSets, conditions, calculations, help
 children), which return structured problems: link id, message, and whether the loss
 is clinical (publishing waits). The planner maps what they read to the draft's fields;
-item extensions go through one table of readers (_Planner.READERS), and one no reader
-can use is reported, clinical or not as codec.CLINICAL_EXTENSIONS says.
+an item extension's rule is found by its URL in forms_app.engine.item_rules.BY_URL (the
+one declaration of each), its reader here by the rule (_Planner.READERS) and the draft
+field it fills is the rule's name; one no reader can use is reported, clinical or not
+as the rule says (codec.CLINICAL_EXTENSIONS).
 
 Supported (read into the draft, exported again by export.py): item types group,
 display, boolean, decimal, integer, date, dateTime, time, string, text, url, choice,

@@ -2,9 +2,12 @@
 it (with the problems a file can have), and how it is written back.
 
 The parser (parsing.py) builds an Item by running ``READ`` in order; the exporter
-(forms_app.design.export) writes through ``Rule.extension``/``Rule.element`` and the
-designer's item checks (forms_app.design.validation) ask a rule which item types it
-applies to, so that a rule's URL, value type and types are written down in one place.
+(forms_app.design.export) writes through ``Rule.extension`` and the rule's ``name`` (the
+draft field); the designer's item checks (forms_app.design.validation) ask a rule which
+item types it applies to; the importer (forms_app.design.importer) finds the rule of an
+extension's URL in ``BY_URL`` and fills the draft field ``rule.name``, and codec classes
+an extension it cannot use as clinical by the rule. So a rule's URL, value type, types,
+field and clinical class are written down in one place.
 
 Problems are ItemProblem: a string (what staff and the API have always seen) that
 also carries the linkId, the message alone and whether the problem changes the form's
@@ -14,8 +17,9 @@ designer can link it to the question and the import report can class it.
 To add a rule (say SDC choiceOrientation): a reader here returning the Item fields it
 sets, a Rule for it in READ (after any rule whose fields it reads); a writer in
 export._EXTENSION_WRITERS (or export._elements for an element) through the Rule; and,
-when staff set it, a check in validation._ITEM_CHECKS asking ``v.applies(rule, type)``.
-tests/pins proves that nothing else changed.
+when staff set it, a check in validation._ITEM_CHECKS asking ``v.applies(rule, type)``
+and a reader in importer._Planner.READERS keyed by the Rule (an extension no reader
+takes is reported on import). tests/pins proves that nothing else changed.
 """
 
 import datetime as dt
