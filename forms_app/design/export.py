@@ -210,8 +210,10 @@ def _elements(item) -> dict:
     return data
 
 
-def _text(rule, name: str):
-    """A writer of a translatable text extension from the draft field ``name``."""
+def _text(rule):
+    """A writer of a translatable text extension from the rule's draft field."""
+    name = rule.name
+
     def write(item, draft) -> list[dict]:
         if not getattr(item, name):
             return []
@@ -220,8 +222,10 @@ def _text(rule, name: str):
     return write
 
 
-def _plain(rule, name: str, present=bool, value=None):
-    """A writer of ``rule``'s extension when the draft field ``name`` is ``present``."""
+def _plain(rule, present=bool, value=None):
+    """A writer of ``rule``'s extension when its draft field is ``present``."""
+    name = rule.name
+
     def write(item, draft) -> list[dict]:
         found = getattr(item, name)
         return [rule.extension(found if value is None else value)] if present(found) else []
@@ -237,9 +241,9 @@ def _write_control(item, draft) -> list[dict]:
     return [_item_control(item.control)] if item.control and item.has_options else []
 
 
-def _write_limit(rule, name: str):
+def _write_limit(rule):
     def write(item, draft) -> list[dict]:
-        text = getattr(item, name)
+        text = getattr(item, rule.name)
         return [_limit(rule.key, item.type, text)] if text else []
     return write
 
@@ -253,7 +257,7 @@ def _write_unit(item, draft) -> list[dict]:
 
 def _write_help(item, draft) -> list[dict]:
     # A display item cannot hold a help child item (see _children for the others).
-    return _text(rules.HELP_TEXT, "help_text")(item, draft) \
+    return _text(rules.HELP_TEXT)(item, draft) \
         if item.type == Item.Type.DISPLAY else []
 
 
@@ -264,9 +268,9 @@ def _write_hidden(item, draft) -> list[dict]:
     return [rules.HIDDEN.extension(True)] if item.hidden or ours else []
 
 
-def _write_occurs(rule, name: str):
+def _write_occurs(rule):
     def write(item, draft) -> list[dict]:
-        value = getattr(item, name)
+        value = getattr(item, rule.name)
         return [rule.extension(value)] if item.repeats and value is not None else []
     return write
 
@@ -294,22 +298,22 @@ def _is_set(value) -> bool:
 _EXTENSION_WRITERS = (
     _write_input_format,
     _write_control,
-    _write_limit(rules.MIN_VALUE, "min_value"),
-    _write_limit(rules.MAX_VALUE, "max_value"),
-    _plain(rules.MIN_LENGTH, "min_length"),
-    _plain(rules.REGEX, "regex"),
-    _text(rules.REGEX_MESSAGE, "regex_message"),
-    _plain(rules.PLACES, "max_decimal_places", present=_is_set),
-    _plain(rules.NOT_IN_FUTURE, "not_in_future", value=True),
+    _write_limit(rules.MIN_VALUE),
+    _write_limit(rules.MAX_VALUE),
+    _plain(rules.MIN_LENGTH),
+    _plain(rules.REGEX),
+    _text(rules.REGEX_MESSAGE),
+    _plain(rules.PLACES, present=_is_set),
+    _plain(rules.NOT_IN_FUTURE, value=True),
     _write_unit,
-    _text(rules.SHORT_LABEL, "short_label"),
-    _text(rules.REQUIRED_MESSAGE, "required_message"),
-    _text(rules.OTHER_LABEL, "other_label"),
+    _text(rules.SHORT_LABEL),
+    _text(rules.REQUIRED_MESSAGE),
+    _text(rules.OTHER_LABEL),
     _write_help,
     _write_hidden,
-    _write_occurs(rules.OCCURS, "min_occurs"),
-    _write_occurs(rules.MAX_OCCURS, "max_occurs"),
-    _plain(rules.OBSERVATION_EXTRACT, "observation_extract", value=True),
+    _write_occurs(rules.OCCURS),
+    _write_occurs(rules.MAX_OCCURS),
+    _plain(rules.OBSERVATION_EXTRACT, value=True),
     _write_calculation,
     _write_bands,
     _write_flag_rules,

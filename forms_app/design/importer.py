@@ -10,8 +10,10 @@ The item rules are read by the shared readers of forms_app.engine.codec (bands, 
 rules, occurrences, options, contained ValueSets, conditions, calculations, help
 children), which return structured problems: link id, message, and whether the loss
 is clinical (publishing waits). The planner maps what they read to the draft's fields;
-item extensions go through one table of readers (_Planner.READERS), and one no reader
-can use is reported, clinical or not as codec.CLINICAL_EXTENSIONS says.
+an item extension's rule is found by its URL in forms_app.engine.item_rules.BY_URL (the
+one declaration of each), its reader here by the rule (_Planner.READERS) and the draft
+field it fills is the rule's name; one no reader can use is reported, clinical or not
+as the rule says (codec.CLINICAL_EXTENSIONS).
 
 Supported (read into the draft, exported again by export.py): item types group,
 display, boolean, decimal, integer, date, dateTime, time, string, text, url, choice,
@@ -38,6 +40,7 @@ from forms_app.design import values as v
 from forms_app.design.translation_codec import TRANSLATION, merge, read_element
 from forms_app.engine import codec
 from forms_app.engine import extensions as ext
+from forms_app.engine import item_rules as rules
 from forms_app.engine.answer_expressions import is_form_internal
 from forms_app.engine.rules import CALCULABLE_TYPES
 
@@ -55,10 +58,6 @@ SUPPORTED_TYPES = FHIR_ITEM_TYPES - {"question", "reference"}
 LINK_ID = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._/-]{0,63}$")
 CONTROLS = {"radio-button": "radio-button", "drop-down": "drop-down",
             "autocomplete": "autocomplete"}
-OCCURS = {ext.MIN_OCCURS: "min_occurs", ext.MAX_OCCURS: "max_occurs"}
-WHOLE_EXTENSIONS = {ext.MIN_LENGTH: "min_length", ext.MAX_DECIMAL_PLACES: "max_decimal_places"}
-FLAG_EXTENSIONS = {ext.OBSERVATION_EXTRACT: "observation_extract",
-                   ext.NOT_IN_FUTURE: "not_in_future"}
 
 ITEM_KEYS = frozenset({
     "linkId", "text", "type", "prefix", "required", "repeats", "readOnly", "maxLength",
@@ -81,17 +80,10 @@ SOURCE_KEYS = ("url", "version", "identifier", "copyright", "derivedFrom")
 FORM_EXTENSIONS = frozenset({ext.VARIABLE, ext.LAUNCH_CONTEXT})
 ROOT_KEYS = frozenset({"resourceType", "title", "description", "code", "item", "extension",
                        "contained", "_title", "_description", *METADATA_KEYS})
-STRING_EXTENSIONS = {
-    ext.SHORT_LABEL: "short_label",
-    ext.REQUIRED_MESSAGE: "required_message",
-    ext.REGEX_MESSAGE: "regex_message",
-    ext.OTHER_LABEL: "other_label",
-    ext.REGEX: "regex",
-}
-# Our text extensions whose "_valueString" carries translations, and the draft field each
-# fills (the pattern itself, regex, is not text patients read).
-TRANSLATED_EXTENSIONS = {url: name for url, name in STRING_EXTENSIONS.items()
-                         if name != "regex"} | {ext.HELP_TEXT: "help_text"}
+# Text extensions whose "_valueString" carries translations (the pattern itself, regex,
+# is not text patients read).
+TRANSLATED_RULES = frozenset({rules.SHORT_LABEL, rules.REQUIRED_MESSAGE, rules.REGEX_MESSAGE,
+                              rules.OTHER_LABEL})
 LIMITS = {
     "prefix": 20, "short_label": 200, "required_message": 300, "regex_message": 300,
     "other_label": 100, "regex": 500, "initial": 500, "code": 64, "code_system": 200,
@@ -253,8 +245,10 @@ _text = codec.text
 
 
 class _Found(NamedTuple):
-    """One item extension as the table's readers see it."""
+    """One item extension as the table's readers see it, with the item rule that
+    declares its URL (the draft field it fills is ``rule.name``)."""
 
+    rule: rules.Rule
     raw: dict
     link_id: str
     planned: PlannedItem
@@ -498,7 +492,7 @@ class _Planner:
         children = ext.as_list(raw.get("item"))
         nested_questions = []
         for child in children:
-            if codec.is_help_child(child, item_type):
+            if rules.is_help_child(child, item_type):
                 self._help_child(link_id, child, help_texts, help_translations)
             elif item_type == "group":
                 self._item(child, parent=link_id, depth=depth + 1)
@@ -565,8 +559,8 @@ class _Planner:
             self.note(link_id, "readOnly was left out: patients can answer this question.")
         max_length = raw.get("maxLength")
         if max_length is not None:
-            if isinstance(max_length, int) and not isinstance(max_length, bool) \
-                    and max_length > 0 and item_type in v.TEXT_TYPES | {"open-choice"}:
+            if rules.is_int(max_length) and max_length > 0 \
+                    and rules.MAX_LENGTH.applies_to(item_type):
                 fields["max_length"] = max_length
             else:
                 self.note(link_id, "maxLength was left out: it needs a whole number on a text "
@@ -585,8 +579,9 @@ class _Planner:
                 continue  # read by codec.read_calculation and _planned
             kind, value = ext.value_of(extension) if isinstance(extension, dict) \
                 else (None, None)
-            found = _Found(raw, link_id, planned, extension, kind, value, help_texts)
-            reader = _Planner._keep if url in ext.KEPT_EXTENSIONS else self.READERS.get(url)
+            rule = rules.BY_URL.get(url) if url else None
+            found = _Found(rule, raw, link_id, planned, extension, kind, value, help_texts)
+            reader = _Planner._keep if url in ext.KEPT_EXTENSIONS else self.READERS.get(rule)
             if reader is None or not reader(self, found):
                 self.notes([codec.left_out(link_id, extension)])
         return help_texts
@@ -600,7 +595,7 @@ class _Planner:
     def _control(self, found: _Found) -> bool:
         code = ext.item_control(found.raw)
         fields = found.planned.fields
-        if code in CONTROLS and fields["type"] in v.CHOICE_TYPES:
+        if code in CONTROLS and v.applies(rules.CONTROL, fields["type"]):
             fields["control"] = CONTROLS[code]
         else:
             self.note(found.link_id, f'The display control "{code}" is not supported; the '
@@ -608,7 +603,7 @@ class _Planner:
         return True
 
     def _limit(self, found: _Found) -> bool:
-        name = "min_value" if found.extension["url"] == ext.MIN_VALUE else "max_value"
+        name = found.rule.name
         text = v.answer_text(found.kind, found.value) if found.kind else ""
         try:
             v.limit_value(found.planned.fields["type"], text)
@@ -620,7 +615,7 @@ class _Planner:
         return True
 
     def _occurs(self, found: _Found) -> bool:
-        name = OCCURS[found.extension["url"]]
+        name = found.rule.name
         value, problems = codec.read_occurs(found.link_id, found.raw, name, found.value)
         self.notes(problems)
         if value is not None:
@@ -631,22 +626,21 @@ class _Planner:
         # isinstance(int), as before the table: a JSON true still counts as 1 here.
         if not (isinstance(found.value, int) and found.value >= 0):
             return False
-        found.planned.fields[WHOLE_EXTENSIONS[found.extension["url"]]] = found.value
+        found.planned.fields[found.rule.name] = found.value
         return True
 
     def _flag(self, found: _Found) -> bool:
         if not isinstance(found.value, bool):
             return False
-        found.planned.fields[FLAG_EXTENSIONS[found.extension["url"]]] = found.value
+        found.planned.fields[found.rule.name] = found.value
         return True
 
     def _string(self, found: _Found) -> bool:
         if not isinstance(found.value, str):
             return False
-        url, fields = found.extension["url"], found.planned.fields
-        name = STRING_EXTENSIONS[url]
+        fields, name = found.planned.fields, found.rule.name
         fields[name] = self._cut(found.link_id, name, found.value)
-        if url in TRANSLATED_EXTENSIONS:
+        if found.rule in TRANSLATED_RULES:
             merge(fields["translations"], name,
                   read_element(found.extension.get("_valueString")))
         return True
@@ -682,8 +676,8 @@ class _Planner:
 
     def _input_format(self, found: _Found) -> bool:
         fields = found.planned.fields
-        if not (isinstance(found.value, str) and found.value in ext.INPUT_FORMATS
-                and fields["type"] == "string"):
+        # The draft's type: a second input-format finds it already set, and is reported.
+        if not rules.fits_input_format(found.value, fields["type"]):
             return False
         fields["type"] = found.value
         return True
@@ -700,19 +694,21 @@ class _Planner:
         self._flag_rule(found.link_id, found.extension)
         return True
 
+    # By item rule (item_rules.BY_URL finds the rule of an extension's URL); a rule with
+    # no reader here (a kept one, or one the draft has no field for) is left out.
     READERS = {
-        ext.ITEM_CONTROL: _control,
-        ext.MIN_VALUE: _limit, ext.MAX_VALUE: _limit,
-        ext.MIN_OCCURS: _occurs, ext.MAX_OCCURS: _occurs,
-        ext.MIN_LENGTH: _whole, ext.MAX_DECIMAL_PLACES: _whole,
-        **dict.fromkeys(STRING_EXTENSIONS, _string),
-        ext.ANSWER_EXPRESSION: _answer_expression,
-        ext.OBSERVATION_EXTRACT: _flag, ext.NOT_IN_FUTURE: _flag,
-        ext.HELP_TEXT: _help_text,
-        ext.UNIT: _unit,
-        ext.INPUT_FORMAT: _input_format,
-        ext.SCORE_BAND: _band_reader,
-        ext.FLAG_RULE: _flag_rule_reader,
+        rules.CONTROL: _control,
+        rules.MIN_VALUE: _limit, rules.MAX_VALUE: _limit,
+        rules.OCCURS: _occurs, rules.MAX_OCCURS: _occurs,
+        rules.MIN_LENGTH: _whole, rules.PLACES: _whole,
+        **dict.fromkeys(TRANSLATED_RULES | {rules.REGEX}, _string),
+        rules.ANSWER_EXPRESSION: _answer_expression,
+        rules.OBSERVATION_EXTRACT: _flag, rules.NOT_IN_FUTURE: _flag,
+        rules.HELP_TEXT: _help_text,
+        rules.UNIT: _unit,
+        rules.INPUT_FORMAT: _input_format,
+        rules.BANDS: _band_reader,
+        rules.FLAG_RULE: _flag_rule_reader,
     }
 
     def _flag_rule(self, link_id, extension) -> None:

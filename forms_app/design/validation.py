@@ -23,14 +23,14 @@ def _limit_errors(item) -> dict[str, str]:
 
 
 # Draft fields that only a text question has (maxLength also an open choice's "Other").
-_TEXT_ONLY = (("min_length", rules.MIN_LENGTH), ("max_length", rules.MAX_LENGTH),
-              ("regex", rules.REGEX), ("regex_message", rules.REGEX_MESSAGE))
+# Each rule's name is its draft field.
+_TEXT_ONLY = (rules.MIN_LENGTH, rules.MAX_LENGTH, rules.REGEX, rules.REGEX_MESSAGE)
 
 
 def _text_only_errors(item) -> dict[str, str]:
-    return {name: "Only text questions have lengths and patterns."
-            for name, rule in _TEXT_ONLY
-            if getattr(item, name) and not v.applies(rule, item.type)}
+    return {rule.name: "Only text questions have lengths and patterns."
+            for rule in _TEXT_ONLY
+            if getattr(item, rule.name) and not v.applies(rule, item.type)}
 
 
 def _length_errors(item) -> dict[str, str]:

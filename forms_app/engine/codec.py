@@ -8,10 +8,11 @@ importer turns problems into its report (``Plan.note``); publishing waits for cl
 ones to be fixed or accepted.
 
 The messages are the import report's, so they speak of what was "left out". Nothing
-here touches the database or the designer's models: the engine may use these readers
-too (see item_rules._bands, item_rules._occurs, parsing._children_and_help,
-options._parse_answer_option, options.expand_value_set, rules._flag_rules), whose own
-problems (errors.ItemProblem) carry the same link_id, message and clinical.
+here touches the database or the designer's models. Which item extensions there are,
+and whether losing one is clinical, is declared once in item_rules (``BY_URL``). The
+engine's parser reads the same elements through item_rules' readers, more strictly and
+in its own words: an upload is kept as far as it can be read, while a definition being
+published must be right.
 """
 
 import re
@@ -20,29 +21,26 @@ from decimal import Decimal
 from typing import Any
 
 from . import extensions as ext
-from .items import Band
+from . import item_rules
+from .conditions import OPERATORS
+from .errors import ItemProblem
+from .item_rules import is_int
+from .items import SEVERITIES, Band
 from .values import to_decimal
 
-OPERATORS = frozenset({"exists", "=", "!=", ">", "<", ">=", "<="})
-SEVERITIES = ("urgent", "routine")
 BEHAVIORS = ("all", "any")
-HELP_CONTROLS = frozenset({"help", "flyover"})
 ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
                 "Coding", "Quantity", "Reference")
-SCORE_URLS = (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT)
 MAX_OPTION_CODE = 255
 # Item extensions whose loss changes what the form means clinically: a check the answer
 # must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
 # for the team, or an answer filed as an Observation. One of these the importer cannot
 # use blocks publishing until staff fix or accept it; any other (a label, a display
-# control) is cosmetic.
-CLINICAL_EXTENSIONS = frozenset({
-    ext.MIN_LENGTH, ext.MAX_DECIMAL_PLACES, ext.REGEX, ext.INPUT_FORMAT, ext.NOT_IN_FUTURE,
-    ext.OBSERVATION_EXTRACT, ext.MIN_VALUE, ext.MAX_VALUE, ext.ORDINAL_VALUE,
-    ext.ITEM_WEIGHT, ext.SCORE_BAND, ext.FLAG_RULE, ext.CALCULATED_EXPRESSION, ext.COMPUTED,
-    ext.ENABLE_WHEN_EXPRESSION, ext.MIN_OCCURS, ext.MAX_OCCURS, ext.TARGET_CONSTRAINT,
-    ext.ANSWER_EXPRESSION,
-})
+# control) is cosmetic. The item rules say which of theirs are clinical; the others are
+# an option's score or expressions the draft keeps as written.
+CLINICAL_EXTENSIONS = frozenset(
+    {url for url, rule in item_rules.BY_URL.items() if rule.clinical}
+    | {ext.ORDINAL_VALUE, ext.ITEM_WEIGHT, ext.ENABLE_WHEN_EXPRESSION, ext.TARGET_CONSTRAINT})
 
 # The calculatedExpressions the designer writes for its own kinds of total
 # (export.SCORE_TOTAL_EXPRESSION, export.score_sum_expression, and the sum of terms it
@@ -61,26 +59,16 @@ _TERM = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something a reader could not keep. ``clinical``: losing it changes what the form
-    means for the patient's care, so publishing waits until staff fix or accept it."""
-
-    link_id: str | None
-    message: str
-    clinical: bool = False
-
-
+# Something a reader could not keep: the engine's ItemProblem (link_id, message, and
+# ``clinical``: losing it changes what the form means for the patient's care, so
+# publishing waits until staff fix or accept it), so that the import report, the
+# designer and the publish check read one kind of problem.
+Problem = ItemProblem
 Problems = list[Problem]
 
 
 def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def is_whole(value: Any) -> bool:
-    """A JSON whole number (``True`` is an int to Python, never to FHIR)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def url_of(extension: Any) -> str | None:
@@ -104,13 +92,6 @@ def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
         if key.startswith(prefix) and key[len(prefix):] in ANSWER_KINDS:
             return key[len(prefix):], value
     return None, None
-
-
-def is_help_child(child: Any, parent_type: str) -> bool:
-    """A display child with itemControl help/flyover is help for its parent; so is any
-    display child of a question, which FHIR renders next to the question."""
-    return (isinstance(child, dict) and child.get("type") == "display"
-            and (parent_type != "group" or ext.item_control(child) in HELP_CONTROLS))
 
 
 # --- Scores ---------------------------------------------------------------------------
@@ -141,7 +122,7 @@ def option_score(extension: dict) -> Decimal | None:
     """ordinalValue / itemWeight as a Decimal, None when it is not one of them or its
     value is not a number (a string "x" in valueDecimal, say)."""
     kind, value = ext.value_of(extension)
-    if url_of(extension) in SCORE_URLS and kind in ("Decimal", "Integer"):
+    if url_of(extension) in ext.SCORE_URLS and kind in ("Decimal", "Integer"):
         return to_decimal(value)
     return None
 
@@ -251,7 +232,7 @@ def read_occurs(link_id: str | None, raw: dict, name: str, value: Any
                 ) -> tuple[int | None, Problems]:
     """questionnaire-minOccurs / -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
     whole number on an item that repeats."""
-    if raw.get("repeats") is True and is_whole(value) and 0 <= value <= 32767:
+    if raw.get("repeats") is True and is_int(value) and 0 <= value <= 32767:
         return value, []
     return None, [Problem(link_id, f"{name.replace('_', ' ')} was left out: it needs a "
                                    "whole number on an item that repeats.", clinical=True)]
@@ -286,7 +267,7 @@ def _option_value(link_id, option: dict, index: int) -> tuple[OptionReading | No
             return None, [Problem(link_id, f"Answer option {index + 1} is longer than 255 "
                                            "characters; left out.")]
         return OptionReading("string", written, written), []
-    if is_whole(option.get("valueInteger")):
+    if is_int(option.get("valueInteger")):
         number = str(option["valueInteger"])
         return OptionReading("integer", number, number), []
     kinds = [k for k in option if k.startswith("value")] or ["no value"]

@@ -15,6 +15,8 @@ MAX_DECIMAL_PLACES = "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces"
 UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+# An answer option's score is in either (SDC uses itemWeight from R5 on).
+SCORE_URLS = (ORDINAL_VALUE, ITEM_WEIGHT)
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"

@@ -2,9 +2,12 @@
 it (with the problems a file can have), and how it is written back.
 
 The parser (parsing.py) builds an Item by running ``READ`` in order; the exporter
-(forms_app.design.export) writes through ``Rule.extension``/``Rule.element`` and the
-designer's item checks (forms_app.design.validation) ask a rule which item types it
-applies to, so that a rule's URL, value type and types are written down in one place.
+(forms_app.design.export) writes through ``Rule.extension`` and the rule's ``name`` (the
+draft field); the designer's item checks (forms_app.design.validation) ask a rule which
+item types it applies to; the importer (forms_app.design.importer) finds the rule of an
+extension's URL in ``BY_URL`` and fills the draft field ``rule.name``, and codec classes
+an extension it cannot use as clinical by the rule. So a rule's URL, value type, types,
+field and clinical class are written down in one place.
 
 Problems are ItemProblem: a string (what staff and the API have always seen) that
 also carries the linkId, the message alone and whether the problem changes the form's
@@ -14,8 +17,9 @@ designer can link it to the question and the import report can class it.
 To add a rule (say SDC choiceOrientation): a reader here returning the Item fields it
 sets, a Rule for it in READ (after any rule whose fields it reads); a writer in
 export._EXTENSION_WRITERS (or export._elements for an element) through the Rule; and,
-when staff set it, a check in validation._ITEM_CHECKS asking ``v.applies(rule, type)``.
-tests/pins proves that nothing else changed.
+when staff set it, a check in validation._ITEM_CHECKS asking ``v.applies(rule, type)``
+and a reader in importer._Planner.READERS keyed by the Rule (an extension no reader
+takes is reported on import). tests/pins proves that nothing else changed.
 """
 
 import datetime as dt
@@ -72,7 +76,9 @@ class Reading:
 @dataclass(frozen=True)
 class Rule:
     """An item rule: ``key`` is its extension URL (or the element's name), ``kind`` the
-    value[x] it is written with, ``read`` gives the Item fields it sets."""
+    value[x] it is written with, ``read`` gives the Item fields it sets. ``name`` is the
+    field it fills, on the engine's Item and on the designer's draft item alike, so the
+    importer and the exporter find the draft field through the rule."""
 
     name: str
     key: str
@@ -90,7 +96,19 @@ class Rule:
 
 
 def is_int(value: Any) -> bool:
+    """A JSON whole number (``True`` is an int to Python, never to FHIR)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+HELP_CONTROLS = frozenset({"help", "flyover"})
+
+
+def is_help_child(child: Any, parent_type: str) -> bool:
+    """A display child with itemControl help/flyover is help for its parent; so is any
+    display child of a question, which FHIR renders next to the question. The parser
+    and the importer both split an item's children by this."""
+    return (isinstance(child, dict) and child.get("type") == "display"
+            and (parent_type != "group" or ext.item_control(child) in HELP_CONTROLS))
 
 
 # --- Readers, one per rule ------------------------------------------------------------
@@ -151,11 +169,18 @@ def _calculated(r: Reading) -> dict:
     return {"read_only": r.raw.get("readOnly") is True or calculated}
 
 
+def fits_input_format(value: Any, item_type: str) -> bool:
+    """An input-format we check answers against, on a type it applies to (the importer
+    asks this too, of the draft's type: "string" until an input-format is read)."""
+    return (isinstance(value, str) and value in ext.INPUT_FORMATS
+            and INPUT_FORMAT.applies_to(item_type))
+
+
 def _input_format(r: Reading) -> dict:
     value = r.value(ext.INPUT_FORMAT)
     if value is None:
         return {"input_format": None}
-    if not isinstance(value, str) or value not in ext.INPUT_FORMATS or r.item_type != "string":
+    if not fits_input_format(value, r.item_type):
         r.problem(f'input-format "{value}" is unknown or not on a string question')
         return {"input_format": None}
     return {"input_format": value}
@@ -417,7 +442,7 @@ def _true(r: Reading, value: Any) -> bool:
 TEXT_TYPES = frozenset({"string", "text", "url"})
 
 OPTIONS = Rule("options", "answerOption", _options, clinical=True, types=CHOICE)
-OCCURS = Rule("occurs", ext.MIN_OCCURS, _occurs, "Integer", clinical=True)
+OCCURS = Rule("min_occurs", ext.MIN_OCCURS, _occurs, "Integer", clinical=True)
 MAX_OCCURS = Rule("max_occurs", ext.MAX_OCCURS, _occurs, "Integer", clinical=True)
 CALCULATED = Rule("calculated", ext.CALCULATED_EXPRESSION, _calculated, clinical=True,
                   types=CALCULABLE)
@@ -476,7 +501,18 @@ NOT_IN_FUTURE = Rule("not_in_future", ext.NOT_IN_FUTURE,
                      clinical=True, types=frozenset({"date", "dateTime"}))
 CODE = Rule("code", "code", lambda r: {"code": tuple(
     c for c in ext.as_list(r.raw.get("code")) if isinstance(c, dict))})
+
+# Not in READ, but declared here so that every item extension, and whether losing it is
+# clinical, is written down once (BY_URL). Read by another rule: maxOccurs with minOccurs
+# (OCCURS), our computed formula with calculatedExpression (CALCULATED). Read elsewhere:
+# help text with the item's display children (parsing._children_and_help), flag rules
+# with the form's (rules._flag_rules), the answerExpression by answer_expressions.
+COMPUTED = Rule("formula", ext.COMPUTED, lambda r: {}, "String", clinical=True,
+                types=CALCULABLE)
 HELP_TEXT = Rule("help_text", ext.HELP_TEXT, lambda r: {}, "String")
+FLAG_RULE = Rule("flag_rules", ext.FLAG_RULE, lambda r: {}, clinical=True)
+ANSWER_EXPRESSION = Rule("answer_expression", ext.ANSWER_EXPRESSION, lambda r: {},
+                         "Expression", clinical=True, types=CHOICE)
 
 # In the order the parser reads them: its problems come out in this order, and a rule
 # reading another's field (lengths, values, initial) comes after it.
@@ -486,6 +522,17 @@ READ: tuple[Rule, ...] = (
     CONTROL, ORIENTATION, REGEX_MESSAGE, SHORT_LABEL, REQUIRED_MESSAGE, NOT_IN_FUTURE, OTHER_LABEL,
     BANDS, CODE, INITIAL, OBSERVATION_EXTRACT, MAX_SIZE, MIME_TYPES,
 )
+
+
+def _by_url(declared: tuple[Rule, ...]) -> dict[str, Rule]:
+    # The first rule of a URL declares it: VALUES only checks what MAX_VALUE read.
+    return {rule.key: rule for rule in reversed(declared) if "://" in rule.key}
+
+
+# Every item extension a rule declares, by URL: the importer's reader of an extension is
+# found through its rule, and one it cannot use is clinical as the rule says.
+BY_URL: dict[str, Rule] = _by_url(
+    (*READ, MAX_OCCURS, COMPUTED, HELP_TEXT, FLAG_RULE, ANSWER_EXPRESSION))
 
 
 def read_item(raw: dict, link_id: str, item_type: str, value_sets: dict,

@@ -76,10 +76,15 @@ class Band:
         return (self.min is None or score >= self.min) and (self.max is None or score <= self.max)
 
 
+# A tuple, not a set: ``severity in SEVERITIES`` must not fail on an unhashable value
+# from an untrusted definition.
+SEVERITIES = ("urgent", "routine")
+
+
 @dataclass(frozen=True)
 class FlagRule:
     code: str
-    severity: str  # "urgent" or "routine"
+    severity: str  # one of SEVERITIES
     message: str
     when: EnableWhen
     owner: str | None = None  # linkId of the item carrying the rule; None for the root

@@ -8,8 +8,6 @@ from .errors import ItemProblem
 from .items import Option
 from .values import format_date, format_time, to_decimal
 
-_SCORE_URLS = (ext.ORDINAL_VALUE, ext.ITEM_WEIGHT)
-
 
 def _refuse(problems: list, link_id: str, message: str) -> None:
     # An item's answers carry its scores: losing one changes clinical meaning.
@@ -20,7 +18,7 @@ def _score(*elements: Any) -> Decimal | None:
     for element in elements:
         if not isinstance(element, dict):
             continue
-        for url in _SCORE_URLS:
+        for url in ext.SCORE_URLS:
             value = ext.extension_value(element, url)
             if value is not None and not isinstance(value, bool):
                 return to_decimal(value)

@@ -14,7 +14,6 @@ from .errors import ItemProblem
 from .items import ANSWERABLE_TYPES, STRUCTURAL_TYPES, UNSUPPORTED_TYPES, Item
 from .options import contained_value_sets
 
-HELP_CONTROLS = frozenset({"help", "flyover"})
 MAX_LINK_ID_LENGTH = 255
 
 
@@ -155,8 +154,7 @@ def _children_and_help(link_id, item_type, raw, problems) -> tuple[list, list[st
         problems.append(ItemProblem(link_id, "group has no items"))
     children, help_texts = [], []
     for child in raw_children:
-        is_display = isinstance(child, dict) and child.get("type") == "display"
-        if is_display and (ext.item_control(child) in HELP_CONTROLS or item_type != "group"):
+        if item_rules.is_help_child(child, item_type):
             help_texts.append(child.get("text") or "")
         else:
             children.append(child)

@@ -20,10 +20,9 @@ from .conditions import parse_enable_when
 from .errors import ItemProblem
 from .expressions import ExpressionError, parse_expression, to_fhirpath
 from .fhirpath import FhirPath, FhirPathError, compile_fhirpath
-from .items import Calculation, Constraint, FlagRule, Item, Variable
+from .items import SEVERITIES, Calculation, Constraint, FlagRule, Item, Variable
 from .parsing import Walk
 
-SEVERITIES = frozenset({"urgent", "routine"})
 CALCULABLE_TYPES = frozenset(
     {"integer", "decimal", "quantity", "string", "text", "boolean", "date", "dateTime",
      "choice", "open-choice"}

@@ -126,3 +126,32 @@ def test_every_problem_the_parser_finds_in_an_item_is_structured():
     # Answer options carry scores: a problem with them is clinical; a group's shape is not.
     assert {p.clinical for p in item_problems if "answer" in p.message} == {True}
     assert {p.clinical for p in item_problems if "group has no items" in p} == {False}
+
+
+# --- One declaration of each item extension (issue 11) ----------------------------------
+
+def test_every_item_extension_the_importer_reads_is_declared_by_a_rule():
+    # The importer finds its reader through the rule of an extension's URL: a reader
+    # keyed by anything else would never be reached.
+    from forms_app.design.importer import _Planner
+
+    assert set(_Planner.READERS) <= set(rules.BY_URL.values())
+    assert rules.BY_URL[ext.MAX_VALUE] is rules.MAX_VALUE  # not VALUES, its check
+
+
+def test_a_rules_name_is_the_draft_field_it_fills():
+    from forms_app.models import Item
+
+    draft_fields = {f.name for f in Item._meta.get_fields()}
+    for rule in rules.BY_URL.values():
+        if rule not in (rules.CALCULATED, rules.FLAG_RULE, rules.ANSWER_EXPRESSION,
+                        rules.ORIENTATION, rules.MAX_SIZE, rules.MIME_TYPES, rules.BANDS,
+                        rules.INPUT_FORMAT, rules.UNIT):
+            assert rule.name in draft_fields, rule
+
+
+def test_the_importer_and_the_engine_agree_which_input_formats_they_check():
+    assert rules.fits_input_format("nhs-number", "string")
+    assert not rules.fits_input_format("nhs-number", "text")
+    assert not rules.fits_input_format("postcode", "string")
+    assert not rules.fits_input_format(["email"], "string")  # untrusted JSON
