@@ -226,3 +226,29 @@ def test_row_keys_read_as_text_are_the_uuids_text(demo):
     assert rows[str(links[1].pk)].scores == {} and rows[str(links[1].pk)].flags == []
     key = uuid.uuid4()
     assert selectors._uuid_text(key.hex) == selectors._uuid_text(str(key)) == str(key)
+
+
+def test_the_windows_appointments_are_one_array_parameter(demo, django_assert_num_queries):
+    """= ANY(%s) on PostgreSQL, not IN with a parameter per appointment (which psycopg
+    parsed again on every board): the same rows, and a clinic without appointments
+    still costs no rows query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, _, team, version = demo
+    now = timezone.now()
+    links = make_links(version=version, team=team, count=3)
+    for link in links[:2]:
+        appointment = Appointment.objects.create(
+            care_team=team, patient=link.patient, starts_at=now, clinic="Clinic A")
+        Link.objects.filter(pk=link.pk).update(
+            appointment=appointment, issued_at=now - datetime.timedelta(days=2))
+    with CaptureQueriesContext(connection) as queries:
+        board = selectors.build_board(team=team, now=now)
+    assert {row.link_id for row in board.rows} == {str(link.pk) for link in links}
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in queries.captured_queries[-1]["sql"]
+    clinic = selectors.build_board(team=team, now=now, clinic="Clinic A")
+    assert {row.link_id for row in clinic.rows} == {str(link.pk) for link in links[:2]}
+    with django_assert_num_queries(1):  # the appointments only
+        assert selectors.build_board(team=team, now=now, clinic="No such clinic").rows == []
