@@ -209,3 +209,46 @@ def test_the_compiled_rows_query_gives_what_the_orm_gives(demo, monkeypatch):
     assert len(selectors._compiled.queries) == 1
     if connection.vendor == "postgresql":
         assert all(value is not None for value in selectors._compiled.queries.values())
+
+
+def test_row_keys_read_as_text_are_the_uuids_text(demo):
+    """Keys are read as text (no UUID object per key): with dashes, as str(uuid) gives
+    them, whether the database writes them so (PostgreSQL) or not (SQLite)."""
+    import uuid
+
+    _, _, team, version = demo
+    links = make_links(version=version, team=team, count=2)
+    _submit(links[0], evaluation={"scores": {"phq9": 12}, "bands": {"phq9": "moderate"}})
+    rows = {row.link_id: row for row in selectors.build_board(team=team).rows}
+    assert set(rows) == {str(link.pk) for link in links}
+    assert rows[str(links[0].pk)].patient_id == str(links[0].patient_id)
+    assert rows[str(links[0].pk)].scores == {"phq9": 12}
+    assert rows[str(links[1].pk)].scores == {} and rows[str(links[1].pk)].flags == []
+    key = uuid.uuid4()
+    assert selectors._uuid_text(key.hex) == selectors._uuid_text(str(key)) == str(key)
+
+
+def test_the_windows_appointments_are_one_array_parameter(demo, django_assert_num_queries):
+    """= ANY(%s) on PostgreSQL, not IN with a parameter per appointment (which psycopg
+    parsed again on every board): the same rows, and a clinic without appointments
+    still costs no rows query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, _, team, version = demo
+    now = timezone.now()
+    links = make_links(version=version, team=team, count=3)
+    for link in links[:2]:
+        appointment = Appointment.objects.create(
+            care_team=team, patient=link.patient, starts_at=now, clinic="Clinic A")
+        Link.objects.filter(pk=link.pk).update(
+            appointment=appointment, issued_at=now - datetime.timedelta(days=2))
+    with CaptureQueriesContext(connection) as queries:
+        board = selectors.build_board(team=team, now=now)
+    assert {row.link_id for row in board.rows} == {str(link.pk) for link in links}
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in queries.captured_queries[-1]["sql"]
+    clinic = selectors.build_board(team=team, now=now, clinic="Clinic A")
+    assert {row.link_id for row in clinic.rows} == {str(link.pk) for link in links[:2]}
+    with django_assert_num_queries(1):  # the appointments only
+        assert selectors.build_board(team=team, now=now, clinic="No such clinic").rows == []

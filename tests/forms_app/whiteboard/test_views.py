@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from forms_app.models import Submission
 from forms_app.whiteboard import services as whiteboard_services
+from forms_app.whiteboard import views as whiteboard_views
 from patients.nhs_number import format_nhs_number
 from tests.factories.forms_app import make_links
 from tests.factories.patients import CareTeamFactory, UserFactory
@@ -326,3 +327,14 @@ def test_the_fragment_shows_times_in_the_local_time_zone(client, demo, otp_login
     html = client.get(_urls(team)["fragment"] + "?start=2026-07-01").content.decode()
     assert "09:30" in html and "08:30" not in html
     assert "Wednesday 1 July 2026" in html
+
+
+@pytest.mark.parametrize("data", [
+    {"team": {"name": "Ward 7 \u2013 Ysbyty Gwynedd \u2603"}, "rows": [{"scores": {"phq9": 12.5}}]},
+    {"rows": [{"scores": {"huge": 2**70}}]},  # beyond orjson's 64 bits: the fallback
+])
+def test_the_json_encoder_gives_what_the_standard_one_gives(data):
+    body = whiteboard_views._encode(data)
+    assert isinstance(body, bytes)
+    assert json.loads(body) == data
+    assert json.loads(body) == json.loads(json.dumps(data, separators=(",", ":")))
