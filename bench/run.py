@@ -130,13 +130,13 @@ def stop(process):
         started_processes.remove(process)
 
 
-def cpu_seconds(sessions):
-    """CPU seconds (user + system) used so far by the live processes of each started
-    process's session (gunicorn's master and workers; the Celery worker and its pool),
-    by PostgreSQL's processes, by the children this script has waited for (the mixed
-    load's client), and by the whole machine (everyone else's work on it included)."""
+def cpu_by_process(sessions):
+    """CPU seconds (user + system) used so far by each live process, by part: the
+    processes of each started process's session (gunicorn's master and workers; the
+    Celery worker and its pool), PostgreSQL's processes, the children this script has
+    waited for (the load generator) and the whole machine (everyone's work on it)."""
     hz = os.sysconf("SC_CLK_TCK")
-    used = dict.fromkeys([*sessions, "postgresql"], 0.0)
+    used = {name: {} for name in [*sessions, "postgresql"]}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -150,14 +150,41 @@ def cpu_seconds(sessions):
         seconds = (int(fields[11]) + int(fields[12])) / hz
         for name, session in sessions.items():
             if int(fields[3]) == session:
-                used[name] += seconds
+                used[name][entry.name] = seconds
         if comm == "postgres":
-            used["postgresql"] += seconds
+            used["postgresql"][entry.name] = seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    used["load_generator"] = children.ru_utime + children.ru_stime
+    used["load_generator"] = {"children": children.ru_utime + children.ru_stime}
     jiffies = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    used["machine"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / hz  # all but idle, iowait
+    used["machine"] = {"all": (sum(jiffies) - jiffies[3] - jiffies[4]) / hz}  # not idle
     return used
+
+
+def cpu_used(before, after):
+    """CPU seconds each part used between two snapshots. A process that ended meanwhile
+    (gunicorn replaces a worker after max_requests) is not counted for its last part: an
+    undercount, never a negative figure."""
+    return {part: sum(seconds - before[part].get(pid, 0.0)
+                      for pid, seconds in after[part].items()) for part in after}
+
+
+def cpu_seconds(sessions):
+    """CPU seconds used so far by each part (see cpu_by_process)."""
+    return {part: sum(values.values()) for part, values in cpu_by_process(sessions).items()}
+
+
+def wait_until_idle(sessions, part, timeout=180):
+    """Wait until `part` (the Celery worker: PDFs of the forms sent during the in-process
+    measurement) uses under a tenth of a core, so that the scenarios are not measured
+    beside its backlog."""
+    deadline, previous = time.monotonic() + timeout, cpu_by_process(sessions)
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        current = cpu_by_process(sessions)
+        if cpu_used(previous, current)[part] < 0.2:
+            return
+        previous = current
+    log(f"warning: {part} still busy after {timeout} s")
 
 
 def wait_http(url, timeout=60):
@@ -293,6 +320,7 @@ def main():
         csrf, staff, team = state["csrf"], state["staff_session"], state["team"]
         staff_file = OUT / "staff_session.txt"
         staff_file.write_text(staff + "\n")
+        wait_until_idle({"worker": worker.pid}, "worker")
         # Warm each worker (compiled versions, template caches) before measuring.
         wrk("/bench/bare/", "get", duration=2)
         wrk("/form/answer/", "get", OUT / "sessions_fresh10.txt", [csrf], duration=2)
@@ -303,12 +331,13 @@ def main():
         def scenario(name, *args, **kwargs):
             log(f"wrk {name}")
             sessions = {"web": web.pid, "worker": worker.pid}
-            before, t0 = cpu_seconds(sessions), time.monotonic()
+            before, t0 = cpu_by_process(sessions), time.monotonic()
             scenarios[name] = wrk(*args, **kwargs)
-            after, elapsed = cpu_seconds(sessions), time.monotonic() - t0
+            used = cpu_used(before, cpu_by_process(sessions))
+            elapsed = time.monotonic() - t0
             # Who used the cores meanwhile: the Celery worker files what a submit sends.
-            scenarios[name]["cores"] = {key: round((after[key] - before[key]) / elapsed, 2)
-                                        for key in after}
+            scenarios[name]["cores"] = {key: round(value / elapsed, 2)
+                                        for key, value in used.items()}
             # Requests still queued in the server when wrk stops must not be counted
             # against the next scenario: wait until a bare request gets through.
             wait_http(BASE + "/bench/bare/", timeout=180)
@@ -350,15 +379,15 @@ def main():
             # Where the machine's CPU went while the mix ran (its warm-up included):
             # what the load needs, and what it would take to serve it within target.
             sessions = {"web": web.pid, "worker": worker.pid}
-            before, t0 = cpu_seconds(sessions), time.monotonic()
+            before, t0 = cpu_by_process(sessions), time.monotonic()
             results["mixed"][f"{scale:g}"] = json.loads(run(
                 [str(BIN / "python"), "bench/mixed.py", BASE, str(OUT / "state.json"),
                  str(MIXED_SECONDS), str(scale), f"sessions_mixed_submit_{pool}.txt"],
                 timeout=MIXED_SECONDS + 120))
-            after, elapsed = cpu_seconds(sessions), time.monotonic() - t0
+            used = cpu_used(before, cpu_by_process(sessions))
             results["mixed_cpu"][f"{scale:g}"] = {
-                "seconds": round(elapsed, 2),
-                **{name: round(after[name] - before[name], 2) for name in after}}
+                "seconds": round(time.monotonic() - t0, 2),
+                **{name: round(value, 2) for name, value in used.items()}}
             wait_http(BASE + "/bench/bare/", timeout=180)
         stop(worker)
         time.sleep(1)

@@ -61,3 +61,10 @@ def test_a_wrk_scenario_says_who_used_the_cores():
              "machine": 1.95}
     assert report._cores(cores) == "1.20 / 0.30 / 0.25 / 0.10 / 0.10"
     assert report._cores(None) == ""
+
+
+def test_a_process_that_ended_is_never_counted_negative():
+    run = _module("run")
+    before = {"web": {"1": 5.0, "2": 9.0}, "machine": {"all": 100.0}}
+    after = {"web": {"1": 6.5, "3": 0.5}, "machine": {"all": 103.0}}  # 2 replaced by 3
+    assert run.cpu_used(before, after) == {"web": 2.0, "machine": 3.0}
