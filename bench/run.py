@@ -168,11 +168,6 @@ def cpu_used(before, after):
                       for pid, seconds in after[part].items()) for part in after}
 
 
-def cpu_seconds(sessions):
-    """CPU seconds used so far by each part (see cpu_by_process)."""
-    return {part: sum(values.values()) for part, values in cpu_by_process(sessions).items()}
-
-
 def wait_until_idle(sessions, part, timeout=180):
     """Wait until `part` (the Celery worker: PDFs of the forms sent during the in-process
     measurement) uses under a tenth of a core, so that the scenarios are not measured

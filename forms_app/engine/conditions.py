@@ -146,26 +146,21 @@ def _expected_number(question: Item, operator: str, kind: str, value: Any) -> An
     return number
 
 
-def _expected_date(question: Item, operator: str, kind: str, value: Any) -> Any:
-    day = to_date(value)
-    # A date only: to_date would also read the day out of a dateTime's text.
-    if day is None or len(str(value)) != 10:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
-    return day
+def _expected_parsed(parse, what: str, length: int | None = None):
+    """The answer[x] of a date, dateTime or time question, read by `parse`; `length`
+    when the text must be exactly that long."""
+    def expected(question: Item, operator: str, kind: str, value: Any) -> Any:
+        parsed = parse(value)
+        if parsed is None or (length is not None and len(str(value)) != length):
+            raise ValueError(f"{value!r} is not a {what}")
+        return parsed
+    return expected
 
 
-def _expected_datetime(question: Item, operator: str, kind: str, value: Any) -> Any:
-    moment = to_datetime(value)
-    if moment is None:
-        raise ValueError(f"{value!r} is not a dateTime")
-    return moment
-
-
-def _expected_time(question: Item, operator: str, kind: str, value: Any) -> Any:
-    time = to_time(value)
-    if time is None:
-        raise ValueError(f"{value!r} is not a time (HH:MM:SS)")
-    return time
+# A date only: to_date would also read the day out of a dateTime's text.
+_expected_date = _expected_parsed(to_date, "date (YYYY-MM-DD)", length=10)
+_expected_datetime = _expected_parsed(to_datetime, "dateTime")
+_expected_time = _expected_parsed(to_time, "time (HH:MM:SS)")
 
 
 def _expected_text(question: Item, operator: str, kind: str, value: Any) -> Any:

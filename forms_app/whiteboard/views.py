@@ -99,8 +99,22 @@ def _team_or_404(request, team_id):
 def _key(team_id, generation, *parts) -> str:
     """A cache key for one of the team's boards, of one generation (freshness.py); a
     clinic name may hold any character: hashed, it makes a safe cache key."""
-    parts = (team_id, generation, *parts)
+    return _hashed(team_id, generation, *parts)
+
+
+def _hashed(*parts) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def _cached(kind, key, generation, max_age, build):
+    """The cache's entry for key if it is current, or one built now (once across the
+    web processes, sharing.build_once); and whether the cache's was current."""
+    entry = cache.get(key)
+    current = sharing.is_current(entry, generation, max_age)
+    metrics.count_whiteboard_cache(kind, entry if current else None)
+    if not current:
+        entry = sharing.build_once(key, generation, max_age, build)
+    return entry, current
 
 
 def _board(team, start, end, clinic="", *, generation=None, max_age=None):
@@ -126,12 +140,7 @@ def _board(team, start, end, clinic="", *, generation=None, max_age=None):
         cache.set(key, entry, seconds)
         return entry
 
-    entry = cache.get(key)
-    current = sharing.is_current(entry, generation, max_age)
-    metrics.count_whiteboard_cache("board", entry if current else None)
-    if not current:
-        entry = sharing.build_once(key, generation, max_age, build)
-    return entry[2]
+    return _cached("board", key, generation, max_age, build)[0][2]
 
 
 def _query(request):
@@ -200,12 +209,9 @@ def _fragment_html(team, start, end, privacy, clinic="", *, board=None, generati
         cache.set(key, entry, seconds)
         return entry
 
-    entry = cache.get(key)
-    current = sharing.is_current(entry, generation, seconds)
-    metrics.count_whiteboard_cache("html", entry if current else None)
-    if not current:
-        entry = sharing.build_once(key, generation, seconds, functools.partial(build, given=board))
-    elif after is not None and sharing.refresh_due(entry, seconds):
+    entry, current = _cached("html", key, generation, seconds,
+                             functools.partial(build, given=board))
+    if current and after is not None and sharing.refresh_due(entry, seconds):
         sharing.refresh_later(after, key, generation,
                               functools.partial(build, sharing.reuse_age(seconds)))
     return entry[2]
@@ -286,8 +292,7 @@ def _json_keys(team_id, query):
     parts = (team_id, start.isoformat(), end.isoformat(),
              f"{query.cleaned_data.get('privacy', False):d}",
              query.cleaned_data.get("clinic", ""))
-    key = "whiteboard:json-shared:" + hashlib.sha256(
-        "\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
+    key = "whiteboard:json-shared:" + _hashed(*parts)
     query._json_keys = (str(team_id), (key, f"{key}:etag"))
     return key, f"{key}:etag"
 
