@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
@@ -176,9 +177,19 @@ def _acknowledged_by(values: dict) -> str:
     return full.strip() or values[prefix + "username"] or ""
 
 
+def _evaluation(text: str | None) -> dict:
+    if text is None:
+        return {}
+    try:
+        # orjson: a third of the standard decoder's time, once a row. It refuses what
+        # the standard library reads (an integer beyond 64 bits): that takes the slow way.
+        return orjson.loads(text) or {}
+    except orjson.JSONDecodeError:
+        return json.loads(text) or {}
+
+
 def _row(values: dict) -> Row:
-    evaluation = values["text_submission__evaluation"]
-    evaluation = (json.loads(evaluation) if evaluation is not None else None) or {}
+    evaluation = _evaluation(values["text_submission__evaluation"])
     given, family = values["patient__given_name"], values["patient__family_name"]
     flags = [flag for flag in evaluation.get("flags") or [] if isinstance(flag, dict)]
     acknowledged_at = _time(values["text_submission__worklist_task__acknowledged_at"])
@@ -360,16 +371,11 @@ def build_board(*, team: CareTeam, start=None, end=None, now=None, clinic: str =
                  counts=count_rows(rows), clinic=clinic, clinics=clinics)
 
 
-def _iso(value):
-    return value.isoformat() if value is not None else None
-
-
-def _isos(*values):
-    return [value.isoformat() if value is not None else None for value in values]
-
-
 def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
-    """The board as JSON-safe data; in privacy mode, initials instead of identity.
+    """The board as JSON data; in privacy mode, initials instead of identity. Times are
+    aware datetimes, which the board's encoder (views._encode) writes as ISO 8601, as
+    datetime.isoformat() would: orjson writes them in C, where isoformat() was 2.7 us
+    a call, 15 us of a row's 17 in this function on a 300-row board.
 
     Nothing here changes unless the board does (no "generated at" time), so a hash of
     it serves as the ETag.
@@ -379,33 +385,28 @@ def board_as_dict(board: Board, *, privacy: bool = False) -> dict:
         patient = ({"initials": row.initials} if privacy else
                    {"id": row.patient_id, "name": row.name, "initials": row.initials,
                     "nhs_number": row.nhs_number})
-        # The times through _isos, one call a row: six calls of _iso a row were a fifth
-        # of this function's time on a 300-row board.
-        appointment_at, issued_at, started_at, submitted_at, filed_at, acknowledged_at = (
-            _isos(row.appointment_at, row.issued_at, row.started_at, row.submitted_at,
-                  row.filed_at, row.acknowledged_at))
         rows.append({
             "link": row.link_id,
             "patient": patient,
             "form": row.form_title,
             "status": row.status,
-            "appointment_at": appointment_at,
+            "appointment_at": row.appointment_at,
             "location": row.location,
             "clinic": row.clinic,
             "clinician": row.clinician,
-            "issued_at": issued_at,
-            "started_at": started_at,
-            "submitted_at": submitted_at,
-            "filed_at": filed_at,
+            "issued_at": row.issued_at,
+            "started_at": row.started_at,
+            "submitted_at": row.submitted_at,
+            "filed_at": row.filed_at,
             "urgent": row.urgent,
             "scores": row.scores,
             "bands": row.bands,
             "flags": row.flags,
-            "acknowledged_at": acknowledged_at,
+            "acknowledged_at": row.acknowledged_at,
         })
     return {
         "team": {"id": str(board.team.pk), "name": board.team.name},
-        "window": {"start": _iso(board.start), "end": _iso(board.end)},
+        "window": {"start": board.start, "end": board.end},
         "clinic": board.clinic,
         "clinics": board.clinics,
         "privacy": privacy,

@@ -1,6 +1,7 @@
 import datetime
 import json
 import re
+import zoneinfo
 
 import pytest
 from django.urls import reverse
@@ -327,6 +328,20 @@ def test_the_fragment_shows_times_in_the_local_time_zone(client, demo, otp_login
     html = client.get(_urls(team)["fragment"] + "?start=2026-07-01").content.decode()
     assert "09:30" in html and "08:30" not in html
     assert "Wednesday 1 July 2026" in html
+
+
+@pytest.mark.parametrize("huge", [0, 2**70])  # 2**70: beyond orjson, the fallback
+@pytest.mark.parametrize("when", [
+    datetime.datetime(2026, 12, 4, 0, 36, 35, 289424, tzinfo=datetime.UTC),
+    datetime.datetime(2026, 12, 4, 9, 0, tzinfo=datetime.UTC),  # no microseconds
+    datetime.datetime(2026, 7, 1, 9, 30, 0, 5, tzinfo=zoneinfo.ZoneInfo("Europe/London")),
+])
+def test_the_boards_times_are_written_as_isoformat_writes_them(when, huge):
+    """board_as_dict hands the encoder datetimes: both of its paths write isoformat()'s
+    text (a poll's JSON is read by screens that parse it; Django's encoder would cut the
+    microseconds and write Z)."""
+    body = whiteboard_views._encode({"rows": [{"issued_at": when, "scores": {"x": huge}}]})
+    assert json.loads(body)["rows"][0]["issued_at"] == when.isoformat()
 
 
 @pytest.mark.parametrize("data", [
