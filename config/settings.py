@@ -6,6 +6,7 @@ that keep patient data safe are given.
 """
 
 import ipaddress
+import logging
 import os
 from pathlib import Path
 
@@ -588,8 +589,8 @@ LOGGING = {
         # A failing readiness check is logged once by config.health, not with a
         # traceback per check per probe.
         "health_check": {"level": "ERROR"},
-        # django-structlog writes request_started and request_finished for every
-        # request: the access log in JSON, with the request id.
+        # django-structlog writes request_finished for every request: the access log
+        # in JSON, with the request id (request_started is at DEBUG, below).
         "django_structlog": {"level": "INFO"},
         # Celery's "Task ... succeeded in 0.1s: <return value>": django-structlog's
         # task_succeeded says the same without the task's return value.
@@ -598,6 +599,11 @@ LOGGING = {
 }
 # django-structlog: a request id per request, carried into the tasks it enqueues.
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# One access line a request, when it ends (request_finished: the request, its status
+# and id; request_failed for an exception). A second line as each request began was
+# written and redacted on every request (a sixth of a whiteboard poll's CPU, with the
+# first) and said nothing the last does not.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 # The client's address comes from REMOTE_ADDR or the proxy's header
 # (RATELIMIT_IP_META_KEY) in the audit trail; django-structlog's own guess trusts any
 # X-Forwarded-For a client sends, so it stays out of the logs.
