@@ -66,6 +66,15 @@ class CompiledForm:
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
         self.scope_members = _by_scope(walk.items.values())
+        # What the walk asks of each top-scope item, read once here rather than through
+        # properties per item per walk: a patient page walks the whole form about four
+        # times, and on a 50-question form that was most of what its size cost.
+        self._walk_plan = tuple(
+            (item, item.link_id, item.parent, item.enable_when, item.enable_expression,
+             item.answer_expression is not None,
+             frozenset(i.link_id for i in walk.items.values() if item.link_id in i.ancestors)
+             if item.is_repeating_group else None)
+            for item in self.scope_members.get(None, ()))
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
         self.pages: list[Page] = self._build_pages(walk.top_level)
@@ -186,24 +195,28 @@ class CompiledForm:
         # holds `enabled` itself, which grows as the walk goes. (Building it costs two
         # empty dicts; the response is built only when an expression asks for it.)
         context = ResponseContext(self, enabled, kept)
-        for item in self.scope_members.get(None, ()):
-            link_id = item.link_id
-            if item.parent is not None and item.parent not in enabled:
+        for (item, link_id, parent, enable_when, enable_expression, expressed,
+             instances_of) in self._walk_plan:
+            if parent is not None and parent not in enabled:
                 continue
-            if item.enable_when is not None and not self._holds(item.enable_when, kept, assume):
+            if enable_when is not None and not self._holds(enable_when, kept, assume):
                 continue
-            if (item.enable_expression is not None and not assume
-                    and context.evaluate(item, item.enable_expression) != [True]):
+            if (enable_expression is not None and not assume
+                    and context.evaluate(item, enable_expression) != [True]):
                 continue
-            if item.answer_expression is not None:
+            if expressed:
                 item = self.with_answer_options(item, kept)
                 if item is None:
                     continue  # no options to choose from: the question does not apply
             enabled.add(link_id)
-            if item.is_repeating_group:
-                # Enabled as a structure; each instance decides its own (walk_instance).
-                enabled.update(i.link_id for i in self.items.values() if link_id in i.ancestors)
-            value = self._kept(item, answers.get(link_id), kept, assume, ((), context))
+            if instances_of is not None:
+                # A repeating group, enabled as a structure; each instance decides its
+                # own (walk_instance).
+                enabled.update(instances_of)
+            value = answers.get(link_id)
+            if value is None:
+                continue  # unanswered: nothing to keep
+            value = self._kept(item, value, kept, assume, ((), context))
             if value is not None:
                 kept[link_id] = value
                 context.set(link_id, value)
