@@ -48,6 +48,14 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "patient-forms-web"
 
 
+def post_worker_init(worker):
+    """Compile the templates before this worker takes a request (config/warm.py): a
+    recycled worker's first patient otherwise waited 1.4 s of CPU for it."""
+    from config.warm import warm
+
+    warm()
+
+
 def child_exit(server, worker):
     """A worker's metrics files stay, but its live gauges must not (prometheus_client's
     multiprocess mode; PROMETHEUS_MULTIPROC_DIR is set by the unit)."""
