@@ -163,23 +163,37 @@ def cpu_by_process(sessions):
 def cpu_used(before, after):
     """CPU seconds each part used between two snapshots. A process that ended meanwhile
     (gunicorn replaces a worker after max_requests) is not counted for its last part: an
-    undercount, never a negative figure."""
+    undercount, never a negative figure. Nor is a counter that went backwards (the
+    run of 2026-12-03 showed -7.6 web cores: a process's counters were reset under it,
+    as when a sandbox is checkpointed and restored): that pid counts from zero."""
     return {part: sum(seconds - before[part].get(pid, 0.0)
+                      if seconds >= before[part].get(pid, 0.0) else seconds
                       for pid, seconds in after[part].items()) for part in after}
 
 
-def wait_until_idle(sessions, part, timeout=180):
-    """Wait until `part` (the Celery worker: PDFs of the forms sent during the in-process
-    measurement) uses under a tenth of a core, so that the scenarios are not measured
-    beside its backlog."""
-    deadline, previous = time.monotonic() + timeout, cpu_by_process(sessions)
-    while time.monotonic() < deadline:
-        time.sleep(2)
-        current = cpu_by_process(sessions)
-        if cpu_used(previous, current)[part] < 0.2:
-            return
-        previous = current
-    log(f"warning: {part} still busy after {timeout} s")
+UNFILED_SQL = "SELECT count(*) FROM forms_app_submission WHERE state = 'submitted'"
+
+
+def wait_until_idle(sessions, part, timeout=300):
+    """Wait until no submitted form waits to be filed (those the in-process measurement
+    sent) and `part` (the Celery worker) has used under a tenth of a core for three
+    windows running, so that the scenarios are not measured beside its backlog. One
+    quiet window was not enough: in the run of 2026-12-03 the worker still used 0.9 of
+    a core through the first three scenarios."""
+    import psycopg
+
+    deadline, previous, quiet = time.monotonic() + timeout, cpu_by_process(sessions), 0
+    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as connection:
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            current = cpu_by_process(sessions)
+            unfiled = connection.execute(UNFILED_SQL).fetchone()[0]
+            busy = cpu_used(previous, current)[part] >= 0.2
+            quiet = 0 if unfiled or busy else quiet + 1
+            if quiet >= 3:
+                return
+            previous = current
+    log(f"warning: {part} still busy after {timeout} s (or forms still to file)")
 
 
 def wait_http(url, timeout=60):
