@@ -406,7 +406,22 @@ class NumberAnswerField(EngineFieldMixin, forms.Field):
         return text
 
 
-class YesNoField(EngineFieldMixin, forms.TypedChoiceField):
+class SharedChoices:
+    """A choice field whose copies share its choices.
+
+    Django builds every form from deep copies of its class's fields, and a ChoiceField
+    deep-copies its list of choices each time: an engine page's options, copied option
+    by option on every request. An engine field's choices are set once, when its page's
+    form class is built, and only ever replaced, never changed in place, so a copy can
+    share them (the widget still gets its own shallow copy, as Django gives it)."""
+
+    def __deepcopy__(self, memo):
+        result = forms.Field.__deepcopy__(self, memo)
+        result._choices = self._choices
+        return result
+
+
+class YesNoField(SharedChoices, EngineFieldMixin, forms.TypedChoiceField):
     def __init__(self, item: Item, **kwargs):
         super().__init__(
             item,
@@ -418,12 +433,12 @@ class YesNoField(EngineFieldMixin, forms.TypedChoiceField):
         )
 
 
-class SingleChoiceField(EngineFieldMixin, forms.ChoiceField):
+class SingleChoiceField(SharedChoices, EngineFieldMixin, forms.ChoiceField):
     def clean(self, value):
         return super().clean(value) or None
 
 
-class MultipleChoiceAnswerField(EngineFieldMixin, forms.MultipleChoiceField):
+class MultipleChoiceAnswerField(SharedChoices, EngineFieldMixin, forms.MultipleChoiceField):
     def __init__(self, item: Item, **kwargs):
         kwargs.setdefault("error_messages", {})["invalid_list"] = messages.INVALID_CHOICE
         super().__init__(item, **kwargs)
