@@ -50,5 +50,7 @@ def test_a_cold_process_compiles_on_its_first_request(cold, client, monkeypatch)
     assert "forms_app/patient/page.html" in compiled
 
 
-def test_warming_reads_each_language_and_the_url_patterns():
-    warm.warm()  # no database, no cache: it must run before any connection is opened
+def test_warming_needs_no_database():
+    """Without the django_db mark any query raises here: warm() runs in every new
+    worker, and must not depend on (or wait for) PostgreSQL being up."""
+    warm.warm()
