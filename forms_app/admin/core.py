@@ -39,6 +39,7 @@ from forms_app.engine import compile_definition
 from forms_app.engine.answer_expressions import kept_expression
 from forms_app.models import Form, FormVersion, Item, Link, Submission
 from forms_app.selectors import compiled_version
+from forms_app.views import shown_once
 from patients.admin_site import ScopedAdminMixin
 from patients.client_ip import client_ip
 from patients.models import AuditEvent
@@ -515,6 +516,9 @@ class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
             path("<uuid:version_id>/issue-link/",
                  self.admin_site.admin_view(self.issue_link_view),
                  name="forms_app_formversion_issue_link"),
+            path("<uuid:version_id>/issue-link/<uuid:link_id>/",
+                 self.admin_site.admin_view(self.issued_link_view),
+                 name="forms_app_formversion_issued_link"),
             path("<uuid:version_id>/preview/", self.admin_site.admin_view(self.preview_view),
                  name="forms_app_formversion_preview"),
             path("<uuid:version_id>/questionnaire.json",
@@ -527,7 +531,6 @@ class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
         version = get_object_or_404(self.get_queryset(request), pk=version_id)
         form = IssueLinkForm(request.POST if request.method == "POST" else None,
                              user=request.user, version=version)
-        issued = None
         if request.method == "POST" and form.is_valid():
             try:
                 issued = services.issue_link(
@@ -536,13 +539,33 @@ class FormVersionAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     channel=form.cleaned_data["channel"], expires_at=form.expires_at())
             except services.ServiceError as exc:
                 form.add_error(None, str(exc))
+            else:
+                # POST-redirect-GET: refreshing the page that shows the link never
+                # issues another (views/shown_once.py, as the clinic pages do).
+                shown_once.remember(request, issued)
+                return redirect("admin:forms_app_formversion_issued_link",
+                                version_id=version.pk, link_id=issued.link.pk)
+        return self._issue_link_page(request, version, form=form,
+                                     status=400 if form.errors else 200)
+
+    def issued_link_view(self, request, version_id, link_id):
+        """The link this session has just issued, shown once; 410 after that."""
+        version = get_object_or_404(self.get_queryset(request), pk=version_id)
+        link = get_object_or_404(Link.objects.visible_to(request.user)
+                                 .select_related("patient"), pk=link_id, version=version)
+        issued = shown_once.take(request, link)
+        return self._issue_link_page(request, version, issued=issued, shown_link=link,
+                                     status=200 if issued else 410)
+
+    def _issue_link_page(self, request, version, *, status, form=None, issued=None,
+                         shown_link=None):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts, "original": version, "form": form, "issued": issued,
-            "title": f"Issue a link to {version}",
+            "shown_link": shown_link, "title": f"Issue a link to {version}",
         }
         response = TemplateResponse(request, "admin/forms_app/formversion/issue_link.html",
-                                    context, status=400 if form.errors else 200)
+                                    context, status=status)
         # The link is shown once: never cache the page that holds it.
         response["Cache-Control"] = "no-store"
         return response

@@ -8,7 +8,6 @@ patient detail ever reaches a URL.
 import datetime
 
 import segno
-from cryptography.fernet import InvalidToken
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -29,14 +28,11 @@ from forms_app.clinic_forms import (
 )
 from forms_app.delivery import services as delivery
 from forms_app.models import Appointment, ClinicList, DeliveryAttempt, Link, LinkStatus
+from forms_app.views import shown_once
 from patients.access import staff_required
-from patients.crypto import get_cipher
 from patients.models import CareTeam, Patient
 
 PREVIEW_VALID_ROWS = 50
-# The link just issued to be shown on screen or printed: its id and its token,
-# encrypted, kept in this session only until the page showing it is first loaded.
-SESSION_SHOW_LINK = "clinic_show_link"
 
 # One NHS.UK tag colour per link status, by meaning: grey and white not yet used, blue
 # with the patient, green done, red needs a person, yellow or orange closed unused.
@@ -144,10 +140,7 @@ def issue(request, patient_id):
                                   f"{Link.Channel(channel).label.lower()}.")
         return redirect("clinic:patient", patient_id=patient.pk)
     # Shown on screen or printed: POST-redirect-GET, so refreshing never issues again.
-    # The token goes to the next page through this session (encrypted), never a URL.
-    request.session[SESSION_SHOW_LINK] = {
-        "link": str(issued.link.pk),
-        "token": get_cipher().encrypt(issued.token.encode()).decode("ascii")}
+    shown_once.remember(request, issued)
     return redirect("clinic:show_link", link_id=issued.link.pk)
 
 
@@ -162,18 +155,11 @@ def show_link(request, link_id):
     nothing is issued by loading this page.
     """
     link = _visible_link(request, link_id)
-    pending = request.session.get(SESSION_SHOW_LINK) or {}
-    token = None
-    if pending.get("link") == str(link.pk):
-        del request.session[SESSION_SHOW_LINK]
-        try:
-            token = get_cipher().decrypt(pending["token"].encode("ascii")).decode()
-        except (InvalidToken, KeyError, AttributeError):
-            token = None  # keys rotated in between: shown as "already shown"
-    if token is None:
+    issued = shown_once.take(request, link)
+    if issued is None:
         return render(request, "forms_app/clinic/link_shown.html",
                       {"patient": link.patient, "link": link}, status=410)
-    url = services.IssuedLink(link=link, token=token).url
+    url = issued.url
     template = ("forms_app/clinic/letter.html" if link.channel == Link.Channel.LETTER
                 else "forms_app/clinic/show_link.html")
     return render(request, template, {

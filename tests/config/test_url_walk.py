@@ -88,6 +88,8 @@ URL_RULES: list[tuple[str, Rule]] = [
     (r"admin:forms_app_retentionpolicy_delete", ADMIN_ONLY),
     (r"admin:forms_app_formversion_add", ADMIN_ONLY),  # versions come from publishing
     (r"admin:forms_app_form_publish|admin:forms_app_formversion_issue_link", STAFF),
+    # The link shown once after issuing it in the admin (POST-redirect-GET).
+    (r"admin:forms_app_formversion_issued_link", GUARDED),
     (r"admin:forms_app_(form|item|formversion)_delete", ADMIN_ONLY),
     (r"admin:patients_careteam_(changelist|change|history)", STAFF),
     (r"admin:patients_organisation_(changelist|change|history)", STAFF),

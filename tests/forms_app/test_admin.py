@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from forms_app.management.demo_data import ensure_demo
@@ -76,12 +77,32 @@ def test_issue_link_from_the_admin_shows_it_once(staff):
     url = reverse("admin:forms_app_formversion_issue_link", args=[version.pk])
     response = client.post(url, {"patient": patient.pk, "care_team": team.pk,
                                  "channel": "screen", "expires_in_days": "7"})
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
+    # POST-redirect-GET: the token is never in the POST's response or in a URL.
+    assert response.status_code == 302
     link = Link.objects.get()
-    assert b"/l/" in response.content
-    token = response.content.split(b"/l/")[1].split(b"/")[0].decode()
+    assert response["Location"] == reverse("admin:forms_app_formversion_issued_link",
+                                           args=[version.pk, link.pk])
+    shown = client.get(response["Location"])
+    assert shown.status_code == 200
+    assert "no-store" in shown["Cache-Control"]
+    token = shown.content.split(b"/l/")[1].split(b"/")[0].decode()
     assert link.token_hash != token and len(token) >= 43
+    # A refresh shows that it was shown, issues nothing, and never shows the token again.
+    again = client.get(response["Location"])
+    assert again.status_code == 410
+    assert b"already shown" in again.content and token.encode() not in again.content
+    assert Link.objects.count() == 1
+
+
+def test_a_link_issued_in_the_admin_is_not_shown_to_another_session(staff, otp_login):
+    client, user, patient, team, version = staff
+    response = client.post(
+        reverse("admin:forms_app_formversion_issue_link", args=[version.pk]),
+        {"patient": patient.pk, "care_team": team.pk, "channel": "screen",
+         "expires_in_days": "7"})
+    other = otp_login(Client(), user)  # the same user, signed in elsewhere
+    shown = other.get(response["Location"])
+    assert shown.status_code == 410 and b"/l/" not in shown.content
 
 
 def test_issue_link_rejects_bad_input(staff):
