@@ -144,6 +144,40 @@ def cached_component(render, name, params):
     return html
 
 
+# Parts of the layout that are the same on every page in a language: the head's links,
+# the header and footer, the language list, the session warning's words. A third of a
+# question page's render was these, rebuilt through a dozen static(), url() and
+# gettext calls on every request (issue 12). Each is rendered once per process per
+# (part, language, key) and kept; what a part depends on besides the language is passed
+# as its key. Nothing of a request may be inside one (no CSRF token, no path, nothing of
+# the patient's): those stay outside, between parts.
+MAX_LAYOUT_PARTS = 256
+_layout_parts: dict = {}
+
+
+def layout_part(name, *key, caller):
+    """{% call layout_part("footer", trust) %}...{% endcall %}: the block's HTML, once."""
+    cache_key = (name, translation.get_language(), _hashable(key))
+    html = _layout_parts.get(cache_key)
+    if html is None:
+        html = caller()  # Markup: the environment autoescapes
+        if len(_layout_parts) >= MAX_LAYOUT_PARTS:
+            _layout_parts.clear()
+        _layout_parts[cache_key] = html
+    return html
+
+
+def _hashable(value):
+    # settings.LANGUAGES is a list of pairs.
+    return tuple(map(_hashable, value)) if isinstance(value, list | tuple) else value
+
+
+@receiver(setting_changed)
+def _forget_layout(**kwargs):
+    # A test that changes a setting (a static file's URL, the URL patterns) sees it.
+    _layout_parts.clear()
+
+
 def environment(**options) -> Environment:
     # nhsuk-frontend-jinja's macros read optional parameters as chains (params.hint.text),
     # which ChainableUndefined allows; it says so in its README.
@@ -165,6 +199,7 @@ def environment(**options) -> Environment:
         url=url,
         get_current_language=translation.get_language,
         cached_component=cached_component,
+        layout_part=layout_part,
     )
     # Django's own filter (escapes, then <br>): answers and display text keep their lines.
     env.filters["linebreaksbr"] = linebreaksbr

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from django.template import engines
 from django.utils import translation
+from markupsafe import Markup
+
+from config import jinja2 as jinja_config
 
 JINJA_DIR = Path(__file__).resolve().parents[2] / "jinja2"
 
@@ -152,3 +155,29 @@ def test_cached_messages_and_urls_follow_the_active_language_and_settings(settin
     assert welsh.split()[-1] == english.split()[-1] == "/form/answer/"
     settings.FORCE_SCRIPT_NAME = "/forms"
     assert patient_jinja._plain_url.cache_info().currsize == 0
+
+
+def _timeout_page(**context):
+    template = jinja().from_string(
+        '{% extends "forms_app/patient/layout.html" %}{% block content %}x{% endblock %}')
+    return template.render({"session_timeout": True, "patient_session_seconds": 1200,
+                            "patient_session_warning_seconds": 120,
+                            "language_choices": [("en-gb", "English"), ("cy", "Cymraeg")],
+                            "csrf_input": "", "language_next": "/", **context})
+
+
+def test_layout_parts_are_kept_per_language_and_hold_no_token():
+    """config.jinja2.layout_part: the layout's fixed parts are rendered once per
+    language; the CSRF field between them is the page's own every time."""
+    first = _timeout_page(csrf_input=Markup('<input name="csrfmiddlewaretoken" value="A">'))
+    second = _timeout_page(csrf_input=Markup('<input name="csrfmiddlewaretoken" value="B">'))
+    assert 'value="A"' in first and 'value="A"' not in second and 'value="B"' in second
+    assert first.replace('value="A"', "") == second.replace('value="B"', "")
+    with translation.override("cy"):
+        welsh = _timeout_page()
+    assert 'aria-current="true">Cymraeg' in welsh
+    assert 'aria-current="true">English' in _timeout_page()
+    assert "data-seconds=\"1200\"" in _timeout_page()
+    assert "data-seconds=\"900\"" in _timeout_page(patient_session_seconds=900)
+    kept = "".join(jinja_config._layout_parts.values())
+    assert "csrfmiddlewaretoken" not in kept
