@@ -7,7 +7,7 @@ and requests; callers cache one per form version.
 import copy
 import dataclasses
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import answer_expressions, groups
@@ -34,6 +34,20 @@ def _by_scope(items) -> dict[str | None, list[Item]]:
     for item in items:
         found.setdefault(item.scope, []).append(item)
     return found
+
+
+def _walk_plan(items: dict[str, Item], top: Iterable[Item]) -> tuple:
+    """What CompiledForm._walk asks of each top-scope item, read once at compile time
+    rather than through properties per item per walk: a patient page walks the whole
+    form about four times, and on a 50-question form that was most of what its size
+    cost. A repeating group carries the link ids of everything inside it."""
+    def inside(group: Item) -> frozenset[str] | None:
+        if not group.is_repeating_group:
+            return None
+        return frozenset(i.link_id for i in items.values() if group.link_id in i.ancestors)
+
+    return tuple((item, item.link_id, item.parent, item.enable_when, item.enable_expression,
+                  item.answer_expression is not None, inside(item)) for item in top)
 
 
 class CompiledForm:
@@ -66,15 +80,7 @@ class CompiledForm:
         self.items: dict[str, Item] = walk.items
         # Per repeating group (None: the form itself), the items its instances answer.
         self.scope_members = _by_scope(walk.items.values())
-        # What the walk asks of each top-scope item, read once here rather than through
-        # properties per item per walk: a patient page walks the whole form about four
-        # times, and on a 50-question form that was most of what its size cost.
-        self._walk_plan = tuple(
-            (item, item.link_id, item.parent, item.enable_when, item.enable_expression,
-             item.answer_expression is not None,
-             frozenset(i.link_id for i in walk.items.values() if item.link_id in i.ancestors)
-             if item.is_repeating_group else None)
-            for item in self.scope_members.get(None, ()))
+        self._walk_plan = _walk_plan(walk.items, self.scope_members.get(None, ()))
         self.top_level: list[str] = walk.top_level
         self.flag_rules = flag_rules
         self.pages: list[Page] = self._build_pages(walk.top_level)
