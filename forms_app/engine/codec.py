@@ -96,26 +96,9 @@ def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
 
 # --- Scores ---------------------------------------------------------------------------
 
-_NOT_A_NUMBER = object()
-
-
-def _number(value: Any) -> Any:
-    """A band limit: None when absent, else a Decimal, else _NOT_A_NUMBER."""
-    if value is None:
-        return None
-    written = str(value).strip()
-    number = to_decimal(written) if written else None
-    return _NOT_A_NUMBER if number is None else number
-
-
 def read_band(link_id: str | None, extension: dict) -> tuple[Band | None, Problems]:
-    """Our score-band extension: a label and optional min and max of the score."""
-    label = ext.extension_value(extension, "label")
-    low, high = (_number(ext.extension_value(extension, name)) for name in ("min", "max"))
-    if not isinstance(label, str) or not label or _NOT_A_NUMBER in (low, high):
-        return None, [Problem(link_id, "A score band was left out: it needs a label and "
-                                       "numbers.", clinical=True)]
-    return Band(label, low, high), []
+    """Our score-band extension, read by the engine's reader in the import's words."""
+    return item_rules.read_band(link_id, extension, strict=False)
 
 
 def option_score(extension: dict) -> Decimal | None:

@@ -285,18 +285,41 @@ def _unit(r: Reading) -> dict:
     return {"unit": dict(unit)}
 
 
+_NOT_A_NUMBER = object()
+
+
+def _band_limit(value: Any, strict: bool) -> Any:
+    """A band's min or max: None when absent, else a Decimal, else _NOT_A_NUMBER. The
+    engine reads a valueQuantity's number (to_decimal does); the importer has always
+    refused one, its draft band holding a plain number."""
+    if value is None:
+        return None
+    number = to_decimal(value) if strict or not isinstance(value, dict) else None
+    return _NOT_A_NUMBER if number is None else number
+
+
+def read_band(link_id: str | None, extension: dict, *, strict: bool = True
+              ) -> tuple[Band | None, list[ItemProblem]]:
+    """Our score-band extension: a label and optional numeric min and max. The engine
+    (``strict``) also refuses a min above the max; the importer keeps that band as
+    written and words its one problem as the import report does."""
+    label = ext.extension_value(extension, "label")
+    low, high = (_band_limit(ext.extension_value(extension, name), strict)
+                 for name in ("min", "max"))
+    if not isinstance(label, str) or not label or _NOT_A_NUMBER in (low, high):
+        return None, [ItemProblem(
+            link_id, "a score-band needs a label and numeric min/max" if strict
+            else "A score band was left out: it needs a label and numbers.", clinical=True)]
+    if strict and low is not None and high is not None and low > high:
+        return None, [ItemProblem(link_id, f'score-band "{label}" has min more than max',
+                                  clinical=True)]
+    return Band(label, low, high), []
+
+
 def _band(r: Reading, band_ext: dict) -> Band | None:
-    label = ext.extension_value(band_ext, "label")
-    low, high = ext.extension_value(band_ext, "min"), ext.extension_value(band_ext, "max")
-    low_n, high_n = to_decimal(low), to_decimal(high)
-    if (not isinstance(label, str) or not label or (low is not None and low_n is None)
-            or (high is not None and high_n is None)):
-        r.problem("a score-band needs a label and numeric min/max")
-        return None
-    if low_n is not None and high_n is not None and low_n > high_n:
-        r.problem(f'score-band "{label}" has min more than max')
-        return None
-    return Band(label, low_n, high_n)
+    band, problems = read_band(r.link_id, band_ext)
+    r.problems += problems
+    return band
 
 
 def _bands(r: Reading) -> dict:
