@@ -559,9 +559,10 @@ class _Planner:
             self.note(link_id, "readOnly was left out: patients can answer this question.")
         max_length = raw.get("maxLength")
         if max_length is not None:
-            if rules.is_int(max_length) and max_length > 0 \
-                    and rules.MAX_LENGTH.applies_to(item_type):
-                fields["max_length"] = max_length
+            # The engine's reader of it; the note is the import report's own.
+            kept, _ = rules.read_whole(link_id, rules.MAX_LENGTH.name, max_length)
+            if kept is not None and rules.MAX_LENGTH.applies_to(item_type):
+                fields["max_length"] = kept
             else:
                 self.note(link_id, "maxLength was left out: it needs a whole number on a text "
                                    "question.", clinical=True)  # a check on the answer
@@ -623,10 +624,13 @@ class _Planner:
         return True
 
     def _whole(self, found: _Found) -> bool:
-        # isinstance(int), as before the table: a JSON true still counts as 1 here.
-        if not (isinstance(found.value, int) and found.value >= 0):
+        # The engine's reader, not strict (a JSON true still counts as 1 here); one it
+        # refuses is reported as left out, by the caller.
+        kept, _ = rules.read_whole(found.link_id, found.rule.name, found.value,
+                                   strict=False)
+        if kept is None:
             return False
-        found.planned.fields[found.rule.name] = found.value
+        found.planned.fields[found.rule.name] = kept
         return True
 
     def _flag(self, found: _Found) -> bool:

@@ -197,22 +197,41 @@ def _regex(r: Reading) -> dict:
         return {"regex": None}
 
 
-def _whole(r: Reading, name: str, value: Any, low: int, message: str) -> dict:
-    """A whole-number rule: ``value`` kept when it is a whole number of ``low`` or more."""
-    if value is not None and (not is_int(value) or value < low):
-        r.problem(message)
-        value = None
-    return {name: value}
+# The whole-number rules, by field: the least each takes (a maxLength of 0 would refuse
+# every answer) and the engine's words when a value is not one.
+_WHOLE = {
+    "max_length": (1, "maxLength must be a whole number of 1 or more"),
+    "min_length": (0, "minLength must be a whole number"),
+    "max_decimal_places": (0, "maxDecimalPlaces must be a whole number"),
+}
+
+
+def read_whole(link_id: str | None, name: str, value: Any, *, strict: bool = True
+               ) -> tuple[int | None, list[ItemProblem]]:
+    """A whole-number rule (``name`` its field): ``value`` when it is a whole number of
+    its least or more, else None and a clinical problem (a check on the answer is lost).
+    Not ``strict`` (the importer's minLength and maxDecimalPlaces), a JSON true still
+    counts as 1, as it always has there; the importer words its own note."""
+    least, message = _WHOLE[name]
+    if value is None:
+        return None, []
+    if (is_int(value) if strict else isinstance(value, int)) and value >= least:
+        return value, []
+    return None, [ItemProblem(link_id, message, clinical=True)]
+
+
+def _whole(r: Reading, name: str, value: Any) -> dict:
+    kept, problems = read_whole(r.link_id, name, value)
+    r.problems += problems
+    return {name: kept}
 
 
 def _max_length(r: Reading) -> dict:
-    return _whole(r, "max_length", r.raw.get("maxLength"), 1,
-                  "maxLength must be a whole number of 1 or more")
+    return _whole(r, "max_length", r.raw.get("maxLength"))
 
 
 def _min_length(r: Reading) -> dict:
-    return _whole(r, "min_length", r.value(ext.MIN_LENGTH), 0,
-                  "minLength must be a whole number")
+    return _whole(r, "min_length", r.value(ext.MIN_LENGTH))
 
 
 def _lengths_agree(r: Reading) -> dict:
@@ -223,8 +242,7 @@ def _lengths_agree(r: Reading) -> dict:
 
 
 def _places(r: Reading) -> dict:
-    return _whole(r, "max_decimal_places", r.value(ext.MAX_DECIMAL_PLACES), 0,
-                  "maxDecimalPlaces must be a whole number")
+    return _whole(r, "max_decimal_places", r.value(ext.MAX_DECIMAL_PLACES))
 
 
 def _as_datetime(kind: str, value: Any) -> Any:
