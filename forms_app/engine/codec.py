@@ -213,12 +213,9 @@ def read_flag_rule(link_id: str | None, extension: dict
 
 def read_occurs(link_id: str | None, raw: dict, name: str, value: Any
                 ) -> tuple[int | None, Problems]:
-    """questionnaire-minOccurs / -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
-    whole number on an item that repeats."""
-    if raw.get("repeats") is True and is_int(value) and 0 <= value <= 32767:
-        return value, []
-    return None, [Problem(link_id, f"{name.replace('_', ' ')} was left out: it needs a "
-                                   "whole number on an item that repeats.", clinical=True)]
+    """questionnaire-minOccurs / -maxOccurs, read by the engine's reader in the import's
+    words (0 to what the draft holds)."""
+    return item_rules.read_occurs(link_id, raw, name, value, strict=False)
 
 
 # --- Answer options ----------------------------------------------------------------------

@@ -138,15 +138,37 @@ def _options(r: Reading) -> dict:
     return {"options": tuple(options)}
 
 
-def _occurs_problem(r: Reading, low: Any, high: Any) -> str | None:
-    if not r.repeats:
-        return "minOccurs and maxOccurs need an item that repeats"
-    if (low is not None and (not is_int(low) or low < 0)) or (
-            high is not None and (not is_int(high) or high < 1)):
-        return "minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)"
+# What the draft's occurrence columns hold (a PositiveSmallIntegerField).
+MOST_OCCURS = 32767
+
+
+def read_occurs(link_id: str | None, raw: dict, name: str, value: Any, *,
+                strict: bool = True) -> tuple[int | None, list[ItemProblem]]:
+    """questionnaire-minOccurs or -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
+    whole number on an item that repeats. The engine (``strict``) takes a maxOccurs of 1
+    or more, of any size; the importer (words its note by the field) 0 to MOST_OCCURS."""
+    least, most = ((1 if name == "max_occurs" else 0), None) if strict else (0, MOST_OCCURS)
+    if raw.get("repeats") is not True:
+        fault = "minOccurs and maxOccurs need an item that repeats"
+    elif not is_int(value) or value < least or (most is not None and value > most):
+        fault = "minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)"
+    else:
+        return value, []
+    if not strict:
+        fault = (f"{name.replace('_', ' ')} was left out: it needs a whole number on an "
+                 "item that repeats.")
+    return None, [ItemProblem(link_id, fault, clinical=True)]
+
+
+def _occurs_problems(r: Reading, low: Any, high: Any) -> list[ItemProblem]:
+    # One problem for the pair: the first either has, else whether they disagree.
+    for name, value in (("min_occurs", low), ("max_occurs", high)):
+        problems = read_occurs(r.link_id, r.raw, name, value)[1] if value is not None else []
+        if problems:
+            return problems
     if low is not None and high is not None and low > high:
-        return "minOccurs is more than maxOccurs"
-    return None
+        return [ItemProblem(r.link_id, "minOccurs is more than maxOccurs", r.clinical)]
+    return []
 
 
 def _occurs(r: Reading) -> dict:
@@ -154,9 +176,9 @@ def _occurs(r: Reading) -> dict:
     low, high = r.value(ext.MIN_OCCURS), r.value(ext.MAX_OCCURS)
     if low is None and high is None:
         return {"min_occurs": 0, "max_occurs": None}
-    message = _occurs_problem(r, low, high)
-    if message:
-        r.problem(message)
+    problems = _occurs_problems(r, low, high)
+    if problems:
+        r.problems += problems
         return {"min_occurs": 0, "max_occurs": None}
     return {"min_occurs": low or 0, "max_occurs": high}
 
