@@ -670,8 +670,10 @@ class _Planner:
         return True
 
     def _unit(self, found: _Found) -> bool:
-        unit, link_id, fields = found.value, found.link_id, found.planned.fields
-        if not (isinstance(unit, dict) and unit.get("code")):
+        link_id, fields = found.link_id, found.planned.fields
+        # The engine's reader, not strict: a code that is not text is written as text.
+        unit, _ = rules.read_unit(link_id, found.value, strict=False)
+        if unit is None:
             return False
         fields["unit_code"] = self._cut(link_id, "unit_code", str(unit["code"]))
         fields["unit_display"] = self._cut(link_id, "unit_display", _text(unit.get("display")))

@@ -315,14 +315,23 @@ def _values_agree(r: Reading) -> dict:
     return {}
 
 
+def read_unit(link_id: str | None, value: Any, *, strict: bool = True
+              ) -> tuple[dict | None, list[ItemProblem]]:
+    """questionnaire-unit's valueCoding (a copy), None when absent or without a code.
+    Not ``strict`` (the importer, which writes the code as text), any code but an empty
+    one will do; the importer reports one it refuses as left out."""
+    if value is None:
+        return None, []
+    code = value.get("code") if isinstance(value, dict) else None
+    if (isinstance(code, str) and code) or (not strict and code):
+        return dict(value), []
+    return None, [ItemProblem(link_id, "questionnaire-unit needs a valueCoding with a code")]
+
+
 def _unit(r: Reading) -> dict:
-    unit = r.value(ext.UNIT)
-    if unit is None:
-        return {"unit": None}
-    if not (isinstance(unit, dict) and isinstance(unit.get("code"), str) and unit["code"]):
-        r.problem("questionnaire-unit needs a valueCoding with a code")
-        return {"unit": None}
-    return {"unit": dict(unit)}
+    unit, problems = read_unit(r.link_id, r.value(ext.UNIT))
+    r.problems += problems
+    return {"unit": unit}
 
 
 _NOT_A_NUMBER = object()
