@@ -8,7 +8,9 @@ silently. services.import_questionnaire turns a plan into rows.
 
 The item rules are read by the shared readers of forms_app.engine.codec (bands, flag
 rules, occurrences, options, contained ValueSets, conditions, calculations, help
-children), which return structured problems: link id, message, and whether the loss
+children) and of forms_app.engine.item_rules (units and whole numbers; bands and
+occurrences through the codec), which the engine's parser reads them with too; they
+return structured problems: link id, message, and whether the loss
 is clinical (publishing waits). The planner maps what they read to the draft's fields;
 an item extension's rule is found by its URL in forms_app.engine.item_rules.BY_URL (the
 one declaration of each), its reader here by the rule (_Planner.READERS) and the draft

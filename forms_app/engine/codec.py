@@ -9,10 +9,15 @@ ones to be fixed or accepted.
 
 The messages are the import report's, so they speak of what was "left out". Nothing
 here touches the database or the designer's models. Which item extensions there are,
-and whether losing one is clinical, is declared once in item_rules (``BY_URL``). The
-engine's parser reads the same elements through item_rules' readers, more strictly and
-in its own words: an upload is kept as far as it can be read, while a definition being
-published must be right.
+and whether losing one is clinical, is declared once in item_rules (``BY_URL``).
+
+Score bands, occurrences, units and the whole-number rules have one reader, in
+item_rules, which the engine's parser calls strict and the importer not (here, or
+directly): an upload is kept as far as it can be read, while a definition being
+published must be right. Answer options, contained ValueSets and enableWhen are still
+read twice (here and in engine.options / engine.conditions): the two sides accept
+different things there today (an option's code, kinds and score, a ValueSet's
+includes, a condition checked against the question it names).
 """
 
 import re

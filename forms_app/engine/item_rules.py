@@ -14,6 +14,11 @@ also carries the linkId, the message alone and whether the problem changes the f
 clinical meaning (a score, condition, requirement, validation or repeat), so that the
 designer can link it to the question and the import report can class it.
 
+Where the importer reads a rule too (score bands, occurrences, units, whole numbers),
+it calls the reader here (``read_band``, ``read_occurs``, ``read_unit``,
+``read_whole``) with ``strict=False``: the same rule, read as the importer always has
+(it keeps what it can) and, where its report words differ, in its words.
+
 To add a rule (say SDC choiceOrientation): a reader here returning the Item fields it
 sets, a Rule for it in READ (after any rule whose fields it reads); a writer in
 export._EXTENSION_WRITERS (or export._elements for an element) through the Rule; and,
