@@ -27,15 +27,12 @@ from typing import Any
 
 from . import extensions as ext
 from . import item_rules
-from .conditions import OPERATORS
+from .conditions import BEHAVIORS, OPERATORS, answer_values
 from .errors import ItemProblem
 from .item_rules import is_int
 from .items import SEVERITIES, Band
 from .values import to_decimal
 
-BEHAVIORS = ("all", "any")
-ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
-                "Coding", "Quantity", "Reference")
 MAX_OPTION_CODE = 255
 # Item extensions whose loss changes what the form means clinically: a check the answer
 # must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
@@ -89,14 +86,6 @@ def left_out(link_id: str | None, extension: Any, where: str = "") -> Problem:
     lead = f"{where}the" if where else "The"
     return Problem(link_id, f"{lead} extension {written} is not supported and was left out.",
                    clinical=url_of(extension) in CLINICAL_EXTENSIONS)
-
-
-def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
-    """The (kind, value) of an element's ``<prefix>[x]``, e.g. answerCoding."""
-    for key, value in element.items():
-        if key.startswith(prefix) and key[len(prefix):] in ANSWER_KINDS:
-            return key[len(prefix):], value
-    return None, None
 
 
 # --- Scores ---------------------------------------------------------------------------
@@ -176,7 +165,8 @@ def read_enable_when(link_id: str | None, raw: dict
         if not isinstance(condition, dict):
             continue
         question, operator = condition.get("question"), condition.get("operator")
-        kind, value = value_of(condition, "answer")
+        # The parser's reading of its answer[x]; the import keeps the first.
+        kind, value = (answer_values(condition) or [(None, None)])[0]
         if not _fits(question, operator) or kind is None or kind == "Reference":
             problems.append(Problem(
                 link_id, "A condition was left out (it names no question, has an unknown "
