@@ -14,10 +14,11 @@ and whether losing one is clinical, is declared once in item_rules (``BY_URL``).
 Score bands, occurrences, units and the whole-number rules have one reader, in
 item_rules, which the engine's parser calls strict and the importer not (here, or
 directly): an upload is kept as far as it can be read, while a definition being
-published must be right. Answer options, contained ValueSets and enableWhen are still
-read twice (here and in engine.options / engine.conditions): the two sides accept
-different things there today (an option's code, kinds and score, a ValueSet's
-includes, a condition checked against the question it names).
+published must be right. A condition's answer[x] and enableBehavior are read by
+engine.conditions for both. Answer options, contained ValueSets and the rest of
+enableWhen are still read twice (here and in engine.options / engine.conditions): the
+two sides accept different things there today (an option's code, kinds and score, a
+ValueSet's includes, a condition checked against the question it names).
 """
 
 import re
