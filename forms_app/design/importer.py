@@ -8,7 +8,9 @@ silently. services.import_questionnaire turns a plan into rows.
 
 The item rules are read by the shared readers of forms_app.engine.codec (bands, flag
 rules, occurrences, options, contained ValueSets, conditions, calculations, help
-children), which return structured problems: link id, message, and whether the loss
+children) and of forms_app.engine.item_rules (units and whole numbers; bands and
+occurrences through the codec), which the engine's parser reads them with too; they
+return structured problems: link id, message, and whether the loss
 is clinical (publishing waits). The planner maps what they read to the draft's fields;
 an item extension's rule is found by its URL in forms_app.engine.item_rules.BY_URL (the
 one declaration of each), its reader here by the rule (_Planner.READERS) and the draft
@@ -559,9 +561,10 @@ class _Planner:
             self.note(link_id, "readOnly was left out: patients can answer this question.")
         max_length = raw.get("maxLength")
         if max_length is not None:
-            if rules.is_int(max_length) and max_length > 0 \
-                    and rules.MAX_LENGTH.applies_to(item_type):
-                fields["max_length"] = max_length
+            # The engine's reader of it; the note is the import report's own.
+            kept, _ = rules.read_whole(link_id, rules.MAX_LENGTH.name, max_length)
+            if kept is not None and rules.MAX_LENGTH.applies_to(item_type):
+                fields["max_length"] = kept
             else:
                 self.note(link_id, "maxLength was left out: it needs a whole number on a text "
                                    "question.", clinical=True)  # a check on the answer
@@ -623,10 +626,13 @@ class _Planner:
         return True
 
     def _whole(self, found: _Found) -> bool:
-        # isinstance(int), as before the table: a JSON true still counts as 1 here.
-        if not (isinstance(found.value, int) and found.value >= 0):
+        # The engine's reader, not strict (a JSON true still counts as 1 here); one it
+        # refuses is reported as left out, by the caller.
+        kept, _ = rules.read_whole(found.link_id, found.rule.name, found.value,
+                                   strict=False)
+        if kept is None:
             return False
-        found.planned.fields[found.rule.name] = found.value
+        found.planned.fields[found.rule.name] = kept
         return True
 
     def _flag(self, found: _Found) -> bool:
@@ -666,8 +672,10 @@ class _Planner:
         return True
 
     def _unit(self, found: _Found) -> bool:
-        unit, link_id, fields = found.value, found.link_id, found.planned.fields
-        if not (isinstance(unit, dict) and unit.get("code")):
+        link_id, fields = found.link_id, found.planned.fields
+        # The engine's reader, not strict: a code that is not text is written as text.
+        unit, _ = rules.read_unit(link_id, found.value, strict=False)
+        if unit is None:
             return False
         fields["unit_code"] = self._cut(link_id, "unit_code", str(unit["code"]))
         fields["unit_display"] = self._cut(link_id, "unit_display", _text(unit.get("display")))

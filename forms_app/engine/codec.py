@@ -9,10 +9,16 @@ ones to be fixed or accepted.
 
 The messages are the import report's, so they speak of what was "left out". Nothing
 here touches the database or the designer's models. Which item extensions there are,
-and whether losing one is clinical, is declared once in item_rules (``BY_URL``). The
-engine's parser reads the same elements through item_rules' readers, more strictly and
-in its own words: an upload is kept as far as it can be read, while a definition being
-published must be right.
+and whether losing one is clinical, is declared once in item_rules (``BY_URL``).
+
+Score bands, occurrences, units and the whole-number rules have one reader, in
+item_rules, which the engine's parser calls strict and the importer not (here, or
+directly): an upload is kept as far as it can be read, while a definition being
+published must be right. A condition's answer[x] and enableBehavior are read by
+engine.conditions for both. Answer options, contained ValueSets and the rest of
+enableWhen are still read twice (here and in engine.options / engine.conditions): the
+two sides accept different things there today (an option's code, kinds and score, a
+ValueSet's includes, a condition checked against the question it names).
 """
 
 import re
@@ -22,15 +28,12 @@ from typing import Any
 
 from . import extensions as ext
 from . import item_rules
-from .conditions import OPERATORS
+from .conditions import BEHAVIORS, OPERATORS, answer_values
 from .errors import ItemProblem
 from .item_rules import is_int
 from .items import SEVERITIES, Band
 from .values import to_decimal
 
-BEHAVIORS = ("all", "any")
-ANSWER_KINDS = ("Boolean", "Decimal", "Integer", "Date", "DateTime", "Time", "String",
-                "Coding", "Quantity", "Reference")
 MAX_OPTION_CODE = 255
 # Item extensions whose loss changes what the form means clinically: a check the answer
 # must pass, a score or its bands, a calculation, a condition, a repeat's limits, a flag
@@ -86,36 +89,11 @@ def left_out(link_id: str | None, extension: Any, where: str = "") -> Problem:
                    clinical=url_of(extension) in CLINICAL_EXTENSIONS)
 
 
-def value_of(element: dict, prefix: str) -> tuple[str | None, Any]:
-    """The (kind, value) of an element's ``<prefix>[x]``, e.g. answerCoding."""
-    for key, value in element.items():
-        if key.startswith(prefix) and key[len(prefix):] in ANSWER_KINDS:
-            return key[len(prefix):], value
-    return None, None
-
-
 # --- Scores ---------------------------------------------------------------------------
 
-_NOT_A_NUMBER = object()
-
-
-def _number(value: Any) -> Any:
-    """A band limit: None when absent, else a Decimal, else _NOT_A_NUMBER."""
-    if value is None:
-        return None
-    written = str(value).strip()
-    number = to_decimal(written) if written else None
-    return _NOT_A_NUMBER if number is None else number
-
-
 def read_band(link_id: str | None, extension: dict) -> tuple[Band | None, Problems]:
-    """Our score-band extension: a label and optional min and max of the score."""
-    label = ext.extension_value(extension, "label")
-    low, high = (_number(ext.extension_value(extension, name)) for name in ("min", "max"))
-    if not isinstance(label, str) or not label or _NOT_A_NUMBER in (low, high):
-        return None, [Problem(link_id, "A score band was left out: it needs a label and "
-                                       "numbers.", clinical=True)]
-    return Band(label, low, high), []
+    """Our score-band extension, read by the engine's reader in the import's words."""
+    return item_rules.read_band(link_id, extension, strict=False)
 
 
 def option_score(extension: dict) -> Decimal | None:
@@ -188,7 +166,8 @@ def read_enable_when(link_id: str | None, raw: dict
         if not isinstance(condition, dict):
             continue
         question, operator = condition.get("question"), condition.get("operator")
-        kind, value = value_of(condition, "answer")
+        # The parser's reading of its answer[x]; the import keeps the first.
+        kind, value = (answer_values(condition) or [(None, None)])[0]
         if not _fits(question, operator) or kind is None or kind == "Reference":
             problems.append(Problem(
                 link_id, "A condition was left out (it names no question, has an unknown "
@@ -230,12 +209,9 @@ def read_flag_rule(link_id: str | None, extension: dict
 
 def read_occurs(link_id: str | None, raw: dict, name: str, value: Any
                 ) -> tuple[int | None, Problems]:
-    """questionnaire-minOccurs / -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
-    whole number on an item that repeats."""
-    if raw.get("repeats") is True and is_int(value) and 0 <= value <= 32767:
-        return value, []
-    return None, [Problem(link_id, f"{name.replace('_', ' ')} was left out: it needs a "
-                                   "whole number on an item that repeats.", clinical=True)]
+    """questionnaire-minOccurs / -maxOccurs, read by the engine's reader in the import's
+    words (0 to what the draft holds)."""
+    return item_rules.read_occurs(link_id, raw, name, value, strict=False)
 
 
 # --- Answer options ----------------------------------------------------------------------

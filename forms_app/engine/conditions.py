@@ -36,6 +36,14 @@ ANSWER_KINDS = (
     "Reference",
 )
 _NUMERIC_KINDS = frozenset({"Integer", "Decimal"})
+BEHAVIORS = ("all", "any")
+
+
+def answer_values(condition: dict) -> list[tuple[str, Any]]:
+    """A condition's answer[x] as (kind, value) pairs, in the order written: the parser
+    wants exactly one, the importer (codec.read_enable_when) keeps the first."""
+    return [(key[6:], value) for key, value in condition.items()
+            if key.startswith("answer") and key[6:] in ANSWER_KINDS]
 
 
 def parse_enable_when(
@@ -63,7 +71,7 @@ def parse_enable_when(
             '("all" or "any")'
         )
         return None
-    if behavior not in (None, "all", "any"):
+    if behavior not in (None, *BEHAVIORS):
         problems.append(f'Item "{owner}": enableBehavior must be "all" or "any"')
         return None
     conditions = []
@@ -105,11 +113,11 @@ def _parse_condition(owner, raw, lookup, problems, what) -> Condition | None:
     if not isinstance(operator, str) or operator not in OPERATORS:
         problem(f'has unknown operator "{operator}"')
         return None
-    answers = [key for key in raw if key.startswith("answer") and key[6:] in ANSWER_KINDS]
+    answers = answer_values(raw)
     if len(answers) != 1:
         problem(f'condition on "{question_id}" needs exactly one answer[x] value')
         return None
-    kind, value = answers[0][6:], raw[answers[0]]
+    kind, value = answers[0]
     try:
         normalised = _normalise(question, operator, kind, value)
     except ValueError as reason:

@@ -14,6 +14,11 @@ also carries the linkId, the message alone and whether the problem changes the f
 clinical meaning (a score, condition, requirement, validation or repeat), so that the
 designer can link it to the question and the import report can class it.
 
+Where the importer reads a rule too (score bands, occurrences, units, whole numbers),
+it calls the reader here (``read_band``, ``read_occurs``, ``read_unit``,
+``read_whole``) with ``strict=False``: the same rule, read as the importer always has
+(it keeps what it can) and, where its report words differ, in its words.
+
 To add a rule (say SDC choiceOrientation): a reader here returning the Item fields it
 sets, a Rule for it in READ (after any rule whose fields it reads); a writer in
 export._EXTENSION_WRITERS (or export._elements for an element) through the Rule; and,
@@ -138,15 +143,37 @@ def _options(r: Reading) -> dict:
     return {"options": tuple(options)}
 
 
-def _occurs_problem(r: Reading, low: Any, high: Any) -> str | None:
-    if not r.repeats:
-        return "minOccurs and maxOccurs need an item that repeats"
-    if (low is not None and (not is_int(low) or low < 0)) or (
-            high is not None and (not is_int(high) or high < 1)):
-        return "minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)"
+# What the draft's occurrence columns hold (a PositiveSmallIntegerField).
+MOST_OCCURS = 32767
+
+
+def read_occurs(link_id: str | None, raw: dict, name: str, value: Any, *,
+                strict: bool = True) -> tuple[int | None, list[ItemProblem]]:
+    """questionnaire-minOccurs or -maxOccurs (``name`` "min_occurs" or "max_occurs"): a
+    whole number on an item that repeats. The engine (``strict``) takes a maxOccurs of 1
+    or more, of any size; the importer (words its note by the field) 0 to MOST_OCCURS."""
+    least, most = ((1 if name == "max_occurs" else 0), None) if strict else (0, MOST_OCCURS)
+    if raw.get("repeats") is not True:
+        fault = "minOccurs and maxOccurs need an item that repeats"
+    elif not is_int(value) or value < least or (most is not None and value > most):
+        fault = "minOccurs and maxOccurs must be whole numbers (maxOccurs 1 or more)"
+    else:
+        return value, []
+    if not strict:
+        fault = (f"{name.replace('_', ' ')} was left out: it needs a whole number on an "
+                 "item that repeats.")
+    return None, [ItemProblem(link_id, fault, clinical=True)]
+
+
+def _occurs_problems(r: Reading, low: Any, high: Any) -> list[ItemProblem]:
+    # One problem for the pair: the first either has, else whether they disagree.
+    for name, value in (("min_occurs", low), ("max_occurs", high)):
+        problems = read_occurs(r.link_id, r.raw, name, value)[1] if value is not None else []
+        if problems:
+            return problems
     if low is not None and high is not None and low > high:
-        return "minOccurs is more than maxOccurs"
-    return None
+        return [ItemProblem(r.link_id, "minOccurs is more than maxOccurs", r.clinical)]
+    return []
 
 
 def _occurs(r: Reading) -> dict:
@@ -154,9 +181,9 @@ def _occurs(r: Reading) -> dict:
     low, high = r.value(ext.MIN_OCCURS), r.value(ext.MAX_OCCURS)
     if low is None and high is None:
         return {"min_occurs": 0, "max_occurs": None}
-    message = _occurs_problem(r, low, high)
-    if message:
-        r.problem(message)
+    problems = _occurs_problems(r, low, high)
+    if problems:
+        r.problems += problems
         return {"min_occurs": 0, "max_occurs": None}
     return {"min_occurs": low or 0, "max_occurs": high}
 
@@ -197,22 +224,41 @@ def _regex(r: Reading) -> dict:
         return {"regex": None}
 
 
-def _whole(r: Reading, name: str, value: Any, low: int, message: str) -> dict:
-    """A whole-number rule: ``value`` kept when it is a whole number of ``low`` or more."""
-    if value is not None and (not is_int(value) or value < low):
-        r.problem(message)
-        value = None
-    return {name: value}
+# The whole-number rules, by field: the least each takes (a maxLength of 0 would refuse
+# every answer) and the engine's words when a value is not one.
+_WHOLE = {
+    "max_length": (1, "maxLength must be a whole number of 1 or more"),
+    "min_length": (0, "minLength must be a whole number"),
+    "max_decimal_places": (0, "maxDecimalPlaces must be a whole number"),
+}
+
+
+def read_whole(link_id: str | None, name: str, value: Any, *, strict: bool = True
+               ) -> tuple[int | None, list[ItemProblem]]:
+    """A whole-number rule (``name`` its field): ``value`` when it is a whole number of
+    its least or more, else None and a clinical problem (a check on the answer is lost).
+    Not ``strict`` (the importer's minLength and maxDecimalPlaces), a JSON true still
+    counts as 1, as it always has there; the importer words its own note."""
+    least, message = _WHOLE[name]
+    if value is None:
+        return None, []
+    if (is_int(value) if strict else isinstance(value, int)) and value >= least:
+        return value, []
+    return None, [ItemProblem(link_id, message, clinical=True)]
+
+
+def _whole(r: Reading, name: str, value: Any) -> dict:
+    kept, problems = read_whole(r.link_id, name, value)
+    r.problems += problems
+    return {name: kept}
 
 
 def _max_length(r: Reading) -> dict:
-    return _whole(r, "max_length", r.raw.get("maxLength"), 1,
-                  "maxLength must be a whole number of 1 or more")
+    return _whole(r, "max_length", r.raw.get("maxLength"))
 
 
 def _min_length(r: Reading) -> dict:
-    return _whole(r, "min_length", r.value(ext.MIN_LENGTH), 0,
-                  "minLength must be a whole number")
+    return _whole(r, "min_length", r.value(ext.MIN_LENGTH))
 
 
 def _lengths_agree(r: Reading) -> dict:
@@ -223,8 +269,7 @@ def _lengths_agree(r: Reading) -> dict:
 
 
 def _places(r: Reading) -> dict:
-    return _whole(r, "max_decimal_places", r.value(ext.MAX_DECIMAL_PLACES), 0,
-                  "maxDecimalPlaces must be a whole number")
+    return _whole(r, "max_decimal_places", r.value(ext.MAX_DECIMAL_PLACES))
 
 
 def _as_datetime(kind: str, value: Any) -> Any:
@@ -275,28 +320,60 @@ def _values_agree(r: Reading) -> dict:
     return {}
 
 
+def read_unit(link_id: str | None, value: Any, *, strict: bool = True
+              ) -> tuple[dict | None, list[ItemProblem]]:
+    """questionnaire-unit's valueCoding (a copy), None when absent or without a code.
+    Not ``strict`` (the importer, which writes the code as text), any code but an empty
+    one will do; the importer reports one it refuses as left out."""
+    if value is None:
+        return None, []
+    code = value.get("code") if isinstance(value, dict) else None
+    if (isinstance(code, str) and code) or (not strict and code):
+        return dict(value), []
+    return None, [ItemProblem(link_id, "questionnaire-unit needs a valueCoding with a code")]
+
+
 def _unit(r: Reading) -> dict:
-    unit = r.value(ext.UNIT)
-    if unit is None:
-        return {"unit": None}
-    if not (isinstance(unit, dict) and isinstance(unit.get("code"), str) and unit["code"]):
-        r.problem("questionnaire-unit needs a valueCoding with a code")
-        return {"unit": None}
-    return {"unit": dict(unit)}
+    unit, problems = read_unit(r.link_id, r.value(ext.UNIT))
+    r.problems += problems
+    return {"unit": unit}
+
+
+_NOT_A_NUMBER = object()
+
+
+def _band_limit(value: Any, strict: bool) -> Any:
+    """A band's min or max: None when absent, else a Decimal, else _NOT_A_NUMBER. The
+    engine reads a valueQuantity's number (to_decimal does); the importer has always
+    refused one, its draft band holding a plain number."""
+    if value is None:
+        return None
+    number = to_decimal(value) if strict or not isinstance(value, dict) else None
+    return _NOT_A_NUMBER if number is None else number
+
+
+def read_band(link_id: str | None, extension: dict, *, strict: bool = True
+              ) -> tuple[Band | None, list[ItemProblem]]:
+    """Our score-band extension: a label and optional numeric min and max. The engine
+    (``strict``) also refuses a min above the max; the importer keeps that band as
+    written and words its one problem as the import report does."""
+    label = ext.extension_value(extension, "label")
+    low, high = (_band_limit(ext.extension_value(extension, name), strict)
+                 for name in ("min", "max"))
+    if not isinstance(label, str) or not label or _NOT_A_NUMBER in (low, high):
+        return None, [ItemProblem(
+            link_id, "a score-band needs a label and numeric min/max" if strict
+            else "A score band was left out: it needs a label and numbers.", clinical=True)]
+    if strict and low is not None and high is not None and low > high:
+        return None, [ItemProblem(link_id, f'score-band "{label}" has min more than max',
+                                  clinical=True)]
+    return Band(label, low, high), []
 
 
 def _band(r: Reading, band_ext: dict) -> Band | None:
-    label = ext.extension_value(band_ext, "label")
-    low, high = ext.extension_value(band_ext, "min"), ext.extension_value(band_ext, "max")
-    low_n, high_n = to_decimal(low), to_decimal(high)
-    if (not isinstance(label, str) or not label or (low is not None and low_n is None)
-            or (high is not None and high_n is None)):
-        r.problem("a score-band needs a label and numeric min/max")
-        return None
-    if low_n is not None and high_n is not None and low_n > high_n:
-        r.problem(f'score-band "{label}" has min more than max')
-        return None
-    return Band(label, low_n, high_n)
+    band, problems = read_band(r.link_id, band_ext)
+    r.problems += problems
+    return band
 
 
 def _bands(r: Reading) -> dict:

@@ -8,6 +8,7 @@ import pytest
 
 from forms_app.engine import codec, item_rules
 from forms_app.engine import extensions as ext
+from forms_app.engine.conditions import answer_values
 from forms_app.engine.items import Band
 from forms_app.engine.rules import CALCULABLE_TYPES
 
@@ -34,10 +35,9 @@ def test_is_int_refuses_true_which_python_counts_as_one():
     assert not item_rules.is_int(2.5)
 
 
-def test_value_of_reads_the_answer_kind():
-    assert codec.value_of({"question": "a", "answerBoolean": True}, "answer") == (
-        "Boolean", True)
-    assert codec.value_of({"answerNonsense": 1}, "answer") == (None, None)
+def test_a_conditions_answer_kind_is_read_once_for_the_parser_and_the_importer():
+    assert answer_values({"question": "a", "answerBoolean": True}) == [("Boolean", True)]
+    assert answer_values({"answerNonsense": 1}) == []
 
 
 def test_help_children_are_display_items_of_a_question_or_help_controls_in_a_group():

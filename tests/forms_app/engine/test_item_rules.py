@@ -155,3 +155,58 @@ def test_the_importer_and_the_engine_agree_which_input_formats_they_check():
     assert not rules.fits_input_format("nhs-number", "text")
     assert not rules.fits_input_format("postcode", "string")
     assert not rules.fits_input_format(["email"], "string")  # untrusted JSON
+
+
+# --- One reader for the parser and the importer ------------------------------------
+# Each shared reader is strict for the engine and not for the importer; these pin where
+# the two still differ, so that unifying them changed neither.
+
+def _band(**values) -> dict:
+    return {"url": ext.SCORE_BAND, "extension": [
+        {"url": name, **value} for name, value in values.items()]}
+
+
+def test_a_band_with_min_above_max_is_refused_by_the_engine_and_kept_by_the_importer():
+    band = _band(label={"valueString": "Odd"}, min={"valueInteger": 9},
+                 max={"valueInteger": 2})
+    assert rules.read_band("t", band) == (None, [ItemProblem(
+        "t", 'score-band "Odd" has min more than max', True)])
+    kept, problems = rules.read_band("t", band, strict=False)
+    assert (kept.min, kept.max, problems) == (9, 2, [])
+
+
+def test_a_band_limit_as_a_quantity_is_read_by_the_engine_only():
+    band = _band(label={"valueString": "Q"}, min={"valueQuantity": {"value": 3}})
+    assert rules.read_band("t", band)[0].min == 3
+    assert rules.read_band("t", band, strict=False)[0] is None
+
+
+@pytest.mark.parametrize(("name", "value", "strict", "kept"), [
+    ("max_length", 0, True, None),
+    ("max_length", 1, True, 1),
+    ("min_length", 0, True, 0),
+    ("min_length", True, True, None),
+    ("min_length", True, False, True),  # the importer's JSON true as 1
+    ("max_decimal_places", -1, False, None),
+])
+def test_whole_numbers(name, value, strict, kept):
+    found, problems = rules.read_whole("q", name, value, strict=strict)
+    assert found is kept or found == kept
+    assert [p.clinical for p in problems] == ([] if kept is not None else [True])
+
+
+@pytest.mark.parametrize(("name", "value", "strict", "kept"), [
+    ("max_occurs", 0, True, None),
+    ("max_occurs", 0, False, 0),
+    ("max_occurs", 40000, True, 40000),
+    ("max_occurs", 40000, False, None),  # more than the draft's column holds
+    ("min_occurs", 0, True, 0),
+])
+def test_occurrences(name, value, strict, kept):
+    assert rules.read_occurs("q", {"repeats": True}, name, value, strict=strict)[0] == kept
+
+
+def test_a_unit_whose_code_is_not_text_is_read_by_the_importer_only():
+    assert rules.read_unit("q", {"code": 5})[0] is None
+    assert rules.read_unit("q", {"code": 5}, strict=False)[0] == {"code": 5}
+    assert rules.read_unit("q", {"code": ""}, strict=False)[0] is None
