@@ -208,6 +208,7 @@ def environment(**options) -> Environment:
     # What Django's templates do by themselves before a filter: an aware time in the
     # installation's time zone (the whiteboard's rows are read in UTC).
     env.filters["localtime"] = _localtime
+    env.filters["clock"] = clock
     env.filters["nhs_number"] = nhs_number
     return env
 
@@ -216,3 +217,12 @@ def _localtime(value):
     if isinstance(value, datetime.datetime) and not timezone.is_naive(value):
         return timezone.localtime(value)
     return value
+
+
+def clock(value) -> str:
+    """A time as 24-hour "09:30" in the installation's time zone: what
+    ``value|localtime|date("H:i")`` gives, by strftime instead of Django's formatter,
+    which was a fifth of rendering a 300-row whiteboard (a time or two a row)."""
+    if not value:
+        return ""
+    return _localtime(value).strftime("%H:%M")

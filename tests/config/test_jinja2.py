@@ -1,11 +1,14 @@
 """The patient pages' Jinja2 environment (config/jinja2.py): Django's translations,
 static files and URLs, and every patient string translated into Welsh."""
 
+import datetime
+import zoneinfo
 from pathlib import Path
 
 import pytest
 from django.template import engines
-from django.utils import translation
+from django.template.defaultfilters import date
+from django.utils import timezone, translation
 from markupsafe import Markup
 
 from config import jinja2 as jinja_config
@@ -181,3 +184,16 @@ def test_layout_parts_are_kept_per_language_and_hold_no_token():
     assert "data-seconds=\"900\"" in _timeout_page(patient_session_seconds=900)
     kept = "".join(jinja_config._layout_parts.values())
     assert "csrfmiddlewaretoken" not in kept
+
+
+@pytest.mark.parametrize("when", [
+    datetime.datetime(2026, 12, 4, 0, 5, tzinfo=datetime.UTC),
+    datetime.datetime(2026, 7, 1, 8, 30, 59, tzinfo=datetime.UTC),  # 09:30 in summer
+    datetime.datetime(2026, 3, 29, 0, 59, tzinfo=datetime.UTC),  # the hour the clocks go on
+    datetime.datetime(2026, 10, 25, 1, 0, tzinfo=datetime.UTC),  # and back
+    datetime.datetime(2026, 6, 1, 23, 45, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
+])
+def test_the_clock_filter_writes_what_djangos_date_filter_writes(when):
+    """jinja2/forms_app/whiteboard/_board.html's times: clock is localtime|date("H:i")."""
+    assert jinja_config.clock(when) == date(timezone.localtime(when), "H:i")
+    assert jinja_config.clock(None) == ""
