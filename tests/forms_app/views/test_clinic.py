@@ -121,6 +121,19 @@ def test_the_shown_link_is_for_the_issuing_session_only(staff_client, demo, otp_
     assert "clinic_show_link" not in staff_client.session
 
 
+def test_two_links_issued_before_either_is_shown_are_each_shown_once(staff_client, demo):
+    """Two tabs, or a second issue before the first page loaded: neither link is lost."""
+    _, patient, team, version = demo
+    first = issue(staff_client, patient, version, team, "screen")
+    second = issue(staff_client, patient, version, team, "screen")
+    assert first.url != second.url
+    for response in (second, first):
+        page = staff_client.get(response.url)
+        assert page.status_code == 200 and "/l/" in page.content.decode()
+        assert staff_client.get(response.url).status_code == 410
+    assert "clinic_show_link" not in staff_client.session
+
+
 def test_issue_refuses_opted_out_or_unreachable_patients_and_bad_input(staff_client, demo):
     _, patient, team, version = demo
     patient.sms_opt_out = True
